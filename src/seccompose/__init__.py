@@ -1,0 +1,1 @@
+"""seccompose: compose least-privilege seccomp profiles for containers."""

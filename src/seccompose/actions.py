@@ -1,0 +1,106 @@
+"""Seccomp actions (``SCMP_ACT_*``) and the errno values some of them carry.
+
+>>> Action.parse("errno")
+<Action.ERRNO: 'SCMP_ACT_ERRNO'>
+>>> Action.ERRNO.takes_errno, Action.ALLOW.allows
+(True, True)
+>>> parse_errno("ENOSYS"), errno_name(1)
+(38, 'EPERM')
+"""
+
+from __future__ import annotations
+
+import enum
+import errno as _errno
+from typing import Final
+
+from seccompose.errors import InvalidActionError
+
+__all__ = ["EPERM", "ENOSYS", "Action", "errno_name", "parse_errno"]
+
+EPERM: Final = _errno.EPERM
+ENOSYS: Final = _errno.ENOSYS
+_MAX_ERRNO: Final = 4095  # the kernel's MAX_ERRNO; SECCOMP_RET_DATA is wider but libc sees -4095..-1
+
+
+class Action(enum.Enum):
+    """The nine actions of the OCI runtime spec; the value is the OCI string."""
+
+    KILL = "SCMP_ACT_KILL"
+    KILL_PROCESS = "SCMP_ACT_KILL_PROCESS"
+    KILL_THREAD = "SCMP_ACT_KILL_THREAD"
+    TRAP = "SCMP_ACT_TRAP"
+    ERRNO = "SCMP_ACT_ERRNO"
+    TRACE = "SCMP_ACT_TRACE"
+    ALLOW = "SCMP_ACT_ALLOW"
+    LOG = "SCMP_ACT_LOG"
+    NOTIFY = "SCMP_ACT_NOTIFY"
+
+    @property
+    def takes_errno(self) -> bool:
+        """Whether the action carries an errno (``errnoRet``): ERRNO and TRACE."""
+        return self in (Action.ERRNO, Action.TRACE)
+
+    @property
+    def allows(self) -> bool:
+        """Whether the syscall runs: ALLOW, and LOG (allow and log)."""
+        return self in (Action.ALLOW, Action.LOG)
+
+    @classmethod
+    def parse(cls, text: str, *, location: str | None = None) -> Action:
+        """Return the action named ``SCMP_ACT_ERRNO``, ``ERRNO`` or ``errno``.
+
+        Raises:
+            InvalidActionError: the name is not one of the nine actions.
+
+        >>> Action.parse("SCMP_ACT_KILL_PROCESS")
+        <Action.KILL_PROCESS: 'SCMP_ACT_KILL_PROCESS'>
+        """
+        if isinstance(text, str):
+            key = text.strip().upper()
+            key = key if key.startswith("SCMP_ACT_") else "SCMP_ACT_" + key
+            try:
+                return cls(key)
+            except ValueError:
+                pass
+        from seccompose.errors import did_you_mean  # noqa: PLC0415 - only on the error path
+
+        names = [a.value for a in cls]
+        hint = did_you_mean(str(text).upper(), names) or f"; use one of {', '.join(names)}"
+        raise InvalidActionError(f"unknown action {text!r}{hint}", location=location)
+
+
+def parse_errno(value: int | str, *, location: str | None = None) -> int:
+    """Return an errno number from a number or a name such as ``"EPERM"``.
+
+    Raises:
+        InvalidActionError: unknown errno name, or a number outside 0..4095.
+
+    >>> parse_errno("eperm"), parse_errno(38)
+    (1, 38)
+    """
+    if isinstance(value, bool):
+        raise InvalidActionError(f"errno must be a number or a name like 'EPERM', not {value!r}", location=location)
+    if isinstance(value, str):
+        number = getattr(_errno, value.strip().upper(), None)
+        if not isinstance(number, int):
+            from seccompose.errors import did_you_mean  # noqa: PLC0415 - only on the error path
+
+            hint = did_you_mean(value.upper(), _errno.errorcode.values())
+            raise InvalidActionError(f"unknown errno name {value!r}{hint}", location=location)
+        return number
+    if isinstance(value, int) and 0 <= value <= _MAX_ERRNO:
+        return value
+    raise InvalidActionError(
+        f"errno {value!r} is out of range; use a number from 0 to {_MAX_ERRNO} or a name like 'EPERM'",
+        location=location,
+    )
+
+
+def errno_name(number: int) -> str:
+    """Return the symbolic name of an errno number, or the number as text.
+
+    >>> errno_name(38), errno_name(4000)
+    ('ENOSYS', '4000')
+    """
+    return _errno.errorcode.get(number, str(number))

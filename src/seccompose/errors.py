@@ -1,0 +1,149 @@
+"""Every exception seccompose raises.
+
+Each error says what was wrong, where it was (a JSON path, a CLI flag, a file
+and line) and how to fix it. The data is also kept on attributes so tools can
+act on it. Each class also derives from the builtin it refines, so callers that
+already catch ``ValueError`` or ``LookupError`` keep working.
+
+>>> from seccompose import compose, Arch
+>>> compose(arch=Arch.X86_64, allow=["opnat"])
+Traceback (most recent call last):
+...
+seccompose.errors.UnknownSyscallError: unknown syscall 'opnat' at allow[0]; did you mean 'openat'?
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+__all__ = [
+    "ConflictError",
+    "FormatError",
+    "InvalidActionError",
+    "InvalidArchError",
+    "InvalidArgumentError",
+    "InvalidCapabilityError",
+    "InvalidProfileError",
+    "SeccomposeError",
+    "TemplateNotFoundError",
+    "UnknownSyscallError",
+    "did_you_mean",
+]
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """Return ``"; did you mean 'x'?"`` for the closest choice, or ``""``.
+
+    >>> did_you_mean("opnat", ["openat", "read"])
+    "; did you mean 'openat'?"
+    """
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _at(location: str | None) -> str:
+    return f" at {location}" if location else ""
+
+
+class SeccomposeError(Exception):
+    """Base class of every error seccompose raises on purpose."""
+
+
+class FormatError(SeccomposeError, ValueError):
+    """A document is not valid JSON/YAML or does not have the expected shape."""
+
+    def __init__(self, message: str, *, location: str | None = None, source: str | None = None) -> None:
+        self.location = location
+        self.source = source
+        where = ""
+        if source:
+            where += f" in {source}"
+        if location:
+            where += f" at {location}"
+        super().__init__(f"{message}{where}")
+
+
+class InvalidProfileError(FormatError):
+    """A profile document is well-formed JSON but breaks a seccomp rule."""
+
+
+class UnknownSyscallError(SeccomposeError, LookupError):
+    """A syscall name or number is unknown (on every arch, or on the one asked for)."""
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        arch: str | None = None,
+        location: str | None = None,
+        choices: Iterable[str] = (),
+    ) -> None:
+        self.name = name
+        self.arch = arch
+        self.location = location
+        on = f" for {arch}" if arch else ""
+        super().__init__(f"unknown syscall {name!r}{on}{_at(location)}{did_you_mean(name, choices)}")
+
+    def __str__(self) -> str:  # LookupError would otherwise repr() the message
+        return str(self.args[0])
+
+
+class InvalidArchError(SeccomposeError, ValueError):
+    """An architecture name is not one seccompose (or the OCI spec) knows."""
+
+    def __init__(self, name: str, *, location: str | None = None, choices: Iterable[str] = ()) -> None:
+        self.name = name
+        self.location = location
+        choices = list(choices)
+        hint = did_you_mean(name, choices) or f"; use one of {', '.join(choices)}"
+        super().__init__(f"unknown architecture {name!r}{_at(location)}{hint}")
+
+
+class InvalidActionError(SeccomposeError, ValueError):
+    """A seccomp action (``SCMP_ACT_*``) or its errno is invalid."""
+
+    def __init__(self, message: str, *, location: str | None = None) -> None:
+        self.location = location
+        super().__init__(f"{message}{_at(location)}")
+
+
+class InvalidArgumentError(SeccomposeError, ValueError):
+    """An argument condition is invalid (index, operator or value)."""
+
+    def __init__(self, message: str, *, location: str | None = None) -> None:
+        self.location = location
+        super().__init__(f"{message}{_at(location)}")
+
+
+class InvalidCapabilityError(SeccomposeError, LookupError):
+    """A Linux capability name is unknown."""
+
+    def __init__(self, name: str, *, location: str | None = None, choices: Iterable[str] = ()) -> None:
+        self.name = name
+        self.location = location
+        super().__init__(f"unknown capability {name!r}{_at(location)}{did_you_mean(name.upper(), choices)}")
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class TemplateNotFoundError(SeccomposeError, LookupError):
+    """A template name is neither a shipped template nor a readable file."""
+
+    def __init__(self, name: str, *, choices: Iterable[str] = ()) -> None:
+        self.name = name
+        choices = sorted(choices)
+        hint = did_you_mean(name, choices) or (f"; shipped templates: {', '.join(choices)}" if choices else "")
+        super().__init__(f"no template or profile file named {name!r}{hint}")
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class ConflictError(SeccomposeError, ValueError):
+    """Two inputs contradict each other and no precedence rule settles it."""
+
+    def __init__(self, message: str, *, location: str | None = None) -> None:
+        self.location = location
+        super().__init__(f"{message}{_at(location)}")
