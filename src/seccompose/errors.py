@@ -18,6 +18,7 @@ import difflib
 from collections.abc import Iterable
 
 __all__ = [
+    "CapabilityMapNotFoundError",
     "ConflictError",
     "FormatError",
     "InvalidActionError",
@@ -27,6 +28,7 @@ __all__ = [
     "InvalidProfileError",
     "SeccomposeError",
     "TemplateNotFoundError",
+    "UnknownCategoryError",
     "UnknownSyscallError",
     "did_you_mean",
 ]
@@ -147,3 +149,30 @@ class ConflictError(SeccomposeError, ValueError):
     def __init__(self, message: str, *, location: str | None = None) -> None:
         self.location = location
         super().__init__(f"{message}{_at(location)}")
+
+class CapabilityMapNotFoundError(SeccomposeError, LookupError):
+    """A capability map name (``docker``, ``kernel``) is not one seccompose ships."""
+
+    def __init__(self, name: str, *, location: str | None = None, choices: Iterable[str] = ()) -> None:
+        self.name = name
+        self.location = location
+        choices = sorted(choices)
+        hint = did_you_mean(name, choices) or f"; use one of {', '.join(choices)}"
+        super().__init__(f"unknown capability map {name!r}{_at(location)}{hint}")
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class UnknownCategoryError(SeccomposeError, LookupError):
+    """A syscall category name is not one seccompose defines."""
+
+    def __init__(self, name: str, *, location: str | None = None, choices: Iterable[str] = ()) -> None:
+        self.name = name
+        self.location = location
+        choices = sorted(choices)
+        hint = did_you_mean(name, choices) or f"; use one of {', '.join(choices)}"
+        super().__init__(f"unknown syscall category {name!r}{_at(location)}{hint}")
+
+    def __str__(self) -> str:
+        return str(self.args[0])
