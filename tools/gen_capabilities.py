@@ -47,7 +47,8 @@ def _first_dir(*candidates: Path) -> Path:
 
 
 def default_source() -> Path:
-    return _first_dir(ROOT.parent / "shared" / "reference" / "linux", ROOT / "tests" / "fixtures" / "reference" / "linux")
+    shared = ROOT.parent / "shared" / "reference" / "linux"
+    return _first_dir(shared, ROOT / "tests" / "fixtures" / "reference" / "linux")
 
 
 def default_profiles() -> Path:
