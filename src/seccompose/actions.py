@@ -67,7 +67,7 @@ class Action(enum.Enum):
 
         names = [a.value for a in cls]
         hint = did_you_mean(str(text).upper(), names) or f"; use one of {', '.join(names)}"
-        raise InvalidActionError(f"unknown action {text!r}{hint}", location=location)
+        raise InvalidActionError(f"unknown action {text!r}", location=location, hint=hint)
 
 
 def parse_errno(value: int | str, *, location: str | None = None) -> int:
@@ -87,7 +87,7 @@ def parse_errno(value: int | str, *, location: str | None = None) -> int:
             from seccompose.errors import did_you_mean  # noqa: PLC0415 - only on the error path
 
             hint = did_you_mean(value.upper(), _errno.errorcode.values())
-            raise InvalidActionError(f"unknown errno name {value!r}{hint}", location=location)
+            raise InvalidActionError(f"unknown errno name {value!r}", location=location, hint=hint)
         return number
     if isinstance(value, int) and 0 <= value <= _MAX_ERRNO:
         return value

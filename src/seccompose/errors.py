@@ -18,6 +18,7 @@ import difflib
 from collections.abc import Iterable
 
 __all__ = [
+    "ArchMismatchError",
     "CapabilityMapNotFoundError",
     "ConflictError",
     "FormatError",
@@ -105,17 +106,17 @@ class InvalidArchError(SeccomposeError, ValueError):
 class InvalidActionError(SeccomposeError, ValueError):
     """A seccomp action (``SCMP_ACT_*``) or its errno is invalid."""
 
-    def __init__(self, message: str, *, location: str | None = None) -> None:
+    def __init__(self, message: str, *, location: str | None = None, hint: str = "") -> None:
         self.location = location
-        super().__init__(f"{message}{_at(location)}")
+        super().__init__(f"{message}{_at(location)}{hint}")
 
 
 class InvalidArgumentError(SeccomposeError, ValueError):
     """An argument condition is invalid (index, operator or value)."""
 
-    def __init__(self, message: str, *, location: str | None = None) -> None:
+    def __init__(self, message: str, *, location: str | None = None, hint: str = "") -> None:
         self.location = location
-        super().__init__(f"{message}{_at(location)}")
+        super().__init__(f"{message}{_at(location)}{hint}")
 
 
 class InvalidCapabilityError(SeccomposeError, LookupError):
@@ -143,12 +144,24 @@ class TemplateNotFoundError(SeccomposeError, LookupError):
         return str(self.args[0])
 
 
+class ArchMismatchError(SeccomposeError, ValueError):
+    """Two values for different architectures were combined."""
+
+    def __init__(self, left: str, right: str) -> None:
+        self.left = left
+        self.right = right
+        super().__init__(
+            f"cannot combine a SyscallSet for {left} with one for {right}; build both for the same arch"
+        )
+
+
 class ConflictError(SeccomposeError, ValueError):
     """Two inputs contradict each other and no precedence rule settles it."""
 
-    def __init__(self, message: str, *, location: str | None = None) -> None:
+    def __init__(self, message: str, *, location: str | None = None, hint: str = "") -> None:
         self.location = location
-        super().__init__(f"{message}{_at(location)}")
+        super().__init__(f"{message}{_at(location)}{hint}")
+
 
 class CapabilityMapNotFoundError(SeccomposeError, LookupError):
     """A capability map name (``docker``, ``kernel``) is not one seccompose ships."""

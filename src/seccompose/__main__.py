@@ -1,0 +1,4 @@
+from seccompose.cli import main
+import sys
+
+sys.exit(main())

@@ -1,0 +1,106 @@
+"""``seccompose compose``: build a container's profile from its layers and print it."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+__all__ = ["EXAMPLES", "HELP", "configure", "container_args", "run", "write_output"]
+
+HELP = "compose a container's seccomp profile from a template, its capabilities and allow/deny rules"
+EXAMPLES = """examples:
+  seccompose compose --base default                      Docker-equivalent default for this host
+  seccompose compose --base redis --cap-drop ALL         the redis template, no capabilities
+  seccompose compose --base default --allow perf_event_open --deny ptrace -o profile.json
+  seccompose compose --base default --arch aarch64 --format docker
+  seccompose compose --base ./my-profile.json --caps CHOWN,SETUID --errno-policy enosys
+"""
+
+
+def _split(values: list[str] | None) -> list[str]:
+    return [part.strip() for value in values or [] for part in value.split(",") if part.strip()]
+
+
+def container_args(parser: argparse.ArgumentParser) -> None:
+    """Add the flags that describe a container (shared by compose and explain)."""
+    parser.add_argument("--base", metavar="NAME|FILE", help="template name or profile/template file (default: empty)")
+    parser.add_argument("--arch", metavar="ARCH", help="host architecture: x86_64, aarch64, x86 (default: this host)")
+    parser.add_argument(
+        "--caps",
+        metavar="LIST|none",
+        action="append",
+        help="the container's whole capability set, comma-separated (default: Docker's 14)",
+    )
+    parser.add_argument("--cap-add", metavar="CAP", action="append", default=[], help="add a capability (ALL: all)")
+    parser.add_argument("--cap-drop", metavar="CAP", action="append", default=[], help="drop a capability (ALL: all)")
+    parser.add_argument("--allow", metavar="SYSCALL", action="append", default=[], help="allow syscalls")
+    parser.add_argument("--deny", metavar="SYSCALL", action="append", default=[], help="deny syscalls (wins)")
+    parser.add_argument(
+        "--errno-policy",
+        choices=("eperm", "enosys"),
+        help="errno for unnamed syscalls: eperm (Docker) or enosys (Podman); default: the template's, else eperm",
+    )
+    parser.add_argument(
+        "--runtime",
+        default="runc",
+        metavar="runc|crun|none",
+        help="add the syscalls this OCI runtime needs to start the container (default: runc)",
+    )
+    parser.add_argument(
+        "--no-new-privileges",
+        choices=("true", "false"),
+        default="true",
+        help="the container's noNewPrivileges (which runtime base set to add; default: true)",
+    )
+    parser.add_argument("--kernel", metavar="X.Y", help="host kernel, for templates gated on minKernel")
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Add compose's arguments."""
+    container_args(parser)
+    parser.add_argument("--format", choices=("oci", "docker"), default="oci", help="output format (default: oci)")
+    parser.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
+
+
+def write_output(text: str, output: str | None) -> None:
+    """Print ``text`` or write it to ``output``."""
+    if output and output != "-":
+        Path(output).write_text(text + "\n", encoding="utf-8")
+    else:
+        sys.stdout.write(text + "\n")
+
+
+def compose_from_args(args: argparse.Namespace):  # type: ignore[no-untyped-def]  # noqa: ANN201 - Profile, imported lazily
+    """Run compose() for the container the flags describe."""
+    from seccompose.arch import Arch, host_arch
+    from seccompose.caps import container_capabilities
+    from seccompose.compose import compose
+    from seccompose.templates import parse_kernel
+
+    arch = Arch.parse(args.arch, location="--arch") if args.arch else host_arch()
+    caps = container_capabilities(_split(args.caps) or ["none"] if args.caps else None, add=args.cap_add,
+                                  drop=args.cap_drop)
+    runtime = None if args.runtime in ("none", "") else args.runtime
+    return compose(
+        args.base,
+        arch=arch,
+        caps=caps,
+        allow=_split(args.allow),
+        deny=_split(args.deny),
+        errno_policy=args.errno_policy,
+        runtime=runtime,
+        no_new_privileges=args.no_new_privileges == "true",
+        kernel=parse_kernel(args.kernel, location="--kernel") if args.kernel else None,
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Compose and print the profile; warnings go to stderr."""
+    from seccompose.formats import dumps
+
+    profile = compose_from_args(args)
+    for warning in profile.warnings:
+        print(f"seccompose compose: warning: {warning}", file=sys.stderr)
+    write_output(dumps(profile, format=args.format), args.output)
+    return 0

@@ -1,0 +1,257 @@
+"""The OCI runtime-spec ``linux.seccomp`` object: what runc and crun read in ``config.json``.
+
+Output is deterministic: keys in a fixed order, names sorted, one rule per
+(action, errno, conditions). ``loads`` accepts the object itself or a whole
+``config.json`` and checks every field, naming its JSON path on error.
+
+>>> from seccompose import Profile, Rule, Arch
+>>> p = Profile(architectures=(Arch.X86_64,), rules=(Rule(("read", "write")),))
+>>> print(dumps(p, indent=None))
+{"defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": 1, "architectures": ["SCMP_ARCH_X86_64"], "syscalls": [{"names": ["read", "write"], "action": "SCMP_ACT_ALLOW"}]}
+>>> loads(dumps(p)) == p
+True
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from seccompose.actions import Action
+from seccompose.arch import Arch
+from seccompose.errors import FormatError, InvalidArchError, InvalidProfileError, SeccomposeError
+from seccompose.profile import MAX_DOCUMENT_BYTES, Flag, Profile
+from seccompose.rules import Arg, Operator, Rule
+
+__all__ = ["dumps", "from_dict", "loads", "rule_to_dict", "to_dict"]
+
+_OCI_ARCH = {a.oci: a for a in Arch}
+_FLAGS = {f.value: f for f in Flag}
+
+
+def rule_to_dict(rule: Rule) -> dict[str, Any]:
+    """Return one rule as an OCI ``syscalls[]`` entry."""
+    out: dict[str, Any] = {"names": list(rule.names), "action": rule.action.value}
+    if rule.errno is not None:
+        out["errnoRet"] = rule.errno
+    if rule.args:
+        out["args"] = [
+            {"index": a.index, "value": a.value, "valueTwo": a.value_two, "op": a.op.value} for a in rule.args
+        ]
+    return out
+
+
+def to_dict(profile: Profile) -> dict[str, Any]:
+    """Return the OCI ``linux.seccomp`` object of a profile (plain JSON types).
+
+    >>> to_dict(Profile(default_action=Action.ALLOW))
+    {'defaultAction': 'SCMP_ACT_ALLOW'}
+    """
+    out: dict[str, Any] = {"defaultAction": profile.default_action.value}
+    if profile.default_errno is not None:
+        out["defaultErrnoRet"] = profile.default_errno
+    if profile.architectures:
+        out["architectures"] = [a.oci for a in profile.architectures]
+    if profile.flags:
+        out["flags"] = [f.value for f in profile.flags]
+    if profile.listener_path is not None:
+        out["listenerPath"] = profile.listener_path
+    if profile.listener_metadata is not None:
+        out["listenerMetadata"] = profile.listener_metadata
+    if profile.rules:
+        out["syscalls"] = [rule_to_dict(r) for r in profile.rules]
+    return out
+
+
+def dumps(profile: Profile, *, indent: int | None = 2) -> str:
+    """Return the OCI ``linux.seccomp`` JSON text of a profile (byte-identical for equal profiles)."""
+    return json.dumps(to_dict(profile), indent=indent, ensure_ascii=True)
+
+
+def _type(value: object, expected: type | tuple[type, ...], what: str, location: str) -> None:
+    if isinstance(value, bool) and bool not in (expected if isinstance(expected, tuple) else (expected,)):
+        ok = False
+    else:
+        ok = isinstance(value, expected)
+    if not ok:
+        names = {dict: "an object", list: "an array", str: "a string", int: "an integer"}
+        want = names.get(expected, str(expected)) if isinstance(expected, type) else "a value of the right type"
+        raise InvalidProfileError(f"{what} must be {want}, not {json.dumps(value)[:60]}", location=location)
+
+
+def _args(raw: object, location: str) -> tuple[Arg, ...]:
+    if raw is None:
+        return ()
+    _type(raw, list, "args", location)
+    out = []
+    for i, item in enumerate(raw):  # type: ignore[arg-type]  # checked by _type
+        loc = f"{location}[{i}]"
+        _type(item, dict, "an argument condition", loc)
+        unknown = set(item) - {"index", "value", "valueTwo", "op"}
+        if unknown:
+            raise InvalidProfileError(
+                f"unknown field {sorted(unknown)[0]!r}; argument conditions have index, value, valueTwo, op",
+                location=loc,
+            )
+        for key in ("index", "value", "op"):
+            if key not in item:
+                raise InvalidProfileError(f"missing {key!r}", location=loc)
+        _type(item["index"], int, "index", f"{loc}.index")
+        _type(item["value"], int, "value", f"{loc}.value")
+        _type(item.get("valueTwo", 0), int, "valueTwo", f"{loc}.valueTwo")
+        _type(item["op"], str, "op", f"{loc}.op")
+        op = Operator.parse(item["op"], location=f"{loc}.op")
+        out.append(Arg(item["index"], op, item["value"], item.get("valueTwo", 0), location=f"{loc}.index"))
+    return tuple(out)
+
+
+def _rule(raw: object, location: str) -> Rule:
+    _type(raw, dict, "a syscall rule", location)
+    assert isinstance(raw, dict)  # noqa: S101 - narrowed for mypy; _type raised otherwise
+    unknown = set(raw) - {"names", "action", "errnoRet", "args"}
+    if unknown:
+        raise InvalidProfileError(
+            f"unknown field {sorted(unknown)[0]!r} in an OCI rule (OCI rules have names, action, errnoRet, args; "
+            "Docker's includes/excludes/comment belong in a Docker-format profile)",
+            location=location,
+        )
+    if "names" not in raw:
+        raise InvalidProfileError("missing 'names'", location=location)
+    names = raw["names"]
+    _type(names, list, "names", f"{location}.names")
+    if not names:
+        raise InvalidProfileError("names is empty; list at least one syscall", location=f"{location}.names")
+    for j, name in enumerate(names):
+        _type(name, str, "a syscall name", f"{location}.names[{j}]")
+    if "action" not in raw:
+        raise InvalidProfileError("missing 'action'", location=location)
+    _type(raw["action"], str, "action", f"{location}.action")
+    action = Action.parse(raw["action"], location=f"{location}.action")
+    errno = raw.get("errnoRet")
+    if errno is not None:
+        _type(errno, int, "errnoRet", f"{location}.errnoRet")
+    try:
+        return Rule(tuple(names), action, errno, _args(raw.get("args"), f"{location}.args"))
+    except SeccomposeError as exc:
+        if getattr(exc, "location", None):
+            raise
+        raise InvalidProfileError(str(exc), location=location) from exc
+
+
+def from_dict(doc: Mapping[str, Any], *, source: str | None = None) -> Profile:
+    """Return the profile of an OCI ``linux.seccomp`` object, or of a whole ``config.json``.
+
+    Raises:
+        InvalidProfileError: a field is missing, unknown or of the wrong type (with its JSON path).
+        InvalidActionError, InvalidArchError, InvalidArgumentError: a bad value.
+
+    >>> from_dict({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["kill"], "action": "SCMP_ACT_KILL"}]})
+    ... # doctest: +ELLIPSIS
+    Profile(default_action=<Action.ALLOW: ...>, ..., rules=(Rule(names=('kill',), action=<Action.KILL: ...>, ...),), ...)
+    """
+    prefix = ""
+    if isinstance(doc, Mapping) and "linux" in doc and "defaultAction" not in doc:
+        linux = doc["linux"]
+        if not isinstance(linux, Mapping) or "seccomp" not in linux:
+            raise InvalidProfileError("config.json has no linux.seccomp object", location="linux", source=source)
+        doc, prefix = linux["seccomp"], "linux.seccomp."
+    try:
+        return _from_dict(doc, prefix)
+    except (InvalidProfileError, InvalidArchError) as exc:
+        if source and isinstance(exc, FormatError) and not exc.source:
+            raise type(exc)(str(exc.args[0]).split(" at ")[0], location=exc.location, source=source) from None
+        raise
+
+
+def _from_dict(doc: object, prefix: str) -> Profile:
+    _type(doc, dict, "the seccomp profile", prefix.rstrip(".") or "$")
+    assert isinstance(doc, dict)  # noqa: S101 - narrowed for mypy
+    allowed = {
+        "defaultAction",
+        "defaultErrnoRet",
+        "architectures",
+        "flags",
+        "listenerPath",
+        "listenerMetadata",
+        "syscalls",
+    }
+    unknown = set(doc) - allowed
+    if unknown:
+        raise InvalidProfileError(
+            f"unknown field {sorted(unknown)[0]!r} in an OCI seccomp object (did you mean a Docker-format profile? "
+            "use format='docker')",
+            location=prefix.rstrip(".") or "$",
+        )
+    if "defaultAction" not in doc:
+        raise InvalidProfileError("missing 'defaultAction'", location=prefix.rstrip(".") or "$")
+    _type(doc["defaultAction"], str, "defaultAction", f"{prefix}defaultAction")
+    action = Action.parse(doc["defaultAction"], location=f"{prefix}defaultAction")
+    errno = doc.get("defaultErrnoRet")
+    if errno is not None:
+        _type(errno, int, "defaultErrnoRet", f"{prefix}defaultErrnoRet")
+    arches = []
+    raw_arches = doc.get("architectures") or []
+    _type(raw_arches, list, "architectures", f"{prefix}architectures")
+    for i, name in enumerate(raw_arches):
+        loc = f"{prefix}architectures[{i}]"
+        _type(name, str, "an architecture", loc)
+        if name not in _OCI_ARCH:
+            raise InvalidArchError(name, location=loc, choices=_OCI_ARCH)
+        arches.append(_OCI_ARCH[name])
+    flags = []
+    raw_flags = doc.get("flags") or []
+    _type(raw_flags, list, "flags", f"{prefix}flags")
+    for i, name in enumerate(raw_flags):
+        loc = f"{prefix}flags[{i}]"
+        if name not in _FLAGS:
+            raise InvalidProfileError(f"unknown flag {name!r}; use one of {', '.join(_FLAGS)}", location=loc)
+        flags.append(_FLAGS[name])
+    for key in ("listenerPath", "listenerMetadata"):
+        if doc.get(key) is not None:
+            _type(doc[key], str, key, f"{prefix}{key}")
+    raw_rules = doc.get("syscalls") or []
+    _type(raw_rules, list, "syscalls", f"{prefix}syscalls")
+    rules = tuple(_rule(r, f"{prefix}syscalls[{i}]") for i, r in enumerate(raw_rules))
+    return Profile(
+        action,
+        errno,
+        tuple(arches),
+        rules,
+        tuple(flags),
+        doc.get("listenerPath"),
+        doc.get("listenerMetadata"),
+    )
+
+
+def parse_json(text: str | bytes, *, source: str | None = None) -> Any:  # noqa: ANN401 - JSON is Any
+    """Parse JSON text with a size limit, turning errors into ``FormatError`` with line and column."""
+    if len(text) > MAX_DOCUMENT_BYTES:
+        raise FormatError(
+            f"document is {len(text) / 1e6:.1f} MB, over the {MAX_DOCUMENT_BYTES // 2**20} MiB limit for a "
+            "seccomp profile; check you passed the right file",
+            source=source,
+        )
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise FormatError(
+            f"malformed JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})", source=source
+        ) from None
+    except UnicodeDecodeError as exc:
+        raise FormatError(f"not UTF-8 text: {exc.reason}", source=source) from None
+
+
+def loads(text: str | bytes, *, source: str | None = None) -> Profile:
+    """Return the profile in OCI ``linux.seccomp`` (or ``config.json``) JSON text.
+
+    Raises:
+        FormatError: malformed JSON or an oversized document.
+        InvalidProfileError: the JSON is not a valid OCI seccomp object.
+
+    >>> loads('{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ALOW"}]}')
+    Traceback (most recent call last):
+    ...
+    seccompose.errors.InvalidActionError: unknown action 'SCMP_ACT_ALOW' at syscalls[0].action; did you mean 'SCMP_ACT_ALLOW'?
+    """
+    return from_dict(parse_json(text, source=source), source=source)

@@ -1,0 +1,182 @@
+"""The seccomp profile: what a runtime loads for one container.
+
+A ``Profile`` is immutable and canonical: rules with the same action, errno and
+conditions are merged into one rule, names are sorted, rules are sorted. Two
+profiles that a runtime would load the same way from the same JSON compare equal.
+
+>>> p = Profile(
+...     architectures=(Arch.X86_64,),
+...     rules=(Rule(("write",)), Rule(("read",)), Rule(("kill",), Action.ERRNO, 38)),
+... )
+>>> [(r.names, r.action.name, r.errno) for r in p.rules]
+[(('read', 'write'), 'ALLOW', None), (('kill',), 'ERRNO', 38)]
+>>> p.default_action, p.default_errno
+(<Action.ERRNO: 'SCMP_ACT_ERRNO'>, 1)
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Final
+
+from seccompose.actions import EPERM, Action, parse_errno
+from seccompose.arch import Arch
+from seccompose.errors import InvalidActionError, InvalidProfileError
+from seccompose.rules import Arg, Rule
+
+__all__ = ["Flag", "Profile", "Provenance"]
+
+
+class Flag(enum.Enum):
+    """Flags for the ``seccomp(2)`` call that loads the filter (OCI ``flags``)."""
+
+    TSYNC = "SECCOMP_FILTER_FLAG_TSYNC"
+    LOG = "SECCOMP_FILTER_FLAG_LOG"
+    SPEC_ALLOW = "SECCOMP_FILTER_FLAG_SPEC_ALLOW"
+    WAIT_KILLABLE_RECV = "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"
+
+
+@dataclass(frozen=True, slots=True)
+class Provenance:
+    """Why a syscall ended up as it did: the verdict and every layer that decided it."""
+
+    name: str
+    verdict: str
+    """``allowed``, ``conditional``, ``denied`` or ``default``."""
+    action: Action
+    errno: int | None
+    layers: tuple[str, ...]
+    """Labels such as ``template:nginx``, ``capability:CAP_SYS_ADMIN``, ``allow``, ``deny``, ``runtime:runc``."""
+    conditions: tuple[tuple[Arg, ...], ...] = ()
+
+
+_Explainer = Callable[[str], Provenance]
+
+
+def _canonical(rules: Iterable[Rule]) -> tuple[Rule, ...]:
+    merged: dict[tuple[Action, int | None, tuple[Arg, ...]], set[str]] = {}
+    for rule in rules:
+        merged.setdefault(rule.key(), set()).update(rule.names)
+    out = [Rule(tuple(names), action, errno, args) for (action, errno, args), names in merged.items() if names]
+    out.sort(key=Rule.sort_key)
+    return tuple(out)
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """A seccomp profile as an OCI runtime reads it (``linux.seccomp``), canonical and immutable."""
+
+    default_action: Action = Action.ERRNO
+    default_errno: int | None = None
+    architectures: tuple[Arch, ...] = ()
+    rules: tuple[Rule, ...] = ()
+    flags: tuple[Flag, ...] = ()
+    listener_path: str | None = None
+    listener_metadata: str | None = None
+    warnings: tuple[str, ...] = field(default=(), compare=False)
+    """Things the user should know that did not stop the profile (e.g. names skipped on this arch)."""
+    _explain: _Explainer | None = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.default_action, Action):
+            object.__setattr__(self, "default_action", Action.parse(self.default_action, location="defaultAction"))
+        if self.default_action.takes_errno:
+            errno = EPERM if self.default_errno is None else parse_errno(self.default_errno, location="defaultErrnoRet")
+            object.__setattr__(self, "default_errno", errno)
+        elif self.default_errno is not None:
+            raise InvalidActionError(
+                f"defaultErrnoRet {self.default_errno!r} given with {self.default_action.value}; only "
+                "SCMP_ACT_ERRNO and SCMP_ACT_TRACE take one: remove it or change defaultAction",
+                location="defaultErrnoRet",
+            )
+        seen: dict[Arch, None] = {}
+        for i, arch in enumerate(self.architectures):
+            if not isinstance(arch, Arch):
+                raise InvalidProfileError(f"{arch!r} is not an Arch", location=f"architectures[{i}]")
+            seen[arch] = None
+        object.__setattr__(self, "architectures", tuple(seen))
+        object.__setattr__(self, "flags", tuple(sorted(set(self.flags), key=lambda f: f.value)))
+        object.__setattr__(self, "rules", _canonical(self.rules))
+        if Action.NOTIFY in (r.action for r in self.rules) and not self.listener_path:
+            # runc refuses this too; saying so here gives the fix.
+            raise InvalidProfileError(
+                "SCMP_ACT_NOTIFY needs a listenerPath (the seccomp agent's socket); add listenerPath or "
+                "use another action",
+                location="listenerPath",
+            )
+
+    @property
+    def arch(self) -> Arch | None:
+        """The primary (host) architecture: the first one listed."""
+        return self.architectures[0] if self.architectures else None
+
+    def rules_for(self, name: str) -> tuple[Rule, ...]:
+        """Return every rule that names ``name``.
+
+        >>> Profile(rules=(Rule(("read",)),)).rules_for("read")[0].action
+        <Action.ALLOW: 'SCMP_ACT_ALLOW'>
+        """
+        return tuple(r for r in self.rules if name in r.names)
+
+    def allowed(self) -> frozenset[str]:
+        """Return the names allowed unconditionally (ALLOW or LOG without conditions).
+
+        >>> sorted(Profile(rules=(Rule(("read", "write")),)).allowed())
+        ['read', 'write']
+        """
+        return frozenset(n for r in self.rules if r.action.allows and not r.args for n in r.names)
+
+    def effective(self) -> Profile:
+        """Return the profile as runc and crun load it: rules equal to the default action dropped.
+
+        >>> p = Profile(rules=(Rule(("kill",), Action.ERRNO, 1),))
+        >>> p.effective().rules
+        ()
+        """
+        keep = tuple(
+            r for r in self.rules if not (r.action is self.default_action and r.errno == self.default_errno)
+        )
+        return Profile(
+            self.default_action,
+            self.default_errno,
+            self.architectures,
+            keep,
+            self.flags,
+            self.listener_path,
+            self.listener_metadata,
+            self.warnings,
+            self._explain,
+        )
+
+    def explain(self, name: str) -> Provenance:
+        """Return the verdict for ``name`` and the layers that decided it.
+
+        Profiles made by ``compose`` know their layers; others only know their rules.
+
+        >>> Profile(rules=(Rule(("read",)),)).explain("read").verdict
+        'allowed'
+        """
+        if self._explain is not None:
+            return self._explain(name)
+        return verdict_from_rules(self, name, ("profile",))
+
+
+def verdict_from_rules(profile: Profile, name: str, layers: tuple[str, ...]) -> Provenance:
+    """Work out a name's verdict from a profile's rules alone."""
+    rules = profile.rules_for(name)
+    for r in rules:
+        if r.action.allows and not r.args:
+            return Provenance(name, "allowed", r.action, r.errno, layers)
+    conditional = tuple(r.args for r in rules if r.action.allows)
+    if conditional:
+        return Provenance(name, "conditional", Action.ALLOW, None, layers, conditional)
+    for r in rules:
+        if not r.args:
+            return Provenance(name, "denied", r.action, r.errno, layers)
+    return Provenance(name, "default", profile.default_action, profile.default_errno, ("default action",))
+
+
+MAX_DOCUMENT_BYTES: Final = 16 * 1024 * 1024
+"""Largest profile document accepted (Docker's default is ~20 kB)."""

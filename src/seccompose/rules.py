@@ -1,0 +1,188 @@
+"""Seccomp rules: a set of syscall names, an action, and argument conditions.
+
+A ``Rule`` is the unit of an OCI profile's ``syscalls`` list. Its conditions
+(``Arg``) compare one of the six syscall arguments with a value; all conditions of
+one rule must hold (AND). ``SCMP_CMP_MASKED_EQ`` masks the argument with
+``value`` and compares the result with ``value_two``.
+
+>>> Arg(0, Operator.MASKED_EQ, 0x7E020000, 0).matches(0x11)
+True
+>>> r = Rule(("write", "read", "read"), Action.ALLOW)
+>>> r.names
+('read', 'write')
+>>> Rule(("kill",), Action.ERRNO).errno   # runtimes use EPERM when errnoRet is absent
+1
+>>> Arg(6, Operator.EQ, 1)
+Traceback (most recent call last):
+...
+seccompose.errors.InvalidArgumentError: argument index 6 is out of range; syscalls have arguments 0 to 5
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Final
+
+from seccompose.actions import EPERM, Action, parse_errno
+from seccompose.errors import InvalidActionError, InvalidArgumentError, did_you_mean
+
+__all__ = ["MAX_ARG_INDEX", "Arg", "Operator", "Rule"]
+
+MAX_ARG_INDEX: Final = 5
+_U64: Final = (1 << 64) - 1
+
+
+class Operator(enum.Enum):
+    """The seven comparison operators of the OCI runtime spec."""
+
+    NE = "SCMP_CMP_NE"
+    LT = "SCMP_CMP_LT"
+    LE = "SCMP_CMP_LE"
+    EQ = "SCMP_CMP_EQ"
+    GE = "SCMP_CMP_GE"
+    GT = "SCMP_CMP_GT"
+    MASKED_EQ = "SCMP_CMP_MASKED_EQ"
+
+    @classmethod
+    def parse(cls, text: str, *, location: str | None = None) -> Operator:
+        """Return the operator named ``SCMP_CMP_EQ``, ``EQ`` or ``eq``.
+
+        Raises:
+            InvalidArgumentError: not one of the seven operators.
+
+        >>> Operator.parse("masked_eq")
+        <Operator.MASKED_EQ: 'SCMP_CMP_MASKED_EQ'>
+        """
+        if isinstance(text, str):
+            key = text.strip().upper()
+            key = key if key.startswith("SCMP_CMP_") else "SCMP_CMP_" + key
+            try:
+                return cls(key)
+            except ValueError:
+                pass
+        names = [o.value for o in cls]
+        hint = did_you_mean(str(text).upper(), names) or f"; use one of {', '.join(names)}"
+        raise InvalidArgumentError(f"unknown operator {text!r}", location=location, hint=hint)
+
+
+_OP_ORDER: Final = {op: i for i, op in enumerate(Operator)}
+
+
+def _u64(value: object, what: str, location: str | None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= _U64:
+        raise InvalidArgumentError(f"{what} {value!r} is not an unsigned 64-bit integer", location=location)
+    return value
+
+
+@dataclass(frozen=True, slots=True, order=False)
+class Arg:
+    """One argument condition: ``arg[index] <op> value`` (MASKED_EQ: ``arg & value == value_two``)."""
+
+    index: int
+    op: Operator
+    value: int
+    value_two: int = 0
+    location: str | None = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.index, bool) or not isinstance(self.index, int) or not 0 <= self.index <= MAX_ARG_INDEX:
+            raise InvalidArgumentError(
+                f"argument index {self.index!r} is out of range; syscalls have arguments 0 to {MAX_ARG_INDEX}",
+                location=self.location,
+            )
+        if not isinstance(self.op, Operator):
+            object.__setattr__(self, "op", Operator.parse(self.op, location=self.location))
+        _u64(self.value, "value", self.location)
+        _u64(self.value_two, "valueTwo", self.location)
+
+    def matches(self, argument: int) -> bool:
+        """Whether a (64-bit) argument value satisfies this condition.
+
+        >>> Arg(0, Operator.EQ, 8).matches(8), Arg(0, Operator.LT, 38).matches(38)
+        (True, False)
+        """
+        a = argument & _U64
+        match self.op:
+            case Operator.NE:
+                return a != self.value
+            case Operator.LT:
+                return a < self.value
+            case Operator.LE:
+                return a <= self.value
+            case Operator.EQ:
+                return a == self.value
+            case Operator.GE:
+                return a >= self.value
+            case Operator.GT:
+                return a > self.value
+            case Operator.MASKED_EQ:
+                return a & self.value == self.value_two
+        return False  # pragma: no cover - the match is exhaustive
+
+    def sort_key(self) -> tuple[int, int, int, int]:
+        """A total order used to make rules canonical."""
+        return (self.index, _OP_ORDER[self.op], self.value, self.value_two)
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """Syscall names with one action (and errno), allowed or denied under argument conditions.
+
+    Names are kept sorted and unique; conditions sorted (their order does not
+    matter: they are ANDed). ERRNO and TRACE without an errno get EPERM, as runc
+    and crun do; other actions must not carry one.
+    """
+
+    names: tuple[str, ...]
+    action: Action = Action.ALLOW
+    errno: int | None = None
+    args: tuple[Arg, ...] = ()
+    comment: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.names, str):
+            raise InvalidArgumentError(f"names must be a list of syscall names, not the string {self.names!r}")
+        object.__setattr__(self, "names", tuple(sorted(set(self.names))))
+        if not isinstance(self.action, Action):
+            object.__setattr__(self, "action", Action.parse(self.action))
+        if self.action.takes_errno:
+            errno = EPERM if self.errno is None else parse_errno(self.errno)
+            object.__setattr__(self, "errno", errno)
+        elif self.errno is not None:
+            raise InvalidActionError(
+                f"errnoRet {self.errno!r} given with {self.action.value}; only SCMP_ACT_ERRNO and "
+                "SCMP_ACT_TRACE take one: remove it or change the action"
+            )
+        object.__setattr__(self, "args", tuple(sorted(self.args, key=Arg.sort_key)))
+
+    @property
+    def conditional(self) -> bool:
+        """Whether the rule only applies under argument conditions."""
+        return bool(self.args)
+
+    def key(self) -> tuple[Action, int | None, tuple[Arg, ...]]:
+        """What makes two rules mergeable: same action, errno and conditions."""
+        return (self.action, self.errno, self.args)
+
+    def sort_key(self) -> tuple[int, int, tuple[tuple[int, int, int, int], ...], tuple[str, ...]]:
+        """A total order used to make profiles canonical."""
+        return (
+            _ACTION_ORDER[self.action],
+            -1 if self.errno is None else self.errno,
+            tuple(a.sort_key() for a in self.args),
+            self.names,
+        )
+
+
+_ACTION_ORDER: Final = {a: i for i, a in enumerate((
+    Action.ALLOW,
+    Action.LOG,
+    Action.NOTIFY,
+    Action.TRACE,
+    Action.ERRNO,
+    Action.TRAP,
+    Action.KILL_THREAD,
+    Action.KILL,
+    Action.KILL_PROCESS,
+))}

@@ -1,0 +1,271 @@
+"""The immutable, per-architecture set of syscall names, and its algebra.
+
+A ``SyscallSet`` belongs to one host architecture. Its universe is every name the
+host can be asked for over all the ABIs it runs (``syscalls.host_names``): an
+x86_64 host also runs x86 and x32 programs. Internally it is one integer used as
+a bitset, so union, intersection and difference cost one machine operation per
+64 names.
+
+>>> a = SyscallSet(Arch.X86_64, ["read", "write", "openat"])
+>>> b = SyscallSet(Arch.X86_64, ["write", "close"])
+>>> sorted(a | b)
+['close', 'openat', 'read', 'write']
+>>> sorted(a & b), sorted(a - b)
+(['write'], ['openat', 'read'])
+>>> (a & b) <= a
+True
+>>> a | SyscallSet(Arch.AARCH64, ["read"])
+Traceback (most recent call last):
+...
+seccompose.errors.ArchMismatchError: cannot combine a SyscallSet for x86_64 with one for aarch64; build both for the same arch
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Iterator
+from typing import Final
+
+from seccompose.arch import Arch
+from seccompose.errors import ArchMismatchError, UnknownSyscallError
+from seccompose.syscalls import all_names, host_names
+
+__all__ = ["SyscallSet", "Universe", "universe"]
+
+
+class Universe:
+    """The names a host arch can be asked for, each with a fixed bit position (sorted order)."""
+
+    __slots__ = ("arch", "full", "index", "names")
+
+    def __init__(self, arch: Arch) -> None:
+        self.arch: Final = arch
+        self.names: Final = host_names(arch)
+        self.index: Final = {name: bit for bit, name in enumerate(self.names)}
+        self.full: Final = (1 << len(self.names)) - 1
+
+    def mask(self, names: Iterable[str], *, location: str | None = None) -> int:
+        """Return the bitmask of ``names``.
+
+        Raises:
+            UnknownSyscallError: a name is not in this universe.
+        """
+        index = self.index
+        bits = 0
+        for i, name in enumerate(names):
+            bit = index.get(name)
+            if bit is None:
+                where = f"{location}[{i}]" if location else None
+                raise UnknownSyscallError(name, arch=self.arch.value, location=where, choices=self.names)
+            bits |= 1 << bit
+        return bits
+
+    def names_of(self, bits: int) -> tuple[str, ...]:
+        """Return the names whose bits are set, in sorted order."""
+        names = self.names
+        out = []
+        while bits:
+            low = bits & -bits
+            out.append(names[low.bit_length() - 1])
+            bits ^= low
+        return tuple(out)
+
+
+@functools.cache
+def universe(arch: Arch) -> Universe:
+    """Return the (cached) universe of a host arch.
+
+    Raises:
+        InvalidArchError: seccompose has no syscall table for that arch.
+    """
+    return Universe(arch)
+
+
+class SyscallSet:
+    """An immutable set of syscall names for one host architecture.
+
+    Build it from names (each must exist on one of the host's ABIs), combine it
+    with ``| & - ^``, compare it with ``<=`` and ``==``. Mixing arches raises
+    ``ArchMismatchError``; combining with a non-SyscallSet returns NotImplemented.
+    """
+
+    __slots__ = ("_bits", "_u")
+
+    def __init__(self, arch: Arch, names: Iterable[str] = (), *, location: str | None = None) -> None:
+        u = universe(arch)
+        object.__setattr__(self, "_u", u)
+        object.__setattr__(self, "_bits", u.mask(names, location=location))
+
+    @classmethod
+    def _from_bits(cls, u: Universe, bits: int) -> SyscallSet:
+        new = object.__new__(cls)
+        object.__setattr__(new, "_u", u)
+        object.__setattr__(new, "_bits", bits)
+        return new
+
+    @classmethod
+    def all(cls, arch: Arch) -> SyscallSet:
+        """Return the whole universe of ``arch``.
+
+        >>> len(SyscallSet.all(Arch.AARCH64))
+        327
+        """
+        u = universe(arch)
+        return cls._from_bits(u, u.full)
+
+    @classmethod
+    def lenient(cls, arch: Arch, names: Iterable[str]) -> tuple[SyscallSet, tuple[str, ...]]:
+        """Return the set of the names ``arch`` has, and the names it skipped.
+
+        Names no table knows at all still raise, so typos never pass silently.
+
+        Raises:
+            UnknownSyscallError: a name exists on no architecture's table.
+
+        >>> s, skipped = SyscallSet.lenient(Arch.AARCH64, ["openat", "open"])
+        >>> sorted(s), skipped
+        (['openat'], ('open',))
+        """
+        u = universe(arch)
+        known = all_names()
+        bits = 0
+        skipped = []
+        for name in names:
+            bit = u.index.get(name)
+            if bit is not None:
+                bits |= 1 << bit
+            elif name in known:
+                skipped.append(name)
+            else:
+                raise UnknownSyscallError(name, arch=arch.value, choices=u.names)
+        return cls._from_bits(u, bits), tuple(skipped)
+
+    @property
+    def arch(self) -> Arch:
+        """The host architecture this set belongs to."""
+        return self._u.arch
+
+    @property
+    def bits(self) -> int:
+        """The bitset: bit *i* is ``syscalls.host_names(arch)[i]``."""
+        return self._bits
+
+    def _peer(self, other: SyscallSet) -> Universe:
+        if other._u is not self._u:
+            raise ArchMismatchError(self._u.arch.value, other._u.arch.value)
+        return self._u
+
+    def union(self, *others: SyscallSet) -> SyscallSet:
+        """Return the names in this set or any of ``others``."""
+        bits = self._bits
+        for other in others:
+            self._peer(other)
+            bits |= other._bits
+        return SyscallSet._from_bits(self._u, bits)
+
+    def intersection(self, *others: SyscallSet) -> SyscallSet:
+        """Return the names in this set and in every one of ``others``."""
+        bits = self._bits
+        for other in others:
+            self._peer(other)
+            bits &= other._bits
+        return SyscallSet._from_bits(self._u, bits)
+
+    def difference(self, *others: SyscallSet) -> SyscallSet:
+        """Return the names in this set and in none of ``others``."""
+        bits = self._bits
+        for other in others:
+            self._peer(other)
+            bits &= ~other._bits
+        return SyscallSet._from_bits(self._u, bits)
+
+    def symmetric_difference(self, other: SyscallSet) -> SyscallSet:
+        """Return the names in exactly one of the two sets."""
+        return SyscallSet._from_bits(self._peer(other), self._bits ^ other._bits)
+
+    def complement(self) -> SyscallSet:
+        """Return every name of the arch's universe that is not in this set."""
+        return SyscallSet._from_bits(self._u, self._u.full & ~self._bits)
+
+    def is_subset(self, other: SyscallSet) -> bool:
+        """Whether every name here is also in ``other``."""
+        self._peer(other)
+        return self._bits & ~other._bits == 0
+
+    def is_superset(self, other: SyscallSet) -> bool:
+        """Whether every name of ``other`` is also here."""
+        return other.is_subset(self)
+
+    def is_disjoint(self, other: SyscallSet) -> bool:
+        """Whether the two sets share no name."""
+        self._peer(other)
+        return self._bits & other._bits == 0
+
+    def is_empty(self) -> bool:
+        """Whether the set has no name."""
+        return self._bits == 0
+
+    def names(self) -> tuple[str, ...]:
+        """Return the names, sorted."""
+        return self._u.names_of(self._bits)
+
+    def __or__(self, other: object) -> SyscallSet:
+        return self.union(other) if isinstance(other, SyscallSet) else NotImplemented
+
+    def __and__(self, other: object) -> SyscallSet:
+        return self.intersection(other) if isinstance(other, SyscallSet) else NotImplemented
+
+    def __sub__(self, other: object) -> SyscallSet:
+        return self.difference(other) if isinstance(other, SyscallSet) else NotImplemented
+
+    def __xor__(self, other: object) -> SyscallSet:
+        return self.symmetric_difference(other) if isinstance(other, SyscallSet) else NotImplemented
+
+    def __invert__(self) -> SyscallSet:
+        return self.complement()
+
+    def __le__(self, other: object) -> bool:
+        return self.is_subset(other) if isinstance(other, SyscallSet) else NotImplemented
+
+    def __ge__(self, other: object) -> bool:
+        return self.is_superset(other) if isinstance(other, SyscallSet) else NotImplemented
+
+    def __lt__(self, other: object) -> bool:
+        if not isinstance(other, SyscallSet):
+            return NotImplemented
+        return self.is_subset(other) and self._bits != other._bits
+
+    def __gt__(self, other: object) -> bool:
+        if not isinstance(other, SyscallSet):
+            return NotImplemented
+        return other.is_subset(self) and self._bits != other._bits
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, SyscallSet):
+            return NotImplemented
+        return self._u is other._u and self._bits == other._bits
+
+    def __hash__(self) -> int:
+        return hash((self._u.arch, self._bits))
+
+    def __contains__(self, name: object) -> bool:
+        bit = self._u.index.get(name) if isinstance(name, str) else None
+        return bit is not None and bool(self._bits >> bit & 1)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names())
+
+    def __len__(self) -> int:
+        return self._bits.bit_count()
+
+    def __bool__(self) -> bool:
+        return self._bits != 0
+
+    def __setattr__(self, key: str, value: object) -> None:
+        msg = "SyscallSet is immutable"
+        raise AttributeError(msg)
+
+    def __repr__(self) -> str:
+        names = self.names()
+        shown = ", ".join(names[:6]) + (", …" if len(names) > 6 else "")
+        return f"SyscallSet({self._u.arch.value}, {len(names)}: {shown})"

@@ -1,0 +1,409 @@
+"""Templates: the first layer of a composition (an app's syscalls, or the generic default).
+
+A template is data (``data/templates/NAME.json``, format in
+``docs/reference/template-format.md``): rules, each optionally gated on the host
+arch, the container's capabilities and the kernel version, exactly as Docker
+gates the rules of its profiles.
+
+>>> t = Template.from_dict({"schema": 1, "name": "demo", "rules": [
+...     {"names": ["read", "write"]},
+...     {"names": ["mount"], "includes": {"caps": ["CAP_SYS_ADMIN"]}}]})
+>>> [r.rule.names for r in t.rules]
+[('read', 'write'), ('mount',)]
+>>> t.rules[1].gate.passes(Arch.X86_64, frozenset())
+False
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+from seccompose.actions import Action, parse_errno
+from seccompose.arch import Arch
+from seccompose.caps import Capability
+from seccompose.errors import FormatError, InvalidProfileError, SeccomposeError, TemplateNotFoundError
+from seccompose.profile import Profile
+from seccompose.rules import Rule
+
+__all__ = [
+    "Gate",
+    "Template",
+    "TemplateRule",
+    "load_template",
+    "template_names",
+]
+
+_DATA: Final = Path(__file__).parent / "data" / "templates"
+_KERNEL_NEWEST: Final = (1 << 16, 0)
+
+
+def parse_kernel(text: str, *, location: str | None = None) -> tuple[int, int]:
+    """Return (major, minor) of a kernel version such as ``"6.18.44-fc"``; engines compare only these.
+
+    Raises:
+        InvalidProfileError: not a version.
+
+    >>> parse_kernel("4.8"), parse_kernel("6.18.44-fc-v657")
+    ((4, 8), (6, 18))
+    """
+    parts = str(text).strip().split(".")
+    try:
+        major = int(parts[0])
+        minor = int("".join(c for c in parts[1].split("-")[0] if c.isdigit()) or "x") if len(parts) > 1 else 0
+    except ValueError:
+        raise InvalidProfileError(
+            f"{text!r} is not a kernel version; write it as MAJOR.MINOR, e.g. '5.8'", location=location
+        ) from None
+    return (major, minor)
+
+
+@dataclass(frozen=True, slots=True)
+class Gate:
+    """When a template rule applies: host arch, capabilities (all of includes, none of excludes), kernel."""
+
+    arches: frozenset[Arch] = frozenset()
+    """Host arches the rule applies to; empty: all."""
+    excluded_arches: frozenset[Arch] = frozenset()
+    includes_caps: frozenset[Capability] = frozenset()
+    excludes_caps: frozenset[Capability] = frozenset()
+    min_kernel: tuple[int, int] | None = None
+    """The rule applies from this kernel (major, minor) on (Docker's ``includes.minKernel``)."""
+    below_kernel: tuple[int, int] | None = None
+    """The rule applies only below this kernel (Docker's ``excludes.minKernel``)."""
+
+    def passes(self, arch: Arch, caps: frozenset[Capability], kernel: tuple[int, int] | None = None) -> bool:
+        """Whether the rule applies to a container on an ``arch`` host with ``caps`` on ``kernel``.
+
+        ``kernel=None`` means a kernel newer than any gate names.
+        """
+        if self.arches and arch not in self.arches:
+            return False
+        if arch in self.excluded_arches:
+            return False
+        if not self.includes_caps <= caps:
+            return False
+        if self.excludes_caps and not self.excludes_caps.isdisjoint(caps):
+            return False
+        k = kernel or _KERNEL_NEWEST
+        if self.min_kernel is not None and k < self.min_kernel:
+            return False
+        return not (self.below_kernel is not None and k >= self.below_kernel)
+
+    @property
+    def on_caps(self) -> bool:
+        """Whether the gate depends on capabilities."""
+        return bool(self.includes_caps or self.excludes_caps)
+
+
+@dataclass(frozen=True, slots=True)
+class TemplateRule:
+    """A rule of a template and the gate that decides when it applies."""
+
+    rule: Rule
+    gate: Gate = Gate()
+    comment: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Template:
+    """An app template or the generic default: gated rules plus metadata."""
+
+    name: str
+    rules: tuple[TemplateRule, ...] = ()
+    description: str = ""
+    images: tuple[str, ...] = ()
+    capability_map: str | None = "docker"
+    """Which capability map compose adds (None: the template gates capabilities itself)."""
+    default_action: Action | None = None
+    default_errno: int | None = None
+    provenance: tuple[tuple[str, str], ...] = ()
+    architectures: tuple[Arch, ...] | None = None
+    """A fixed ``architectures`` list (from a profile file); None: the host's ABIs."""
+    arch_map: tuple[tuple[Arch, tuple[Arch, ...]], ...] = ()
+    """Docker's ``archMap``: host arch -> its sub-architectures; only the host's entry is used."""
+    flags: tuple[str, ...] = ()
+    listener_path: str | None = None
+    listener_metadata: str | None = None
+    source: str = field(default="", compare=False)
+
+    def architectures_for(self, arch: Arch) -> tuple[Arch, ...]:
+        """Return the ``architectures`` a profile for an ``arch`` host gets from this template."""
+        if self.architectures is not None:
+            return self.architectures
+        if self.arch_map:
+            for host, subs in self.arch_map:
+                if host is arch:
+                    return (host, *subs)
+            return ()
+        return arch.abis
+
+    @classmethod
+    def from_dict(cls, doc: Mapping[str, Any], *, source: str = "") -> Template:
+        """Build a template from its JSON document, checking every field.
+
+        Raises:
+            InvalidProfileError: a field is missing or wrong (with its JSON path and the file).
+        """
+        try:
+            return _template(doc, source)
+        except SeccomposeError as exc:
+            if isinstance(exc, FormatError) and not exc.source and source:
+                raise InvalidProfileError(str(exc.args[0]), source=source) from None
+            raise
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the template as its JSON document (the inverse of ``from_dict``)."""
+        from seccompose.formats.oci import rule_to_dict
+
+        rules = []
+        for tr in self.rules:
+            item = rule_to_dict(tr.rule)
+            g = tr.gate
+            if g.arches:
+                item["arches"] = sorted(a.value for a in g.arches)
+            inc: dict[str, Any] = {}
+            exc: dict[str, Any] = {}
+            if g.includes_caps:
+                inc["caps"] = [c.name for c in sorted(g.includes_caps)]
+            if g.min_kernel:
+                inc["minKernel"] = "{}.{}".format(*g.min_kernel)
+            if g.excluded_arches:
+                exc["arches"] = sorted(a.value for a in g.excluded_arches)
+            if g.excludes_caps:
+                exc["caps"] = [c.name for c in sorted(g.excludes_caps)]
+            if g.below_kernel:
+                exc["minKernel"] = "{}.{}".format(*g.below_kernel)
+            if inc:
+                item["includes"] = inc
+            if exc:
+                item["excludes"] = exc
+            if tr.comment:
+                item["comment"] = tr.comment
+            rules.append(item)
+        out: dict[str, Any] = {"schema": 1, "name": self.name}
+        if self.description:
+            out["description"] = self.description
+        if self.images:
+            out["images"] = list(self.images)
+        out["capabilityMap"] = self.capability_map
+        if self.default_action is not None:
+            out["defaultAction"] = self.default_action.value
+        if self.default_errno is not None:
+            out["defaultErrnoRet"] = self.default_errno
+        if self.provenance:
+            out["provenance"] = dict(self.provenance)
+        out["rules"] = rules
+        return out
+
+    def names(self, arch: Arch | None = None) -> frozenset[str]:
+        """Return every name the template's allowing rules mention (for ``arch`` only, if given)."""
+        return frozenset(
+            n
+            for tr in self.rules
+            if tr.rule.action.allows and (arch is None or not tr.gate.arches or arch in tr.gate.arches)
+            for n in tr.rule.names
+        )
+
+
+def _gate(raw: object, location: str) -> tuple[frozenset[Arch], frozenset[Capability], tuple[int, int] | None]:
+    if raw is None:
+        return frozenset(), frozenset(), None
+    if not isinstance(raw, Mapping):
+        raise InvalidProfileError("must be an object with caps, arches, minKernel", location=location)
+    unknown = set(raw) - {"caps", "arches", "minKernel"}
+    if unknown:
+        raise InvalidProfileError(
+            f"unknown field {sorted(unknown)[0]!r}; use caps, arches, minKernel", location=location
+        )
+    arches = frozenset(
+        Arch.parse(a, location=f"{location}.arches[{i}]") for i, a in enumerate(_strings(raw, "arches", location))
+    )
+    caps = frozenset(
+        Capability.parse(c, location=f"{location}.caps[{i}]") for i, c in enumerate(_strings(raw, "caps", location))
+    )
+    kernel = raw.get("minKernel")
+    return arches, caps, (parse_kernel(kernel, location=f"{location}.minKernel") if kernel else None)
+
+
+def _strings(raw: Mapping[str, Any], key: str, location: str) -> list[str]:
+    value = raw.get(key) or []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise InvalidProfileError(f"{key} must be an array of strings", location=f"{location}.{key}")
+    return value
+
+
+def _template(doc: Mapping[str, Any], source: str) -> Template:
+    from seccompose.formats.oci import _rule
+
+    if not isinstance(doc, Mapping):
+        raise InvalidProfileError("a template must be a JSON object", location="$", source=source or None)
+    if doc.get("schema") != 1:
+        raise InvalidProfileError(
+            f"schema must be 1, not {doc.get('schema')!r} (is this a template file?)", location="schema"
+        )
+    name = doc.get("name")
+    if not isinstance(name, str) or not name:
+        raise InvalidProfileError("name must be a non-empty string", location="name")
+    known = {
+        "schema", "name", "description", "images", "capabilityMap", "defaultAction",
+        "defaultErrnoRet", "provenance", "rules",
+    }  # fmt: skip
+    unknown = set(doc) - known
+    if unknown:
+        raise InvalidProfileError(f"unknown field {sorted(unknown)[0]!r}; template fields are {sorted(known)}")
+    capmap = doc.get("capabilityMap", "docker")
+    if capmap not in ("docker", "kernel", None):
+        raise InvalidProfileError(
+            f"capabilityMap must be 'docker', 'kernel' or null, not {capmap!r}", location="capabilityMap"
+        )
+    action = Action.parse(doc["defaultAction"], location="defaultAction") if doc.get("defaultAction") else None
+    errno = parse_errno(doc["defaultErrnoRet"], location="defaultErrnoRet") if "defaultErrnoRet" in doc else None
+    raw_rules = doc.get("rules", [])
+    if not isinstance(raw_rules, list):
+        raise InvalidProfileError("rules must be an array", location="rules")
+    rules = []
+    for i, raw in enumerate(raw_rules):
+        loc = f"rules[{i}]"
+        if not isinstance(raw, Mapping):
+            raise InvalidProfileError("a rule must be an object", location=loc)
+        extra = set(raw) - {"names", "action", "errnoRet", "args", "arches", "includes", "excludes", "comment"}
+        if extra:
+            raise InvalidProfileError(f"unknown field {sorted(extra)[0]!r} in a template rule", location=loc)
+        core = {k: raw[k] for k in ("names", "action", "errnoRet", "args") if k in raw}
+        core.setdefault("action", Action.ALLOW.value)
+        rule = _rule(core, loc)
+        arches = frozenset(
+            Arch.parse(a, location=f"{loc}.arches[{j}]") for j, a in enumerate(_strings(raw, "arches", loc))
+        )
+        inc_arches, inc_caps, min_kernel = _gate(raw.get("includes"), f"{loc}.includes")
+        exc_arches, exc_caps, below_kernel = _gate(raw.get("excludes"), f"{loc}.excludes")
+        gate = Gate(arches | inc_arches, exc_arches, inc_caps, exc_caps, min_kernel, below_kernel)
+        comment = raw.get("comment", "")
+        rules.append(TemplateRule(rule, gate, comment if isinstance(comment, str) else ""))
+    images = doc.get("images", [])
+    prov = doc.get("provenance", {})
+    if not isinstance(prov, Mapping):
+        raise InvalidProfileError("provenance must be an object", location="provenance")
+    return Template(
+        name=name,
+        rules=tuple(rules),
+        description=str(doc.get("description", "")),
+        images=tuple(str(i) for i in images),
+        capability_map=capmap,
+        default_action=action,
+        default_errno=errno,
+        provenance=tuple((str(k), str(v)) for k, v in prov.items()),
+        source=source,
+    )
+
+
+def template_names() -> tuple[str, ...]:
+    """Return the names of the templates shipped with seccompose, sorted.
+
+    >>> "default" in template_names()
+    True
+    """
+    return tuple(sorted(p.stem for p in _DATA.glob("*.json")))
+
+
+@functools.cache
+def _shipped(name: str) -> Template:
+    path = _DATA / f"{name}.json"
+    return Template.from_dict(_read_json(path), source=str(path))
+
+
+def _read_json(path: Path) -> Any:  # noqa: ANN401 - JSON is Any
+    from seccompose.formats.oci import parse_json
+
+    try:
+        return parse_json(path.read_bytes(), source=str(path))
+    except OSError as exc:
+        raise FormatError(f"cannot read: {exc.strerror}", source=str(path)) from None
+
+
+def load_template(name_or_path: str | Path) -> Template:
+    """Return a shipped template by name, or load a template file.
+
+    A file may also be a Docker/Podman profile (its ``includes/excludes`` become
+    gates) or an OCI profile; both are read as templates that gate capabilities
+    themselves.
+
+    Raises:
+        TemplateNotFoundError: no such template or file.
+        FormatError: the file is not valid.
+
+    >>> load_template("nginx").name
+    'nginx'
+    """
+    text = str(name_or_path)
+    if isinstance(name_or_path, str) and "/" not in text and not text.endswith((".json", ".yaml", ".yml")):
+        if (_DATA / f"{text}.json").is_file():
+            return _shipped(text)
+        raise TemplateNotFoundError(text, choices=template_names())
+    path = Path(name_or_path)
+    if not path.is_file():
+        raise TemplateNotFoundError(text, choices=template_names())
+    doc = _read_json(path)
+    return template_from_document(doc, source=str(path))
+
+
+def template_from_document(doc: Any, *, source: str = "") -> Template:  # noqa: ANN401 - JSON is Any
+    """Return a template from a template, Docker/Podman or OCI profile document.
+
+    Raises:
+        FormatError: the document is none of those.
+    """
+    if isinstance(doc, Mapping) and "schema" in doc:
+        return Template.from_dict(doc, source=source)
+    if isinstance(doc, Mapping) and ("defaultAction" in doc or "linux" in doc):
+        if _is_docker(doc):
+            from seccompose.formats.docker import template_from_docker
+
+            return template_from_docker(doc, source=source)
+        from seccompose.formats.oci import from_dict
+
+        return template_from_profile(from_dict(doc, source=source or None), name=Path(source).stem or "profile")
+    raise FormatError(
+        "not a template, Docker/Podman profile or OCI seccomp profile (no 'schema' or 'defaultAction')",
+        source=source or None,
+    )
+
+
+def _is_docker(doc: Mapping[str, Any]) -> bool:
+    if "archMap" in doc or "defaultErrno" in doc:
+        return True
+    return any(
+        isinstance(r, Mapping) and ({"name", "includes", "excludes", "comment", "errno"} & set(r))
+        for r in doc.get("syscalls") or []
+    )
+
+
+def template_from_profile(profile: Profile, *, name: str = "profile") -> Template:
+    """Return a profile as a template: its rules ungated; its arches, default action and flags kept.
+
+    >>> from seccompose.profile import Profile
+from seccompose.rules import Rule
+    >>> template_from_profile(Profile(rules=(Rule(("read",)),))).rules[0].rule.names
+    ('read',)
+    """
+    return Template(
+        name=name,
+        rules=tuple(TemplateRule(r) for r in profile.rules),
+        capability_map="docker",
+        default_action=profile.default_action,
+        default_errno=profile.default_errno,
+        architectures=profile.architectures or None,
+        flags=tuple(f.value for f in profile.flags),
+        listener_path=profile.listener_path,
+        listener_metadata=profile.listener_metadata,
+    )
+
+
+def images_of(templates: Iterable[Template]) -> dict[str, tuple[str, ...]]:
+    """Return template name -> image globs."""
+    return {t.name: t.images for t in templates}
