@@ -1,0 +1,272 @@
+"""Render a Docker or Podman profile for one container, exactly as the engine does.
+
+Given the container's host arch, bounding capability set and host kernel, Docker
+(moby/profiles ``seccomp/seccomp_linux.go``, ``setupSeccomp``) and Podman
+(containers/common ``pkg/seccomp/seccomp_linux.go``) turn a conditional profile into
+the OCI ``linux.seccomp`` object they hand to runc or crun. :func:`render` returns that
+object as a dict whose keys, key order, rule order, name order, and field presence are
+the engine's (Go's ``encoding/json`` of ``specs.LinuxSeccomp``):
+
+- ``architectures`` from the document, or from the ``archMap`` entry of the host's arch
+  (``[architecture] + subArchitectures``; no entry: no ``architectures`` at all);
+- each rule in order, dropped when the host arch is in ``excludes.arches``, **any** of
+  ``excludes.caps`` is in the bounding set, (Docker) the kernel is at least
+  ``excludes.minKernel``, the host arch is not in a non-empty ``includes.arches``, **any**
+  of ``includes.caps`` is missing, or (Docker) the kernel is below ``includes.minKernel``;
+  kernels compare by major.minor;
+- survivors keep ``names`` (``name`` becomes a one-item list) unsorted and with duplicates,
+  ``action``, ``errnoRet`` when given, ``args`` when non-empty (``valueTwo`` when non-zero);
+- Podman reads ``errno`` / ``defaultErrno`` names and ignores ``minKernel``.
+
+>>> doc = {"defaultAction": "SCMP_ACT_ERRNO", "archMap": [
+...     {"architecture": "SCMP_ARCH_X86_64", "subArchitectures": ["SCMP_ARCH_X86"]}],
+...     "syscalls": [{"names": ["read", "write"], "action": "SCMP_ACT_ALLOW"},
+...                  {"names": ["ptrace"], "action": "SCMP_ACT_ALLOW", "includes": {"minKernel": "4.8"}},
+...                  {"names": ["mount"], "action": "SCMP_ACT_ALLOW", "includes": {"caps": ["CAP_SYS_ADMIN"]}}]}
+>>> render(doc, arch=Arch.X86_64, caps=[], kernel="4.4")
+{'defaultAction': 'SCMP_ACT_ERRNO', 'architectures': ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86'],
+ 'syscalls': [{'names': ['read', 'write'], 'action': 'SCMP_ACT_ALLOW'}]}
+>>> out = render(doc, engine="podman", arch=Arch.X86_64, caps=["CAP_SYS_ADMIN"], kernel="4.4")
+>>> [r["names"] for r in out["syscalls"]]
+[['read', 'write'], ['ptrace'], ['mount']]
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping  # noqa: TC003 - pydantic-free, but used at runtime by isinstance
+from dataclasses import dataclass
+from typing import Any, Final
+
+from seccompose.arch import Arch, host_arch
+from seccompose.caps import DOCKER_DEFAULT_CAPABILITIES, Capability, parse_capabilities
+from seccompose.errors import FormatError
+from seccompose.formats.docker_profile import (
+    DockerProfile,
+    Engine,
+    KernelVersion,
+    Syscall,
+    check_engine,
+    parse_docker_profile,
+)
+
+__all__ = ["archmap_key", "engine_arch_name", "kept", "parse_kernel", "render"]
+
+# What each engine calls the host arch inside includes/excludes.arches. Docker maps
+# runtime.GOARCH through its goToNative table (so loong64 becomes "loongarch64", mips64p32le
+# "mips3l64n32"); an arch Go does not build for has no name (""), and matches no list.
+_DOCKER_NATIVE: Final[dict[Arch, str]] = {
+    Arch.X86: "x86",
+    Arch.X86_64: "amd64",
+    Arch.ARM: "arm",
+    Arch.AARCH64: "arm64",
+    Arch.LOONGARCH64: "loongarch64",
+    Arch.MIPS64: "mips64",
+    Arch.MIPS64N32: "mips64n32",
+    Arch.MIPSEL64: "mipsel64",
+    Arch.MIPSEL64N32: "mips3l64n32",
+    Arch.MIPSEL: "mipsel",
+    Arch.PPC: "ppc",
+    Arch.PPC64: "ppc64",
+    Arch.PPC64LE: "ppc64le",
+    Arch.RISCV64: "riscv64",
+    Arch.S390: "s390",
+    Arch.S390X: "s390x",
+}
+# Docker's nativeToSeccomp: which native name expands which archMap entry. "loongarch64" and
+# "mipsel" are not keys of it (moby spells them "loong64", "mipsle"), so those hosts get no
+# architectures from an archMap.
+_DOCKER_ARCHMAP: Final[dict[Arch, Arch]] = {a: a for a in _DOCKER_NATIVE if a not in (Arch.LOONGARCH64, Arch.MIPSEL)}
+# Podman asks libseccomp for the native arch: libseccomp-golang's names.
+_PODMAN_RENAMED: Final = {Arch.X86_64: "amd64", Arch.AARCH64: "arm64", Arch.LOONGARCH64: "loong64"}
+_PODMAN_NATIVE: Final[dict[Arch, str]] = {a: _PODMAN_RENAMED.get(a, a.value) for a in Arch}
+# containers/common's nativeToSeccomp knows only these hosts.
+_PODMAN_ARCHMAP: Final[dict[Arch, Arch]] = {
+    a: a for a in (Arch.X86_64, Arch.AARCH64, Arch.MIPS64, Arch.MIPS64N32, Arch.MIPSEL64, Arch.MIPSEL64N32, Arch.S390X)
+}
+
+
+def engine_arch_name(engine: Engine, arch: Arch) -> str:
+    """Return the name ``engine`` compares ``includes/excludes.arches`` with on an ``arch`` host.
+
+    >>> engine_arch_name("docker", Arch.X86_64), engine_arch_name("podman", Arch.LOONGARCH64)
+    ('amd64', 'loong64')
+    """
+    table = _DOCKER_NATIVE if check_engine(engine) == "docker" else _PODMAN_NATIVE
+    return table.get(arch, "")
+
+
+def archmap_key(engine: Engine, arch: Arch) -> Arch | None:
+    """Return the ``archMap`` entry ``engine`` expands on an ``arch`` host (None: no architectures).
+
+    >>> archmap_key("docker", Arch.AARCH64), archmap_key("podman", Arch.PPC64LE)
+    (<Arch.AARCH64: 'aarch64'>, None)
+    """
+    table = _DOCKER_ARCHMAP if check_engine(engine) == "docker" else _PODMAN_ARCHMAP
+    return table.get(arch)
+
+
+def parse_kernel(release: str | KernelVersion | None) -> KernelVersion:
+    """Return the major.minor of a kernel release (None: the running kernel, ``os.uname()``).
+
+    Raises:
+        FormatError: the text does not start with ``<major>.<minor>``.
+
+    >>> parse_kernel("6.18.44-cloud-amd64")
+    KernelVersion(major=6, minor=18)
+    """
+    if isinstance(release, KernelVersion):
+        return release
+    text = os.uname().release if release is None else release
+    try:
+        return KernelVersion.from_release(text)
+    except ValueError as exc:
+        raise FormatError(str(exc), location="kernel") from None
+
+
+@dataclass(frozen=True, slots=True)
+class _Host:
+    engine: Engine
+    native: str
+    bounding: frozenset[str]
+    kernel: KernelVersion
+
+    def drops(self, rule: Syscall) -> bool:
+        # The order of the engines' checks; only the verdict matters since the document is valid.
+        docker = self.engine == "docker"
+        exc, inc = rule.excludes, rule.includes
+        if exc is not None and (
+            (exc.arches and self.native in exc.arches)
+            or any(c in self.bounding for c in exc.caps)
+            or (docker and exc.min_kernel is not None and exc.min_kernel <= self.kernel)
+        ):
+            return True
+        return inc is not None and bool(
+            (inc.arches and self.native not in inc.arches)
+            or any(c not in self.bounding for c in inc.caps)
+            or (docker and inc.min_kernel is not None and self.kernel < inc.min_kernel)
+        )
+
+
+def kept(
+    profile: DockerProfile,
+    *,
+    engine: Engine = "docker",
+    arch: Arch,
+    caps: Iterable[Capability | str],
+    kernel: str | KernelVersion,
+) -> tuple[int, ...]:
+    """Return the indexes of the document's rules that the engine keeps for this container.
+
+    >>> doc = parse_docker_profile({"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [
+    ...     {"names": ["clone"], "action": "SCMP_ACT_ALLOW", "excludes": {"caps": ["CAP_SYS_ADMIN"]}},
+    ...     {"names": ["mount"], "action": "SCMP_ACT_ALLOW", "includes": {"caps": ["CAP_SYS_ADMIN"]}}]})
+    >>> kept(doc, arch=Arch.AARCH64, caps=["CAP_SYS_ADMIN"], kernel="6.1")
+    (1,)
+    """
+    engine = check_engine(engine)
+    host = _Host(engine, engine_arch_name(engine, arch), frozenset(_cap_names(caps)), parse_kernel(kernel))
+    return tuple(i for i, rule in enumerate(profile.syscalls) if not host.drops(rule))
+
+
+def _cap_names(caps: Iterable[Capability | str]) -> list[str]:
+    names = []
+    strings = []
+    for cap in caps:
+        if isinstance(cap, Capability):
+            names.append(cap.name)
+        else:
+            strings.append(cap)
+    names.extend(c.name for c in parse_capabilities(strings))
+    return names
+
+
+def _rule(rule: Syscall, engine: Engine) -> dict[str, Any]:
+    # specs.LinuxSyscall: names, action, errnoRet (omitempty pointer), args (omitempty).
+    out: dict[str, Any] = {"names": list(rule.syscall_names), "action": rule.action}
+    errno = rule.errnoish if engine == "podman" else rule.errno_ret
+    if errno is not None:
+        out["errnoRet"] = errno
+    if rule.args:
+        args = []
+        for arg in rule.args:
+            item: dict[str, Any] = {"index": arg.index, "value": arg.value}
+            if arg.value_two:
+                item["valueTwo"] = arg.value_two
+            item["op"] = arg.op
+            args.append(item)
+        out["args"] = args
+    return out
+
+
+def render(
+    profile: DockerProfile | Mapping[str, Any] | str | bytes,
+    *,
+    engine: Engine = "docker",
+    arch: Arch | None = None,
+    caps: Iterable[Capability | str] | None = None,
+    kernel: str | KernelVersion | None = None,
+) -> dict[str, Any]:
+    """Return the OCI ``linux.seccomp`` object ``engine`` gives the runtime for this container.
+
+    Args:
+        profile: a parsed :class:`DockerProfile`, or its JSON text / decoded dict.
+        engine: ``"docker"`` or ``"podman"``.
+        arch: the host's arch (default: this machine's).
+        caps: the container's bounding capabilities (default: Docker's 14).
+        kernel: the host kernel, ``"X.Y"`` or a release string (default: the running one).
+
+    Raises:
+        SeccomposeError: the document is invalid (see ``parse_docker_profile``), or the
+            engine or kernel is unknown.
+
+    >>> out = render('{"defaultAction": "SCMP_ACT_ERRNO", "defaultErrno": "ENOSYS", "syscalls": ['
+    ...              '{"names": ["acct"], "action": "SCMP_ACT_ERRNO", "errno": "EPERM"}]}',
+    ...              engine="podman", arch=Arch.AARCH64, kernel="6.18")
+    >>> out
+    {'defaultAction': 'SCMP_ACT_ERRNO', 'defaultErrnoRet': 38,
+     'syscalls': [{'names': ['acct'], 'action': 'SCMP_ACT_ERRNO', 'errnoRet': 1}]}
+    """
+    engine = check_engine(engine)
+    doc = (
+        profile
+        if isinstance(profile, DockerProfile) and profile.engine == engine
+        else parse_docker_profile(
+            profile.model_dump(mode="json", by_alias=True, exclude={"ignored", "engine"}, exclude_defaults=True)
+            if isinstance(profile, DockerProfile)
+            else profile,
+            engine=engine,
+        )
+    )
+    host = host_arch() if arch is None else arch
+    bounding = DOCKER_DEFAULT_CAPABILITIES if caps is None else caps
+    version = parse_kernel(kernel)
+
+    # specs.LinuxSeccomp field order: defaultAction, defaultErrnoRet, architectures, flags,
+    # listenerPath, listenerMetadata, syscalls; all but defaultAction omitted when empty.
+    out: dict[str, Any] = {"defaultAction": doc.default_action}
+    default_errno = doc.default_errno_value if engine == "podman" else doc.default_errno_ret
+    if default_errno is not None:
+        out["defaultErrnoRet"] = default_errno
+    architectures = list(doc.architectures)
+    key = archmap_key(engine, host)
+    if key is not None:
+        for entry in doc.arch_map:
+            if entry.architecture == key.oci:
+                architectures = [entry.architecture, *entry.sub_architectures]
+                break  # the first matching entry only
+    if architectures:
+        out["architectures"] = architectures
+    if doc.flags:
+        out["flags"] = list(doc.flags)
+    if doc.listener_path:
+        out["listenerPath"] = doc.listener_path
+    if doc.listener_metadata:
+        out["listenerMetadata"] = doc.listener_metadata
+    rules = [
+        _rule(doc.syscalls[i], engine)
+        for i in kept(doc, engine=engine, arch=host, caps=bounding, kernel=version)
+    ]
+    if rules:
+        out["syscalls"] = rules
+    return out
