@@ -21,11 +21,13 @@ __all__ = [
     "ArchMismatchError",
     "CapabilityMapNotFoundError",
     "ConflictError",
+    "DocumentTooLargeError",
     "FormatError",
     "InvalidActionError",
     "InvalidArchError",
     "InvalidArgumentError",
     "InvalidCapabilityError",
+    "InvalidEngineError",
     "InvalidProfileError",
     "SeccomposeError",
     "TemplateNotFoundError",
@@ -69,6 +71,28 @@ class FormatError(SeccomposeError, ValueError):
 
 class InvalidProfileError(FormatError):
     """A profile document is well-formed JSON but breaks a seccomp rule."""
+
+
+class DocumentTooLargeError(FormatError):
+    """A document is over the size limit; it is refused before it is parsed."""
+
+    def __init__(self, size: int, limit: int, *, source: str | None = None) -> None:
+        self.size = size
+        self.limit = limit
+        super().__init__(
+            f"document is {size:,} bytes, over the {limit:,}-byte limit for a seccomp profile; "
+            "check that this is the right file (real profiles are under 100 KB)",
+            source=source,
+        )
+
+
+class InvalidEngineError(SeccomposeError, ValueError):
+    """A container engine name is not one seccompose renders for (``docker``, ``podman``)."""
+
+    def __init__(self, name: str, *, choices: Iterable[str] = ()) -> None:
+        self.name = name
+        choices = list(choices)
+        super().__init__(f"unknown engine {name!r}; use one of {', '.join(choices)}")
 
 
 class UnknownSyscallError(SeccomposeError, LookupError):
