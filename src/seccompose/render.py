@@ -106,7 +106,7 @@ def archmap_key(engine: Engine, arch: Arch) -> Arch | None:
     return table.get(arch)
 
 
-def parse_kernel(release: str | KernelVersion | None) -> KernelVersion:
+def parse_kernel(release: str | KernelVersion | None, *, location: str = "kernel") -> KernelVersion:
     """Return the major.minor of a kernel release (None: the running kernel, ``os.uname()``).
 
     Raises:
@@ -121,7 +121,7 @@ def parse_kernel(release: str | KernelVersion | None) -> KernelVersion:
     try:
         return KernelVersion.from_release(text)
     except ValueError as exc:
-        raise FormatError(str(exc), location="kernel") from None
+        raise FormatError(str(exc), location=location) from None
 
 
 @dataclass(frozen=True, slots=True)
