@@ -99,6 +99,16 @@ def _resolve(u: Universe, layer: Layer, warnings: list[str], location: str) -> l
     return out
 
 
+def _check_names(u: Universe, names: Sequence[str], location: str) -> None:
+    """Name the first unknown syscall by its position in the user's own list."""
+    known = None
+    for i, name in enumerate(names):
+        if name not in u.index:
+            known = all_names() if known is None else known
+            if name not in known:
+                raise UnknownSyscallError(name, location=f"{location}[{i}]", choices=sorted(known))
+
+
 def _base(base: str | Path | Template | Profile | None) -> Template:
     if base is None:
         return Template(name="empty")
@@ -209,6 +219,9 @@ def compose(  # noqa: PLR0913 - the layers of the model are keyword arguments on
             u, Layer(f"runtime:{runtime}", (Rule(_runtime_names(runtime, no_new_privileges)),)), warnings, "runtime"
         )
     allow = list(allow)
+    deny = list(deny)
+    _check_names(u, allow, "allow")
+    _check_names(u, deny, "deny")
     if allow:
         union += _resolve(u, Layer("allow", (Rule(tuple(allow)),)), warnings, "allow")
     extra = tuple(rules)
@@ -218,7 +231,6 @@ def compose(  # noqa: PLR0913 - the layers of the model are keyword arguments on
         if not layer.gate.passes(arch, capset, kernel):
             continue
         (denies if layer.deny else union).extend(_resolve(u, layer, warnings, f"layers[{k}].rules"))
-    deny = list(deny)
     if deny:
         denies += _resolve(u, Layer("deny", (Rule(tuple(deny)),), deny=True), warnings, "deny")
 

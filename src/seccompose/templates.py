@@ -387,7 +387,7 @@ def template_from_profile(profile: Profile, *, name: str = "profile") -> Templat
     """Return a profile as a template: its rules ungated; its arches, default action and flags kept.
 
     >>> from seccompose.profile import Profile
-from seccompose.rules import Rule
+    >>> from seccompose.rules import Rule
     >>> template_from_profile(Profile(rules=(Rule(("read",)),))).rules[0].rule.names
     ('read',)
     """

@@ -4,8 +4,9 @@ Writing: a ``Profile`` becomes a Docker profile with ``architectures`` (or, with
 ``arch_map=True``, an ``archMap`` entry for its host arch), rules with ``names``.
 Reading: a profile without capability/arch/kernel conditions becomes a ``Profile``
 directly; a conditional one (``includes``/``excludes``, ``archMap``) needs the
-container it is for, so ``loads`` composes it for ``arch``/``caps``/``kernel``
-exactly as the engine renders it.
+container it is for, so ``loads`` keeps the rules whose conditions hold for
+``arch``/``caps``/``kernel``, as the engine renders it (``seccompose.render`` also
+keeps the engine's rule order, which a canonical ``Profile`` does not).
 
 >>> from seccompose import Profile, Rule, Arch
 >>> p = Profile(architectures=Arch.X86_64.abis, rules=(Rule(("read",)),))
@@ -208,7 +209,7 @@ def template_from_docker(doc: Mapping[str, Any], *, source: str = "", engine: En
         capability_map=None,
         default_action=action,
         default_errno=default_errno,
-        architectures=architectures.architectures if architectures is not None else (() if arch_map else None),
+        architectures=architectures.architectures if architectures is not None else None,
         arch_map=tuple(arch_map),
         flags=tuple(doc.get("flags") or ()),
         listener_path=doc.get("listenerPath"),
@@ -251,7 +252,15 @@ def loads(  # noqa: PLR0913 - the container context of a conditional profile
             source=source,
         )
     from seccompose.caps import DOCKER_DEFAULT_CAPABILITIES, container_capabilities
-    from seccompose.compose import compose
 
     capset = DOCKER_DEFAULT_CAPABILITIES if caps is None else container_capabilities(list(caps) or ["none"])
-    return compose(template, arch=arch, caps=capset, runtime=None, kernel=kernel)
+    # As the engines render: keep the rules whose conditions hold, verbatim.
+    return Profile(
+        template.default_action or Action.ERRNO,
+        template.default_errno,
+        template.architectures_for(arch),
+        tuple(r.rule for r in template.rules if r.gate.passes(arch, capset, kernel)),
+        tuple(Flag(f) for f in template.flags),
+        template.listener_path,
+        template.listener_metadata,
+    )

@@ -20,7 +20,13 @@ from typing import Any
 
 from seccompose.actions import Action
 from seccompose.arch import Arch
-from seccompose.errors import FormatError, InvalidArchError, InvalidProfileError, SeccomposeError
+from seccompose.errors import (
+    FormatError,
+    InvalidActionError,
+    InvalidArchError,
+    InvalidProfileError,
+    SeccomposeError,
+)
 from seccompose.profile import MAX_DOCUMENT_BYTES, Flag, Profile
 from seccompose.rules import Arg, Operator, Rule
 
@@ -131,6 +137,12 @@ def _rule(raw: object, location: str) -> Rule:
     errno = raw.get("errnoRet")
     if errno is not None:
         _type(errno, int, "errnoRet", f"{location}.errnoRet")
+        if not action.takes_errno:
+            raise InvalidActionError(
+                f"errnoRet {errno} given with {action.value}; only SCMP_ACT_ERRNO and SCMP_ACT_TRACE take one: "
+                "remove it or change the action",
+                location=f"{location}.errnoRet",
+            )
     try:
         return Rule(tuple(names), action, errno, _args(raw.get("args"), f"{location}.args"))
     except SeccomposeError as exc:

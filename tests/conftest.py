@@ -1,0 +1,57 @@
+"""Shared test fixtures: reference files and the OCI JSON Schema validator."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+FIXTURES = Path(__file__).parent / "fixtures"
+REFERENCE = FIXTURES / "reference"
+
+settings.register_profile(
+    "ci", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=False
+)
+settings.register_profile("dev", max_examples=200, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+def _oci_validator() -> Any:
+    import jsonschema
+    from referencing import Registry, Resource
+    from referencing.jsonschema import DRAFT4
+
+    folder = REFERENCE / "oci-runtime-spec"
+    resources = []
+    for path in folder.glob("*.json"):
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        resources.append((path.name, Resource.from_contents(doc, default_specification=DRAFT4)))
+    registry = Registry().with_resources(resources)
+    # A wrapper schema that checks one linux.seccomp object through the spec's own definition.
+    schema = {
+        "$schema": "http://json-schema.org/draft-04/schema#",
+        "type": "object",
+        "properties": {"linux": {"$ref": "config-linux.json#/linux"}},
+        "required": ["linux"],
+    }
+    return jsonschema.Draft4Validator(schema, registry=registry)
+
+
+@pytest.fixture(scope="session")
+def oci_validator() -> Any:
+    return _oci_validator()
+
+
+@pytest.fixture(scope="session")
+def validate_oci(oci_validator: Any) -> Any:
+    """Validate a linux.seccomp object against the OCI runtime-spec JSON Schema."""
+
+    def check(seccomp: dict[str, Any]) -> None:
+        errors = sorted(oci_validator.iter_errors({"linux": {"seccomp": seccomp}}), key=str)
+        assert not errors, [e.message for e in errors[:5]]
+
+    return check
