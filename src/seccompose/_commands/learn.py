@@ -1,0 +1,82 @@
+"""``seccompose learn``: turn strace logs and audit SECCOMP records into an app template."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import argparse
+
+__all__ = ["EXAMPLES", "HELP", "configure", "run"]
+
+HELP = "learn an app template from strace logs or kernel audit SECCOMP records"
+
+EXAMPLES = """\
+examples:
+  strace -f -qq -o redis.trace redis-server --port 7777 &  ...  # run a workload, stop the server
+  seccompose learn redis.trace -o redis.json --program redis-server --version 7.0.15 \\
+      --workload 'redis-benchmark -q -n 20000' --image 'redis:*'
+
+  strace -ff -qq -o traces/app ./app                          # one file per process
+  seccompose learn traces/ -o app.json --program app
+
+  seccompose learn /var/log/audit/audit.log -o app.json --program app   # from SCMP_ACT_LOG records
+"""
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Add the arguments of ``seccompose learn``."""
+    parser.add_argument("traces", nargs="+", metavar="TRACE", help="strace log, audit log, -ff directory, or -")
+    parser.add_argument("-o", "--output", default="-", metavar="TEMPLATE", help="where to write (default: stdout)")
+    parser.add_argument("--name", help="template name (default: the program's base name)")
+    parser.add_argument(
+        "--image", action="append", default=[], metavar="GLOB", help="image glob selecting the template (repeatable)"
+    )
+    parser.add_argument("--program", help="the program traced (default: the template name)")
+    parser.add_argument("--version", dest="program_version", default="", metavar="V", help="the program's version")
+    parser.add_argument("--workload", default="", metavar="W", help="what the program did while traced")
+    parser.add_argument("--arch", help="the arch the traces were recorded on (default: this machine's)")
+    parser.add_argument("--kind", choices=("auto", "strace", "audit"), default="auto", help="trace format")
+    parser.add_argument("--trace-command", default="", metavar="CMD", help="the command that made the traces")
+    parser.add_argument("--description", help="one line describing the template")
+    bar = parser.add_mutually_exclusive_group()
+    bar.add_argument("--progress", dest="progress", action="store_true", default=None, help="always draw progress")
+    bar.add_argument("--no-progress", dest="progress", action="store_false", help="never draw progress")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Learn the template and write it."""
+    from seccompose.arch import Arch
+    from seccompose.errors import FormatError
+    from seccompose.learn import learn
+
+    program = args.program or args.name
+    if not program:
+        raise FormatError("say what was traced: --program NAME (or --name)", location="--program")
+    doc = learn(
+        args.traces,
+        program=program,
+        version=args.program_version,
+        workload=args.workload,
+        name=args.name,
+        images=args.image,
+        description=args.description,
+        arch=Arch.parse(args.arch, location="--arch") if args.arch else None,
+        kind=args.kind,
+        trace_command=args.trace_command,
+        progress=args.progress,
+    )
+    text = json.dumps(doc, indent=2) + "\n"
+    if args.output == "-":
+        sys.stdout.write(text)
+    else:
+        Path(args.output).write_text(text, encoding="utf-8")
+    counts = ", ".join(f"{len(r['names'])} for {r['arches'][0]}" for r in doc["rules"])
+    sys.stderr.write(f"seccompose learn: {doc['name']}: {counts}\n")
+    if "unresolved" in doc["provenance"]:
+        left = doc["provenance"]["unresolved"]
+        sys.stderr.write(f"seccompose learn: left out (no kernel table knows them): {left}\n")
+    return 0

@@ -1,0 +1,254 @@
+r"""Learn an app template from traces of the app at work.
+
+``learn`` reads strace logs and kernel audit SECCOMP records (streaming, in
+constant memory; several traces merge by union), keeps the calls the kernel
+tables know, and writes a template document (``docs/reference/template-format.md``)
+with an allow rule for the arch the traces were recorded on and, for traces
+recorded on x86_64, a second rule ported to aarch64 (``seccompose.porting``).
+The provenance records how the template was made.
+
+>>> import pathlib, tempfile
+>>> d = pathlib.Path(tempfile.mkdtemp())
+>>> _ = (d / "t.txt").write_text('7 open("/x", O_RDONLY) = 3\n7 read(3, "", 9) = 0\n7 arch_prctl(0x3001, 0) = -1\n')
+>>> doc = learn([d / "t.txt"], program="demo", version="1.0", workload="cat /x", date="2026-11-29")
+>>> [(r["arches"], r["names"]) for r in doc["rules"]]
+[(['x86_64'], ['arch_prctl', 'open', 'read']), (['aarch64'], ['openat', 'read'])]
+"""
+
+from __future__ import annotations
+
+import collections
+import datetime as dt
+import platform
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, TextIO
+
+from seccompose.arch import Arch, host_arch
+from seccompose.errors import FormatError
+from seccompose.formats import audit, strace
+from seccompose.porting import port_names
+from seccompose.syscalls import table
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
+__all__ = ["Learned", "learn", "read_traces"]
+
+TraceKind = Literal["auto", "strace", "audit"]
+_SNIFF = 1 << 16
+
+
+@dataclass
+class Learned:
+    """What a set of traces shows: calls per (ABI, name), names no table knows, and the files read."""
+
+    counts: collections.Counter[tuple[Arch, str]] = field(default_factory=collections.Counter)
+    unknown: collections.Counter[tuple[Arch, str]] = field(default_factory=collections.Counter)
+    files: list[tuple[str, str, int]] = field(default_factory=list)
+    """(path, kind, calls) per file read."""
+
+    def names(self, abis: Iterable[Arch]) -> list[str]:
+        """Return the sorted names called on any of ``abis``."""
+        wanted = set(abis)
+        return sorted({name for abi, name in self.counts if abi in wanted})
+
+
+class _Progress:
+    """A one-line progress bar on a terminal's stderr; silent anywhere else."""
+
+    def __init__(self, total: int, stream: TextIO | None) -> None:
+        self.total = max(total, 1)
+        self.done = 0
+        self.stream = stream
+        self.last = 0.0
+
+    def __call__(self, n: int) -> None:
+        self.done += n
+        now = time.monotonic()
+        if self.stream is None or now - self.last < 0.2:  # at most five redraws a second
+            return
+        self.last = now
+        share = min(self.done / self.total, 1.0)
+        bar = "#" * int(share * 30)
+        self.stream.write(f"\rlearn: [{bar:<30}] {share:4.0%} {self.done / 1e6:,.0f}/{self.total / 1e6:,.0f} MB")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.stream is not None and self.last:
+            self.stream.write("\r" + " " * 72 + "\r")
+            self.stream.flush()
+
+
+def _expand(paths: Iterable[str | Path]) -> list[Path | str]:
+    out: list[Path | str] = []
+    for p in paths:
+        if str(p) == "-":
+            out.append("-")
+            continue
+        path = Path(p)
+        if path.is_dir():  # an `strace -ff -o DIR/trace` set: every file in it
+            out.extend(sorted(f for f in path.iterdir() if f.is_file()))
+        else:
+            out.append(path)
+    return out
+
+
+def _sniff(path: Path | str) -> Literal["strace", "audit"]:
+    if path == "-":
+        return "strace"
+    with strace.open_trace(path) as stream:
+        head = stream.read(_SNIFF)
+    return "audit" if b"type=SECCOMP" in head or b"type=1326" in head else "strace"
+
+
+def read_traces(
+    paths: Iterable[str | Path],
+    *,
+    arch: Arch | None = None,
+    kind: TraceKind = "auto",
+    progress: bool | None = None,
+) -> Learned:
+    r"""Read strace logs and audit logs (a directory means every file in it) and merge them.
+
+    Args:
+        paths: files, directories (an ``strace -ff`` set) or ``-`` for stdin.
+        arch: the arch the traces were recorded on; None: this machine's.
+        kind: ``"strace"``, ``"audit"`` or ``"auto"`` (sniffed per file).
+        progress: draw a progress bar on stderr; None: only when stderr is a terminal.
+
+    Raises:
+        FormatError: no path was given, or a trace holds no syscall at all.
+        OSError: a file cannot be read.
+
+    >>> import io, pathlib, tempfile
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "audit.log"
+    >>> _ = p.write_text("type=SECCOMP msg=audit(1.1:2): arch=c000003e syscall=257 code=0x7ffc0000\n")
+    >>> read_traces([p], arch=Arch.X86_64).names([Arch.X86_64])
+    ['openat']
+    """
+    arch = arch or host_arch()
+    files = _expand(paths)
+    if not files:
+        raise FormatError("no trace given; pass strace logs or audit logs")
+    show = sys.stderr.isatty() if progress is None else progress
+    total = sum(Path(f).stat().st_size for f in files if f != "-")
+    bar = _Progress(total, sys.stderr if show else None)
+    learned = Learned()
+    try:
+        for f in files:
+            this = kind if kind != "auto" else _sniff(f)
+            with strace.open_trace(f) as stream:
+                if this == "audit":
+                    counts = audit.count_file(stream, progress=bar)
+                else:
+                    counts = strace.count_file(stream, arch=arch, progress=bar)
+            if not counts:
+                raise FormatError(f"no syscall found in this {this} trace", source=str(f))
+            learned.files.append((str(f), this, sum(counts.values())))
+            for (abi, name), n in counts.items():
+                known = abi in (Arch.X86_64, Arch.X86, Arch.X32, Arch.AARCH64) and name in table(abi)
+                (learned.counts if known else learned.unknown)[abi, name] += n
+    finally:
+        bar.close()
+    return learned
+
+
+def learn(  # noqa: PLR0913 - every provenance field is a keyword on purpose
+    paths: Sequence[str | Path],
+    *,
+    program: str,
+    version: str = "",
+    workload: str = "",
+    name: str | None = None,
+    images: Sequence[str] = (),
+    description: str | None = None,
+    arch: Arch | None = None,
+    kind: TraceKind = "auto",
+    trace_command: str = "",
+    tool: str = "",
+    date: str | None = None,
+    progress: bool | None = None,
+) -> dict[str, Any]:
+    r"""Return a template document learned from traces (merged by union), with provenance.
+
+    The template has one allow rule for the recording arch (its names cover every
+    ABI the host runs, so 32-bit calls land there too) and, for an x86_64 recording,
+    one for aarch64 whose names are ported (legacy calls mapped, x86-only calls
+    dropped; the notes go to ``provenance.porting``). Names no kernel table knows
+    are left out and listed in ``provenance.unresolved``: under the profile they
+    fail, as they already do on this kernel.
+
+    Raises:
+        FormatError: no trace, or a trace without a syscall.
+        OSError: a trace cannot be read.
+
+    >>> import pathlib, tempfile
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "t.txt"
+    >>> _ = p.write_text('getpid() = 9\n')
+    >>> rules = learn([p], program="x", arch=Arch.AARCH64, date="2026-01-01")["rules"]
+    >>> [(r["arches"], r["names"]) for r in rules]
+    [(['aarch64'], ['getpid']), (['x86_64'], ['getpid'])]
+    """
+    arch = arch or host_arch()
+    learned = read_traces(paths, arch=arch, kind=kind, progress=progress)
+    name = name or Path(program).name
+    recorded = learned.names(arch.abis)
+    if not recorded:
+        raise FormatError(f"the traces hold no {arch.value} syscall; is --arch right?")
+    files = ", ".join(f"{Path(p).name} ({k}, {n} calls)" for p, k, n in learned.files)
+    rules: list[dict[str, Any]] = [
+        {
+            "names": recorded,
+            "action": "SCMP_ACT_ALLOW",
+            "arches": [arch.value],
+            "comment": f"learned from {len(learned.files)} trace(s) of {program}",
+        }
+    ]
+    provenance: dict[str, str] = {
+        "program": program,
+        "version": version,
+        "workload": workload,
+        "kernel": platform.release(),
+        "arch": arch.value,
+        "date": date or dt.datetime.now(tz=dt.UTC).date().isoformat(),
+        "traceCommand": trace_command,
+        "tool": tool or "seccompose learn",
+        "traces": files,
+    }
+    if arch is Arch.X86_64:
+        native = learned.names([Arch.X86_64])
+        ported = port_names(native, location="rules[0].names")
+        rules.append(
+            {
+                "names": list(ported.names),
+                "action": "SCMP_ACT_ALLOW",
+                "arches": [Arch.AARCH64.value],
+                "comment": "ported from the x86_64 recording by seccompose.porting",
+            }
+        )
+        provenance["porting"] = "; ".join(ported.notes()) or "no legacy call to port"
+    elif arch is Arch.AARCH64:
+        rules.append(
+            {
+                "names": recorded,
+                "action": "SCMP_ACT_ALLOW",
+                "arches": [Arch.X86_64.value],
+                "comment": "the aarch64 names: x86_64 has every one",
+            }
+        )
+    if learned.unknown:
+        provenance["unresolved"] = ", ".join(sorted(f"{n} ({a.value})" for a, n in learned.unknown))
+    doc: dict[str, Any] = {
+        "schema": 1,
+        "name": name,
+        "description": description
+        or f"{program} {version}".strip() + (f", learned under: {workload}" if workload else ""),
+        "images": list(images) or [name, f"docker.io/library/{name}"],
+        "capabilityMap": "docker",
+        "provenance": {k: v for k, v in provenance.items() if v},
+        "rules": rules,
+    }
+    return doc
