@@ -78,14 +78,14 @@ def _load(name: str) -> dict[str, Any]:
 
 def _groups(name: str, doc: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     out = []
-    for i, group in enumerate(doc.get("group", [])):
+    for i, raw in enumerate(doc.get("group", [])):
         where = f"data/needs/{name}.toml group[{i}]"
-        extra = set(group) - GROUP_KEYS
+        extra = set(raw) - GROUP_KEYS
         if extra:
-            raise NeedsError(f"{where}: unknown key {sorted(extra)[0]!r}; use {sorted(GROUP_KEYS)}")
-        if not group.get("id") or not group.get("reason"):
+            raise NeedsError(f"{where}: unknown key {min(extra)!r}; use {sorted(GROUP_KEYS)}")
+        if not raw.get("id") or not raw.get("reason"):
             raise NeedsError(f"{where}: every group needs an id and a reason (why a generic container needs it)")
-        group = dict(group, names=_check_names(group.get("names"), where))
+        group = dict(raw, names=_check_names(raw.get("names"), where))
         out.append((f"{name}:{group['id']}", group))
     return out
 
@@ -121,7 +121,7 @@ def _gate_rules(gates: dict[str, Any], outright: set[str], where: str) -> list[d
             continue
         for n in names:
             unlockers.setdefault(n, set()).add(cap)
-        sources = sorted(set(by_cap[cap][n] for n in names))
+        sources = sorted({by_cap[cap][n] for n in names})
         rules.append(
             {
                 "names": names,
@@ -135,16 +135,16 @@ def _gate_rules(gates: dict[str, Any], outright: set[str], where: str) -> list[d
         by_set: dict[tuple[str, ...], list[str]] = {}
         for n, caps in unlockers.items():
             by_set.setdefault(tuple(c.name for c in sorted(caps)), []).append(n)
-        for caps_key in sorted(by_set):
-            rules.append(
-                {
-                    "names": sorted(by_set[caps_key]),
-                    "action": "SCMP_ACT_ERRNO",
-                    "errnoRet": errno,
-                    "excludes": {"caps": list(caps_key)},
-                    "comment": f"without {' or '.join(caps_key)} these fail with errno {errno}, a deliberate refusal",
-                }
-            )
+        rules.extend(
+            {
+                "names": sorted(by_set[caps_key]),
+                "action": "SCMP_ACT_ERRNO",
+                "errnoRet": errno,
+                "excludes": {"caps": list(caps_key)},
+                "comment": f"without {' or '.join(caps_key)} these fail with errno {errno}, a deliberate refusal",
+            }
+            for caps_key in sorted(by_set)
+        )
     return rules
 
 
@@ -174,7 +174,7 @@ def build(name: str) -> dict[str, Any]:
         where = f"data/needs/{name}.toml rule[{i}]"
         extra = set(raw) - RULE_KEYS
         if extra:
-            raise NeedsError(f"{where}: unknown key {sorted(extra)[0]!r}; use {sorted(RULE_KEYS)}")
+            raise NeedsError(f"{where}: unknown key {min(extra)!r}; use {sorted(RULE_KEYS)}")
         if not raw.get("comment"):
             raise NeedsError(f"{where}: every rule needs a comment saying why")
         rule = {"names": _check_names(raw.get("names"), where), "action": raw.get("action", "SCMP_ACT_ALLOW")}
