@@ -29,6 +29,9 @@ __all__ = [
     "InvalidCapabilityError",
     "InvalidEngineError",
     "InvalidProfileError",
+    "InvalidRuntimeError",
+    "LibseccompUnavailableError",
+    "ProbeError",
     "SeccomposeError",
     "TemplateNotFoundError",
     "UnknownCategoryError",
@@ -213,3 +216,38 @@ class UnknownCategoryError(SeccomposeError, LookupError):
 
     def __str__(self) -> str:
         return str(self.args[0])
+
+
+class LibseccompUnavailableError(SeccomposeError, ImportError):
+    """The optional ``check`` extra is missing: pyseccomp or the system libseccomp.so.2."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(
+            f"compiling with the real libseccomp needs pyseccomp and libseccomp.so.2 ({detail}); "
+            "install them with: pip install 'seccompose[check]' and apt-get install libseccomp2"
+        )
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class ProbeError(SeccomposeError, OSError):
+    """The kernel probe could not run (no seccomp, filter refused, child died)."""
+
+    def __init__(self, message: str, *, arch: str | None = None) -> None:
+        self.arch = arch
+        on = f" on {arch}" if arch else ""
+        super().__init__(f"kernel probe{on} failed: {message}")
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class InvalidRuntimeError(SeccomposeError, ValueError):
+    """An OCI runtime name is not one seccompose has a measured base set for."""
+
+    def __init__(self, name: str, *, choices: Iterable[str] = ()) -> None:
+        self.name = name
+        choices = sorted(choices)
+        hint = did_you_mean(name, choices) or f"; use one of {', '.join(choices)}"
+        super().__init__(f"no runtime base set for {name!r}{hint}")
