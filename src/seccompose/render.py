@@ -263,10 +263,7 @@ def render(
         out["listenerPath"] = doc.listener_path
     if doc.listener_metadata:
         out["listenerMetadata"] = doc.listener_metadata
-    rules = [
-        _rule(doc.syscalls[i], engine)
-        for i in kept(doc, engine=engine, arch=host, caps=bounding, kernel=version)
-    ]
+    rules = [_rule(doc.syscalls[i], engine) for i in kept(doc, engine=engine, arch=host, caps=bounding, kernel=version)]
     if rules:
         out["syscalls"] = rules
     return out
