@@ -1,0 +1,89 @@
+"""Development sessions: tests, lint, typecheck, docs, data (drift), build, bench.
+
+Dependencies come from pyproject.toml's dependency groups, so there is one list.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import nox
+
+nox.options.sessions = ["tests"]
+nox.options.reuse_existing_virtualenvs = True
+
+PYPROJECT = nox.project.load_toml("pyproject.toml")
+ROOT = Path(__file__).parent
+
+
+def _group(name: str) -> list[str]:
+    return list(nox.project.dependency_groups(PYPROJECT, name))
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """Run the whole test suite (unit, property, golden, docs examples, integration)."""
+    session.install("-e", ".[check]", *_group("test"))
+    session.run("python", "-m", "pytest", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """Ruff over everything."""
+    session.install("ruff")
+    session.run("ruff", "check", "src", "tests", "tools", "benchmarks", "noxfile.py")
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict over src, tests, tools and this file."""
+    session.install("-e", ".[check]", *_group("lint"))
+    session.run("mypy")
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the documentation site strictly (its examples run in `tests`)."""
+    session.install("-e", ".", *_group("docs"))
+    session.run("python", "tools/gen_docs.py")
+    session.run("mkdocs", "build", "--strict", "--site-dir", str(Path(tempfile.mkdtemp()) / "site"))
+
+
+@nox.session(venv_backend="none")
+def data(session: nox.Session) -> None:
+    """Regenerate every generated file and fail if anything changed."""
+    for tool in sorted((ROOT / "tools").glob("gen_*.py")):
+        session.run("python", str(tool), "--check")
+    session.run("python", "tools/copy_fixtures.py", "--check")
+
+
+@nox.session
+def build(session: nox.Session) -> None:
+    """sdist -> wheel -> fresh venv -> run the CLI, checking the data ships inside."""
+    session.install("build")
+    out = Path(tempfile.mkdtemp())
+    session.run("python", "-m", "build", "--sdist", "--outdir", str(out))
+    sdist = next(out.glob("*.tar.gz"))
+    session.run("python", "-m", "build", "--wheel", "--outdir", str(out / "wheel"), str(sdist))
+    wheel = next((out / "wheel").glob("*.whl"))
+    venv = out / "venv"
+    session.run("python", "-m", "venv", str(venv))
+    py = str(venv / "bin" / "python")
+    session.run(py, "-m", "pip", "install", "-q", str(wheel), external=True)
+    with session.chdir(out):
+        session.run(py, "-c", "import seccompose, pathlib; "
+                    "d = pathlib.Path(seccompose.__file__).parent / 'data'; "
+                    "assert (d / 'syscalls' / 'x86_64.tsv').is_file() and not d.is_symlink(), d", external=True)
+        session.run(str(venv / "bin" / "seccompose"), "compose", "--base", "default", "--arch", "x86_64",
+                    external=True, silent=True)
+    shutil.rmtree(out, ignore_errors=True)
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Run the benchmark suite and print the results table (`-- --quick` for the CI mode)."""
+    session.install("-e", ".")
+    session.run("python", "benchmarks/run.py", *session.posargs, env={"PYTHONHASHSEED": os.environ.get("PYTHONHASHSEED", "0")})
