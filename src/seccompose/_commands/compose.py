@@ -5,6 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from seccompose.arch import Arch
+    from seccompose.caps import Capability
+    from seccompose.profile import Profile
 
 __all__ = ["EXAMPLES", "HELP", "configure", "container_args", "run", "write_output"]
 
@@ -15,6 +21,7 @@ EXAMPLES = """examples:
   seccompose compose --base default --allow perf_event_open --deny ptrace -o profile.json
   seccompose compose --base default --arch aarch64 --format docker
   seccompose compose --base ./my-profile.json --caps CHOWN,SETUID --errno-policy enosys
+  seccompose compose --policy policy.yaml --image redis:7 --label env=prod
 """
 
 
@@ -54,6 +61,11 @@ def container_args(parser: argparse.ArgumentParser) -> None:
         help="the container's noNewPrivileges (which runtime base set to add; default: true)",
     )
     parser.add_argument("--kernel", metavar="X.Y", help="host kernel, for templates gated on minKernel")
+    policy = parser.add_argument_group("policy (the container-start flow)")
+    policy.add_argument("--policy", metavar="FILE", help="a policy file (YAML/JSON) binding templates and rules")
+    policy.add_argument("--image", metavar="IMAGE", help="the container's image, e.g. redis:7 (with --policy)")
+    policy.add_argument("--label", metavar="KEY=VALUE", action="append", default=[], help="a container label")
+    policy.add_argument("--name", metavar="NAME", default="", help="the container's name (with --policy)")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -71,17 +83,25 @@ def write_output(text: str, output: str | None) -> None:
         sys.stdout.write(text + "\n")
 
 
-def compose_from_args(args: argparse.Namespace):  # type: ignore[no-untyped-def]  # noqa: ANN201 - Profile, imported lazily
-    """Run compose() for the container the flags describe."""
+def compose_from_args(args: argparse.Namespace) -> Profile:
+    """Run compose() (or the policy flow) for the container the flags describe."""
     from seccompose.arch import Arch, host_arch
     from seccompose.caps import container_capabilities
     from seccompose.compose import compose
+    from seccompose.errors import ConflictError
     from seccompose.templates import parse_kernel
 
     arch = Arch.parse(args.arch, location="--arch") if args.arch else host_arch()
-    caps = container_capabilities(_split(args.caps) or ["none"] if args.caps else None, add=args.cap_add,
-                                  drop=args.cap_drop)
+    caps = container_capabilities(
+        (_split(args.caps) or ["none"]) if args.caps else None, add=args.cap_add, drop=args.cap_drop
+    )
     runtime = None if args.runtime in ("none", "") else args.runtime
+    if getattr(args, "policy", None) or getattr(args, "image", None):
+        if not (args.policy and args.image):
+            raise ConflictError("--policy and --image go together: the policy picks the template for the image")
+        if args.base:
+            raise ConflictError("--base and --policy exclude each other: the policy picks the template")
+        return _policy_profile(args, arch, caps)
     return compose(
         args.base,
         arch=arch,
@@ -93,6 +113,29 @@ def compose_from_args(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         no_new_privileges=args.no_new_privileges == "true",
         kernel=parse_kernel(args.kernel, location="--kernel") if args.kernel else None,
     )
+
+
+def _policy_profile(args: argparse.Namespace, arch: Arch, caps: frozenset[Capability]) -> Profile:
+    from seccompose.errors import ConflictError
+    from seccompose.policy import Container, load_policy
+
+    labels = []
+    for i, item in enumerate(args.label):
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ConflictError(f"label {item!r} is not KEY=VALUE", location=f"--label[{i}]")
+        labels.append((key, value))
+    policy = load_policy(args.policy)
+    container = Container(args.image, arch, caps, tuple(labels), args.name)
+    decision = policy.profile_for(container)
+    rules = ", ".join(decision.rules) or "none"
+    print(
+        f"seccompose compose: template {decision.template!r}"
+        + (f" (image glob {decision.image_glob!r})" if decision.image_glob else " (no image glob matched)")
+        + f"; rules applied: {rules}",
+        file=sys.stderr,
+    )
+    return decision.profile
 
 
 def run(args: argparse.Namespace) -> int:

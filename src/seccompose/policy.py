@@ -1,0 +1,241 @@
+"""Policies: the flow a runtime integration runs at container start.
+
+A policy binds templates to images (globs on ``repository[:tag]``) and holds
+runtime rules with a scope (image globs, labels, container names) that allow or
+deny syscalls. ``Policy.profile_for(container)`` picks the app template (or the
+generic default), adds the container's capability syscalls, applies every rule
+whose scope matches, and says which template and rules applied.
+
+>>> policy = Policy.from_dict({
+...     "templates": [{"template": "redis", "images": ["redis:*"]}],
+...     "rules": [{"name": "no-ptrace", "deny": ["ptrace"]},
+...               {"name": "perf", "allow": ["perf_event_open"], "scope": {"labels": {"team": "perf"}}}],
+... })
+>>> d = policy.profile_for(Container(image="redis:7", arch=Arch.X86_64))
+>>> d.template, d.rules
+('redis', ('no-ptrace',))
+>>> "ptrace" in d.profile.allowed()
+False
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from seccompose.arch import Arch
+from seccompose.caps import Capability, DOCKER_DEFAULT_CAPABILITIES
+from seccompose.errors import FormatError, InvalidProfileError, SeccomposeError
+from seccompose.profile import Profile
+from seccompose.rules import Rule
+
+__all__ = ["Container", "Decision", "Policy", "PolicyRule", "Scope", "image_names", "load_policy"]
+
+_DEFAULT_REGISTRY = "docker.io"
+
+
+def image_names(image: str) -> tuple[str, ...]:
+    """Return the forms an image reference is matched under: as given, short and fully qualified.
+
+    A reference without a tag means ``:latest``; a digest is ignored for matching.
+
+    >>> image_names("redis:7")
+    ('redis:7', 'docker.io/library/redis:7', 'library/redis:7')
+    >>> image_names("ghcr.io/acme/api")
+    ('ghcr.io/acme/api:latest',)
+    """
+    ref = image.strip().split("@", 1)[0]
+    last = ref.rsplit("/", 1)[-1]
+    if ":" not in last:
+        ref += ":latest"
+    first, _, rest = ref.partition("/")
+    has_registry = bool(rest) and ("." in first or ":" in first or first == "localhost")
+    if has_registry:
+        if first == _DEFAULT_REGISTRY:
+            short = rest.removeprefix("library/")
+            return tuple(dict.fromkeys((ref, short, f"library/{short}" if "/" not in short else short)))
+        return (ref,)
+    full = f"{_DEFAULT_REGISTRY}/{ref}" if "/" in ref else f"{_DEFAULT_REGISTRY}/library/{ref}"
+    forms = (ref, full) + (() if "/" in ref else (f"library/{ref}",))
+    return tuple(dict.fromkeys(forms))
+
+
+def _glob_matches(glob: str, image: str) -> bool:
+    # A glob without a tag names a repository: it matches every tag of it.
+    pattern = glob if ":" in glob.rsplit("/", 1)[-1] else glob + ":*"
+    return any(fnmatch.fnmatchcase(form, pattern) for form in image_names(image))
+
+
+def _specificity(glob: str) -> int:
+    return len(glob.replace("*", "").replace("?", ""))
+
+
+@dataclass(frozen=True, slots=True)
+class Container:
+    """What the runtime knows about a container when it starts."""
+
+    image: str
+    arch: Arch
+    capabilities: frozenset[Capability] = DOCKER_DEFAULT_CAPABILITIES
+    labels: tuple[tuple[str, str], ...] = ()
+    name: str = ""
+
+    @property
+    def label_map(self) -> dict[str, str]:
+        """The labels as a dict."""
+        return dict(self.labels)
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """Which containers a rule applies to: all listed conditions must hold (empty: every container)."""
+
+    images: tuple[str, ...] = ()
+    labels: tuple[tuple[str, str], ...] = ()
+    names: tuple[str, ...] = ()
+
+    def matches(self, container: Container) -> bool:
+        """Whether the container is in scope."""
+        if self.images and not any(_glob_matches(g, container.image) for g in self.images):
+            return False
+        have = container.label_map
+        if any(not fnmatch.fnmatchcase(have.get(k, "\0"), v) for k, v in self.labels):
+            return False
+        return not (self.names and not any(fnmatch.fnmatchcase(container.name, n) for n in self.names))
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyRule:
+    """A runtime rule: syscalls to allow or deny for the containers in scope."""
+
+    name: str
+    allow: tuple[str, ...] = ()
+    deny: tuple[str, ...] = ()
+    scope: Scope = Scope()
+    rules: tuple[Rule, ...] = ()
+    """Conditional allows (OCI rules with ``args``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Binding:
+    """A template bound to image globs."""
+
+    template: str
+    images: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The profile for a container, and what made it."""
+
+    profile: Profile
+    template: str
+    image_glob: str | None
+    rules: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """Templates bound to images, and scoped runtime rules."""
+
+    templates: tuple[Binding, ...] = ()
+    rules: tuple[PolicyRule, ...] = ()
+    default: str = "default"
+    errno_policy: str | None = None
+    runtime: str | None = "runc"
+    source: str = field(default="", compare=False)
+
+    @classmethod
+    def from_dict(cls, doc: Mapping[str, Any], *, source: str = "", base_dir: Path | None = None) -> Policy:
+        """Build a policy from its YAML/JSON document.
+
+        Raises:
+            FormatError: a field is missing or of the wrong type (with its path).
+        """
+        from pydantic import ValidationError
+
+        from seccompose import _policy_schema as schema
+
+        try:
+            model = schema.PolicyDocument.model_validate(doc)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            loc = ".".join(str(p) if isinstance(p, str) else f"[{p}]" for p in first["loc"]).replace(".[", "[")
+            raise FormatError(f"{first['msg']}", location=loc or "$", source=source or None) from None
+        return model.to_policy(source=source, base_dir=base_dir)
+
+    def template_for(self, image: str) -> tuple[str, str | None]:
+        """Return (template, matching glob) for an image: the most specific glob wins, then the first listed."""
+        best: tuple[int, int, str, str] | None = None
+        for order, binding in enumerate(self.templates):
+            for glob in binding.images or _shipped_images(binding.template):
+                if _glob_matches(glob, image):
+                    key = (_specificity(glob), -order, binding.template, glob)
+                    if best is None or key[:2] > best[:2]:
+                        best = key
+        return (best[2], best[3]) if best else (self.default, None)
+
+    def profile_for(self, container: Container, *, cap_add: Iterable[str] = ()) -> Decision:
+        """Compose the profile of ``container``: template or default, caps, then every matching rule.
+
+        Raises:
+            SeccomposeError: a template or rule is invalid for this container.
+        """
+        from seccompose.caps import parse_capabilities
+        from seccompose.compose import Layer, compose
+
+        template, glob = self.template_for(container.image)
+        applied = [r for r in self.rules if r.scope.matches(container)]
+        layers = []
+        for r in applied:
+            allow_rules = ((Rule(r.allow),) if r.allow else ()) + r.rules
+            if allow_rules:
+                layers.append(Layer(f"rule:{r.name}", allow_rules))
+            if r.deny:
+                layers.append(Layer(f"rule:{r.name}", (Rule(r.deny),), deny=True))
+        caps = container.capabilities | parse_capabilities(cap_add, location="--cap-add")
+        profile = compose(
+            template,
+            arch=container.arch,
+            caps=caps,
+            layers=layers,
+            errno_policy=self.errno_policy,  # type: ignore[arg-type]  # validated by the schema
+            runtime=self.runtime,
+        )
+        return Decision(profile, template, glob, tuple(r.name for r in applied))
+
+
+def _shipped_images(template: str) -> tuple[str, ...]:
+    from seccompose.templates import load_template
+
+    try:
+        return load_template(template).images
+    except SeccomposeError:
+        return ()
+
+
+def load_policy(path: str | Path) -> Policy:
+    """Load a policy from a YAML or JSON file; template paths in it are relative to the file.
+
+    Raises:
+        FormatError: unreadable, malformed or invalid file.
+    """
+    import yaml
+
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise FormatError(f"cannot read policy: {exc.strerror}", source=str(path)) from None
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        raise FormatError(f"malformed YAML/JSON{where}", source=str(path)) from None
+    if not isinstance(doc, Mapping):
+        raise InvalidProfileError("a policy must be a mapping", location="$", source=str(path))
+    return Policy.from_dict(doc, source=str(path), base_dir=path.parent)
