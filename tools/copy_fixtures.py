@@ -33,6 +33,7 @@ FILES = {
         "capability.h",
         "capabilities.tsv",
         "capabilities-manpage-syscalls.tsv",
+        "capabilities.7",
         "crosscheck.tsv",
     ],
     "oci-runtime-spec": [
