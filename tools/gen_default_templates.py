@@ -35,14 +35,17 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
-from seccompose.caps import Capability, load_capability_map  # noqa: E402 - after the path setup
+from seccompose.arch import Arch  # noqa: E402 - after the path setup
+from seccompose.caps import Capability, load_capability_map  # noqa: E402
 from seccompose.errors import did_you_mean  # noqa: E402
-from seccompose.syscalls import TABLED_ARCHES, all_names, table  # noqa: E402
+from seccompose.syscalls import TABLED_ARCHES, all_names, host_names, table  # noqa: E402
 
 NEEDS = ROOT / "data" / "needs"
 OUT = ROOT / "data" / "templates"
 TEMPLATES = ("default", "podman-default")
 COMMAND = "python tools/gen_default_templates.py"
+# The host arches a template rule can name (docs/reference/template-format.md).
+HOSTS = (Arch.X86_64, Arch.AARCH64, Arch.X86)
 RULE_KEYS = {"names", "action", "errnoRet", "args", "arches", "includes", "excludes", "comment"}
 GROUP_KEYS = {"id", "reason", "names", "action", "errnoRet", "arches", "includes", "excludes"}
 
@@ -148,6 +151,28 @@ def _gate_rules(gates: dict[str, Any], outright: set[str], where: str) -> list[d
     return rules
 
 
+def _split_by_hosts(rule: dict[str, Any]) -> list[dict[str, Any]]:
+    """Split a rule without ``arches`` so each part names only hosts that have all its names.
+
+    compose skips (with a warning) a name the host cannot run; giving such names an ``arches``
+    list keeps the meaning and spares an aarch64 user a hundred warnings about i386 names.
+    """
+    if "arches" in rule:
+        return [rule]
+    by_hosts: dict[tuple[str, ...], list[str]] = {}
+    for n in rule["names"]:
+        hosts = tuple(h.value for h in HOSTS if n in host_names(h))
+        by_hosts.setdefault(hosts, []).append(n)
+    everywhere = tuple(h.value for h in HOSTS)
+    parts = []
+    for hosts in sorted(by_hosts, key=lambda h: (h != everywhere, h)):
+        part = dict(rule, names=by_hosts[hosts])
+        if hosts != everywhere:
+            part = {"names": part.pop("names"), "action": part.pop("action"), "arches": list(hosts), **part}
+        parts.append(part)
+    return parts
+
+
 def build(name: str) -> dict[str, Any]:
     doc = _load(name)
     head = doc.get("template") or {}
@@ -181,6 +206,7 @@ def build(name: str) -> dict[str, Any]:
         rule.update({k: raw[k] for k in ("errnoRet", "args", "arches", "includes", "excludes") if k in raw})
         rule["comment"] = raw["comment"]
         rules.append(rule)
+    rules = [part for rule in rules for part in _split_by_hosts(rule)]
     kernels = sorted({f"{a.value} {table(a).kernel}" for a in TABLED_ARCHES})
     return {
         "schema": 1,
