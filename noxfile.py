@@ -86,4 +86,5 @@ def build(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Run the benchmark suite and print the results table (`-- --quick` for the CI mode)."""
     session.install("-e", ".")
-    session.run("python", "benchmarks/run.py", *session.posargs, env={"PYTHONHASHSEED": os.environ.get("PYTHONHASHSEED", "0")})
+    seed = os.environ.get("PYTHONHASHSEED", "0")
+    session.run("python", "benchmarks/run.py", *session.posargs, env={"PYTHONHASHSEED": seed})

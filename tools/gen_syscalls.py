@@ -45,8 +45,8 @@ def kernel_version(source: Path) -> str:
 def parse_tbl(path: Path, abis: tuple[str, ...]) -> list[tuple[int, str, str]]:
     """Return (number, name, entry) rows of the given ABIs, as the kernel's syscallhdr.sh selects them."""
     rows: dict[int, tuple[int, str, str]] = {}
-    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        line = line.split("#", 1)[0].strip()
+    for lineno, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        line = raw.split("#", 1)[0].strip()
         if not line:
             continue
         fields = line.split()

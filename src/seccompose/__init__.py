@@ -1,10 +1,10 @@
-"""seccompose: compose least-privilege Linux seccomp profiles for containers.
+r"""seccompose: compose least-privilege Linux seccomp profiles for containers.
 
 >>> from seccompose import compose, dumps, Arch
 >>> profile = compose(arch=Arch.X86_64, allow=["read", "write", "exit_group"], runtime=None)
 >>> sorted(profile.allowed())
 ['exit_group', 'read', 'write']
->>> dumps(profile).startswith('{\\n  "defaultAction": "SCMP_ACT_ERRNO"')
+>>> dumps(profile).startswith('{\n  "defaultAction": "SCMP_ACT_ERRNO"')
 True
 """
 

@@ -16,7 +16,7 @@ from typing import Final
 
 from seccompose.errors import InvalidActionError
 
-__all__ = ["EPERM", "ENOSYS", "Action", "errno_name", "parse_errno"]
+__all__ = ["ENOSYS", "EPERM", "Action", "errno_name", "parse_errno"]
 
 EPERM: Final = _errno.EPERM
 ENOSYS: Final = _errno.ENOSYS
@@ -63,7 +63,7 @@ class Action(enum.Enum):
                 return cls(key)
             except ValueError:
                 pass
-        from seccompose.errors import did_you_mean  # noqa: PLC0415 - only on the error path
+        from seccompose.errors import did_you_mean
 
         names = [a.value for a in cls]
         hint = did_you_mean(str(text).upper(), names) or f"; use one of {', '.join(names)}"
@@ -84,7 +84,7 @@ def parse_errno(value: int | str, *, location: str | None = None) -> int:
     if isinstance(value, str):
         number = getattr(_errno, value.strip().upper(), None)
         if not isinstance(number, int):
-            from seccompose.errors import did_you_mean  # noqa: PLC0415 - only on the error path
+            from seccompose.errors import did_you_mean
 
             hint = did_you_mean(value.upper(), _errno.errorcode.values())
             raise InvalidActionError(f"unknown errno name {value!r}", location=location, hint=hint)

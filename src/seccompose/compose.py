@@ -37,8 +37,8 @@ from seccompose.caps import Capability
 from seccompose.errors import ConflictError, InvalidActionError, UnknownSyscallError
 from seccompose.profile import Flag, Profile, Provenance, verdict_from_rules
 from seccompose.rules import Rule
-from seccompose.syscallset import Universe, universe
 from seccompose.syscalls import all_names
+from seccompose.syscallset import Universe, universe
 from seccompose.templates import Gate, Template, load_template, template_from_profile
 
 __all__ = ["ErrnoPolicy", "Layer", "compose"]
@@ -59,7 +59,7 @@ class Layer:
     label: str
     rules: tuple[Rule, ...] = ()
     deny: bool = False
-    gate: Gate = Gate()
+    gate: Gate = Gate()  # noqa: RUF009 - Gate is frozen: one shared default is safe
     strict: bool = True
     """Names unknown on every arch are errors (user input); False keeps them for the runtime (profile files)."""
 
@@ -147,7 +147,7 @@ def _default(
     return Action.ERRNO, policy_errno
 
 
-def compose(  # noqa: PLR0913 - the layers of the model are keyword arguments on purpose
+def compose(
     base: str | Path | Template | Profile | None = None,
     *,
     arch: Arch,
@@ -242,7 +242,7 @@ def compose(  # noqa: PLR0913 - the layers of the model are keyword arguments on
         action,
         errno,
         architectures,
-        profile_rules,
+        tuple(profile_rules),
         flags,
         template.listener_path,
         template.listener_metadata,

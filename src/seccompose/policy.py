@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from seccompose.arch import Arch
-from seccompose.caps import Capability, DOCKER_DEFAULT_CAPABILITIES
+from seccompose.caps import DOCKER_DEFAULT_CAPABILITIES, Capability
 from seccompose.errors import FormatError, InvalidProfileError, SeccomposeError
 from seccompose.profile import Profile
 from seccompose.rules import Rule

@@ -17,7 +17,8 @@ True
 >>> a | SyscallSet(Arch.AARCH64, ["read"])
 Traceback (most recent call last):
 ...
-seccompose.errors.ArchMismatchError: cannot combine a SyscallSet for x86_64 with one for aarch64; build both for the same arch
+seccompose.errors.ArchMismatchError: cannot combine a SyscallSet for x86_64 with one for aarch64;
+build both for the same arch
 """
 
 from __future__ import annotations
@@ -90,6 +91,8 @@ class SyscallSet:
     """
 
     __slots__ = ("_bits", "_u")
+    _bits: int
+    _u: Universe
 
     def __init__(self, arch: Arch, names: Iterable[str] = (), *, location: str | None = None) -> None:
         u = universe(arch)

@@ -17,7 +17,6 @@ False
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -218,7 +217,7 @@ def _gate(raw: object, location: str) -> tuple[frozenset[Arch], frozenset[Capabi
     unknown = set(raw) - {"caps", "arches", "minKernel"}
     if unknown:
         raise InvalidProfileError(
-            f"unknown field {sorted(unknown)[0]!r}; use caps, arches, minKernel", location=location
+            f"unknown field {min(unknown)!r}; use caps, arches, minKernel", location=location
         )
     arches = frozenset(
         Arch.parse(a, location=f"{location}.arches[{i}]") for i, a in enumerate(_strings(raw, "arches", location))
@@ -255,7 +254,7 @@ def _template(doc: Mapping[str, Any], source: str) -> Template:
     }  # fmt: skip
     unknown = set(doc) - known
     if unknown:
-        raise InvalidProfileError(f"unknown field {sorted(unknown)[0]!r}; template fields are {sorted(known)}")
+        raise InvalidProfileError(f"unknown field {min(unknown)!r}; template fields are {sorted(known)}")
     capmap = doc.get("capabilityMap", "docker")
     if capmap not in ("docker", "kernel", None):
         raise InvalidProfileError(
@@ -273,7 +272,7 @@ def _template(doc: Mapping[str, Any], source: str) -> Template:
             raise InvalidProfileError("a rule must be an object", location=loc)
         extra = set(raw) - {"names", "action", "errnoRet", "args", "arches", "includes", "excludes", "comment"}
         if extra:
-            raise InvalidProfileError(f"unknown field {sorted(extra)[0]!r} in a template rule", location=loc)
+            raise InvalidProfileError(f"unknown field {min(extra)!r} in a template rule", location=loc)
         core = {k: raw[k] for k in ("names", "action", "errnoRet", "args") if k in raw}
         core.setdefault("action", Action.ALLOW.value)
         rule = _rule(core, loc)

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import random
+from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from seccompose import Action, Arch, Arg, Layer, Operator, Rule, Template, compose, dumps, template_names
+from seccompose import Action, Arch, Arg, Layer, Operator, Profile, Rule, Template, compose, dumps, template_names
 from seccompose.caps import Capability
 from seccompose.templates import Gate, TemplateRule
 from tests.property.strategies import arches, capabilities, names, rules
 
-
+Inputs = dict[str, Any]
 SYS_ADMIN = Capability("CAP_SYS_ADMIN")
 # A small template written for these tests: gated on capabilities like Docker's default, with a
 # conditional allow, an explicit errno rule and an arch-only rule.
@@ -35,7 +36,7 @@ BASES = [None, GATED, *(["default"] if "default" in template_names() else [])]
 
 
 @st.composite
-def inputs(draw: st.DrawFn) -> dict:
+def inputs(draw: st.DrawFn) -> Inputs:
     arch = draw(arches)
     return {
         "arch": arch,
@@ -50,7 +51,7 @@ def inputs(draw: st.DrawFn) -> dict:
     }
 
 
-def _compose(i: dict, **over: object):  # type: ignore[no-untyped-def]
+def _compose(i: Inputs, **over: object) -> Profile:
     kw = {**i, **over}
     return compose(
         kw["base"], arch=kw["arch"], caps=kw["caps"], allow=kw["allow"], deny=kw["deny"], rules=kw["rules"],
@@ -58,13 +59,13 @@ def _compose(i: dict, **over: object):  # type: ignore[no-untyped-def]
     )
 
 
-def _permitted(profile) -> set[str]:  # type: ignore[no-untyped-def]
+def _permitted(profile: Profile) -> set[str]:
     """Names the profile lets run in some case: unconditional or conditional allow."""
     return {n for r in profile.rules if r.action.allows for n in r.names}
 
 
 @given(inputs())
-def test_deny_always_wins(i: dict) -> None:
+def test_deny_always_wins(i: Inputs) -> None:
     p = _compose(i)
     assert _permitted(p).isdisjoint(i["deny"])
     for name in set(i["deny"]):
@@ -72,7 +73,7 @@ def test_deny_always_wins(i: dict) -> None:
 
 
 @given(inputs(), names(Arch.X86_64))
-def test_adding_an_allow_layer_never_removes_what_no_deny_names(i: dict, extra: list[str]) -> None:
+def test_adding_an_allow_layer_never_removes_what_no_deny_names(i: Inputs, extra: list[str]) -> None:
     arch = i["arch"]
     from seccompose.syscalls import host_names
 
@@ -87,7 +88,7 @@ def test_adding_an_allow_layer_never_removes_what_no_deny_names(i: dict, extra: 
 
 
 @given(inputs(), st.randoms(use_true_random=False))
-def test_shuffling_and_duplicating_layers_gives_identical_bytes(i: dict, rnd: random.Random) -> None:
+def test_shuffling_and_duplicating_layers_gives_identical_bytes(i: Inputs, rnd: random.Random) -> None:
     reference = dumps(_compose(i))
     allow = i["allow"] + i["allow"]
     deny = list(i["deny"])
@@ -101,14 +102,14 @@ def test_shuffling_and_duplicating_layers_gives_identical_bytes(i: dict, rnd: ra
 
 
 @given(inputs())
-def test_idempotence_composing_the_result_again_changes_nothing(i: dict) -> None:
+def test_idempotence_composing_the_result_again_changes_nothing(i: Inputs) -> None:
     p = _compose(i)
     again = compose(p, arch=i["arch"], runtime=None)
     assert again == p
 
 
 @given(inputs())
-def test_unconditional_allow_absorbs_conditions(i: dict) -> None:
+def test_unconditional_allow_absorbs_conditions(i: Inputs) -> None:
     p = _compose(i)
     unconditional = p.allowed()
     for r in p.rules:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from seccompose import Arch, ArchMismatchError, SyscallSet
 from tests.property.strategies import arches, names
-
-import pytest
 
 
 @st.composite
@@ -74,4 +73,4 @@ def test_foreign_operands_return_not_implemented() -> None:
     s = SyscallSet(Arch.X86_64, ["read"])
     assert s.__or__({"read"}) is NotImplemented
     with pytest.raises(TypeError):
-        _ = s | {"read"}  # type: ignore[operator]
+        _ = s | {"read"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -24,7 +25,7 @@ from seccompose import (
 BAD = Path(__file__).resolve().parents[1] / "fixtures" / "bad" / "oci"
 
 # file -> (error class, fragments the message must contain)
-CASES = {
+CASES: dict[str, tuple[type[SeccomposeError], list[str]]] = {
     "unknown-action.json": (InvalidActionError, ["'SCMP_ACT_ALOW'", "syscalls[0].action", "did you mean 'SCMP_ACT_ALLOW'"]),
     "arg-index-6.json": (InvalidArgumentError, ["index 6", "0 to 5", "syscalls[0].args[0]"]),
     "unknown-operator.json": (InvalidArgumentError, ["'SCMP_CMP_EQUALS'", "syscalls[0].args[0].op", "SCMP_CMP_EQ"]),
@@ -69,7 +70,7 @@ def test_huge_document_is_refused_before_parsing() -> None:
         ({"errno_policy": "enoent"}, InvalidActionError, "use 'eperm' or 'enosys'"),
     ],
 )
-def test_bad_compose_input(kwargs: dict, cls: type[SeccomposeError], fragment: str) -> None:
+def test_bad_compose_input(kwargs: dict[str, Any], cls: type[SeccomposeError], fragment: str) -> None:
     with pytest.raises(cls) as info:
         compose(arch=Arch.X86_64, runtime=None, **kwargs)
     assert fragment in str(info.value)

@@ -90,7 +90,7 @@ def test_more_specific_glob_wins() -> None:
                                               "args": [{"index": 7, "value": 1, "op": "SCMP_CMP_EQ"}]}]}]}, "rules[0]"),
     ],
 )
-def test_bad_policy_documents(doc: dict, fragment: str) -> None:
+def test_bad_policy_documents(doc: dict[str, object], fragment: str) -> None:
     with pytest.raises(FormatError) as info:
         Policy.from_dict(doc, source="p.yaml")
     assert fragment in str(info.value)
