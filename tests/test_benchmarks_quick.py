@@ -1,0 +1,35 @@
+"""The benchmark suite's quick mode runs and prints its table (it must not rot; timings are never asserted)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.slow
+def test_quick_benchmarks_run_and_print_the_table(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--quick", "--json", str(out), "--cache", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    text = proc.stdout
+    assert text.startswith("# seccompose benchmarks")
+    for heading in ("- cpu:", "- date:", "- python:", "Commands:", "| | benchmark | result | target | met | notes |"):
+        assert heading in text
+    rows = [line for line in text.splitlines() if line.startswith("| ") and not line.startswith("| |")]
+    assert {row.split("|")[1].strip() for row in rows} == {"a", "b", "c", "d", "e"}
+    doc = json.loads(out.read_text(encoding="utf-8"))
+    assert {r["bench"] for r in doc["rows"]} == {"a", "b", "c", "d", "e"}
+    # Every measurement is a number, except learn's when its module is missing (reported as n/a).
+    assert all(isinstance(r["value"], float) for r in doc["rows"] if r["bench"] != "d")
