@@ -1,0 +1,659 @@
+"""Record the shipped app templates from real servers: ``python tools/record_templates.py [NAME...]``.
+
+Each server is started the way its official container image starts it (through a
+``/bin/sh -c 'exec ...'`` entrypoint, in the foreground, with the image's reload and
+stop signals), on loopback with its own config and data under ``--work``, traced with
+``strace -f -qq``; then it gets a realistic workload from its own benchmark or client,
+a reload, a little more work, and a clean shutdown. ``seccompose learn`` turns the
+trace into ``data/templates/NAME.json`` with provenance and an aarch64 rule ported
+from the x86_64 one.
+
+Installs nothing. The Debian packages it needs (also in ``.ci/apt-packages``)::
+
+    apt-get install strace nginx-light redis-server redis-tools postgresql memcached \\
+        libmemcached-tools mariadb-server mariadb-client apache2 apache2-utils haproxy \\
+        squid lighttpd gunicorn python3-gunicorn curl
+
+Debian starts some of these services on install unless ``/usr/sbin/policy-rc.d`` says
+``exit 101``; this script needs none of them running (it uses its own ports, 47101-47120).
+
+The recipes (``SERVERS``) are also what ``tests/integration/test_templates_run.py``
+runs under the composed profiles, so the proof exercises what was recorded.
+Must run as root (the servers drop privileges to their Debian users, as the images do).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import http.server
+import json
+import os
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BACKEND_PORT = 47120
+ENTRYPOINT = ["/bin/sh", "-c", 'exec "$0" "$@"']
+"""How an image's entrypoint script hands over to the server; traced, so the template covers it."""
+
+Launch = Callable[[list[str], str | None, Path], subprocess.Popen[bytes]]
+"""(argv, user, log file) -> the started process; recording wraps it in strace, the proof in a filter."""
+
+
+@dataclass(frozen=True)
+class Server:
+    """How to run one server for a template: set-up, command, workload, reload and stop."""
+
+    name: str
+    package: str
+    program: str
+    port: int
+    images: tuple[str, ...]
+    argv: Callable[[Path], list[str]]
+    workload: Callable[[Path], list[list[str]]]
+    """Client commands; each must exit 0."""
+    after_reload: Callable[[Path], list[list[str]]]
+    prepare: Callable[[Path], None] = lambda _work: None
+    first_start: Callable[[Path], list[list[str]]] = lambda _work: []
+    """Commands the image's entrypoint runs before the first start (initdb); traced too."""
+    user: str | None = None
+    reload_signal: signal.Signals | None = signal.SIGHUP
+    stop_signal: signal.Signals = signal.SIGTERM
+    description: str = ""
+    env: dict[str, str] = field(default_factory=dict)
+
+    def workload_text(self, work: Path) -> str:
+        cmds = [shlex.join(c).replace(str(work), "$WORK") for c in self.workload(work)]
+        after = [shlex.join(c).replace(str(work), "$WORK") for c in self.after_reload(work)]
+        reload = f"kill -{self.reload_signal.name}" if self.reload_signal else "no reload (none exists)"
+        return "; ".join([*cmds, reload, *after, f"kill -{self.stop_signal.name}"])
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _write(path: Path, text: str, mode: int = 0o644) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    path.chmod(mode)
+
+
+def _chown(path: Path, user: str) -> None:
+    for p in [path, *path.rglob("*")]:
+        shutil.chown(p, user, user)
+
+
+def _site(work: Path) -> None:
+    """A small static site: an index page, a 1 MB file (sendfile), a text file (gzip)."""
+    html = work / "html"
+    _write(html / "index.html", "<html><body><h1>seccompose</h1></body></html>\n")
+    _write(html / "big.bin", "x" * (1 << 20))
+    _write(html / "words.txt", "lorem ipsum dolor sit amet\n" * 2000)
+
+
+def _http(port: int, *, proxy: int | None = None, n: int = 2000) -> list[list[str]]:
+    url = f"http://127.0.0.1:{BACKEND_PORT if proxy else port}/"
+    via = ["-X", f"127.0.0.1:{proxy}"] if proxy else []
+    curl_via = ["--proxy", f"http://127.0.0.1:{proxy}"] if proxy else []
+    return [
+        ["ab", "-q", "-n", str(n), "-c", "8", "-k", *via, url + "index.html"],
+        ["ab", "-q", "-n", str(n // 10), "-c", "4", *via, url + "big.bin"],
+        ["curl", "-fsS", "-o", "/dev/null", *curl_via, "-H", "Accept-Encoding: gzip", url + "words.txt"],
+        ["curl", "-sS", "-o", "/dev/null", *curl_via, url + "missing"],
+    ]
+
+
+@contextlib.contextmanager
+def backend(work: Path) -> Iterator[None]:
+    """A plain HTTP origin on BACKEND_PORT for the proxies (not traced: it is this process)."""
+    _site(work)
+    root = str(work / "html")
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *args: object) -> None:
+            super().__init__(*args, directory=root)  # type: ignore[arg-type]
+
+        def log_message(self, *_args: object) -> None:
+            pass
+
+    http.server.ThreadingHTTPServer.allow_reuse_address = True
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", BACKEND_PORT), Quiet)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def wait_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode} before listening on {port}")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+            return
+        time.sleep(0.2)
+    raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
+
+
+def server_pid(proc: subprocess.Popen[bytes]) -> int:
+    """The server's pid: the process itself, or strace's first child when traced."""
+    if Path(proc.args[0] if isinstance(proc.args, list) else "").name != "strace":  # type: ignore[index]
+        return proc.pid
+    children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+    return int(children[0])
+
+
+# --------------------------------------------------------------------------- recipes
+
+
+def _nginx_prepare(work: Path) -> None:
+    _site(work)
+    for d in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
+        (work / d).mkdir(exist_ok=True)
+    _write(
+        work / "nginx.conf",
+        f"""user www-data;
+worker_processes 2;
+daemon off;
+master_process on;
+pid {work}/nginx.pid;
+error_log {work}/error.log;
+events {{ worker_connections 256; }}
+http {{
+  include /etc/nginx/mime.types;
+  access_log {work}/access.log;
+  client_body_temp_path {work}/body; proxy_temp_path {work}/proxy; fastcgi_temp_path {work}/fastcgi;
+  uwsgi_temp_path {work}/uwsgi; scgi_temp_path {work}/scgi;
+  sendfile on; tcp_nopush on; keepalive_timeout 5; gzip on; gzip_types text/plain;
+  server {{ listen 127.0.0.1:47101; root {work}/html; location / {{ index index.html; }} }}
+}}
+""",
+    )
+
+
+def _redis_prepare(work: Path) -> None:
+    _write(
+        work / "redis.conf",
+        f"port 47102\nbind 127.0.0.1\ndir {work}\nsave \"\"\nappendonly yes\ndaemonize no\n"
+        f"logfile {work}/redis.log\n",
+    )
+
+
+def _redis_cli(*args: str) -> list[str]:
+    return ["redis-cli", "-p", "47102", *args]
+
+
+PG_BIN = Path("/usr/lib/postgresql/15/bin")
+
+
+def _pg_prepare(work: Path) -> None:
+    (work / "run").mkdir(exist_ok=True)
+    _chown(work, "postgres")
+
+
+def _pg(cmd: str, *args: str) -> list[str]:
+    return [str(PG_BIN / cmd), "-h", "127.0.0.1", "-p", "47103", "-U", "postgres", *args]
+
+
+def _maria_prepare(work: Path) -> None:
+    (work / "data").mkdir(exist_ok=True)
+    (work / "run").mkdir(exist_ok=True)
+    _chown(work, "mysql")
+
+
+def _maria(*args: str) -> list[str]:
+    return ["mariadb", "--protocol=tcp", "-h", "127.0.0.1", "-P", "47105", "-uroot", *args]
+
+
+def _httpd_prepare(work: Path) -> None:
+    _site(work)
+    mods = "/usr/lib/apache2/modules"
+    modules = ["mpm_event", "authz_core", "dir", "mime", "filter", "deflate", "log_config", "unixd", "status"]
+    loads = "\n".join(f"LoadModule {m}_module {mods}/mod_{m}.so" for m in modules if m not in ("log_config", "unixd"))
+    _write(
+        work / "httpd.conf",
+        f"""ServerRoot {work}
+{loads}
+Listen 127.0.0.1:47106
+ServerName localhost
+PidFile {work}/httpd.pid
+DefaultRuntimeDir {work}
+Mutex file:{work} default
+ErrorLog {work}/error.log
+LogFormat "%h %l %u %t \\"%r\\" %>s %b" common
+CustomLog {work}/access.log common
+User www-data
+Group www-data
+TypesConfig /etc/mime.types
+DocumentRoot {work}/html
+DirectoryIndex index.html
+<Directory {work}/html>
+  Require all granted
+</Directory>
+AddOutputFilterByType DEFLATE text/plain text/html
+<Location /server-status>
+  SetHandler server-status
+</Location>
+""",
+    )
+
+
+def _haproxy_prepare(work: Path) -> None:
+    _write(
+        work / "haproxy.cfg",
+        f"""global
+  user haproxy
+  group haproxy
+  pidfile {work}/haproxy.pid
+  stats socket {work}/admin.sock mode 600 level admin
+defaults
+  mode http
+  timeout connect 2s
+  timeout client 10s
+  timeout server 10s
+frontend fe
+  bind 127.0.0.1:47107
+  http-request return status 200 content-type text/plain string ok if {{ path /healthz }}
+  default_backend be
+backend be
+  balance roundrobin
+  server s1 127.0.0.1:{BACKEND_PORT} check inter 1s
+""",
+    )
+
+
+def _squid_prepare(work: Path) -> None:
+    _write(
+        work / "squid.conf",
+        f"""http_port 127.0.0.1:47108
+visible_hostname localhost
+pid_filename {work}/squid.pid
+cache_log {work}/cache.log
+access_log stdio:{work}/access.log
+cache_store_log none
+coredump_dir {work}
+cache_effective_user proxy
+cache_mem 16 MB
+pinger_enable off
+shutdown_lifetime 1 seconds
+acl localnet src 127.0.0.0/8
+http_access allow localnet
+http_access deny all
+""",
+    )
+    _chown(work, "proxy")
+
+
+def _lighttpd_prepare(work: Path) -> None:
+    _site(work)
+    _write(
+        work / "lighttpd.conf",
+        f"""server.document-root = "{work}/html"
+server.port = 47109
+server.bind = "127.0.0.1"
+server.pid-file = "{work}/lighttpd.pid"
+server.errorlog = "{work}/error.log"
+server.username = "www-data"
+server.groupname = "www-data"
+server.modules = ("mod_deflate", "mod_accesslog")
+accesslog.filename = "{work}/access.log"
+deflate.mimetypes = ("text/plain", "text/html")
+deflate.allowed-encodings = ("gzip")
+index-file.names = ("index.html")
+mimetype.assign = (".html" => "text/html", ".txt" => "text/plain", ".bin" => "application/octet-stream")
+""",
+    )
+    _chown(work, "www-data")  # lighttpd opens its logs after dropping to www-data
+
+
+def _gunicorn_prepare(work: Path) -> None:
+    _write(
+        work / "app.py",
+        '''import json
+
+
+def app(environ, start_response):
+    """A small WSGI app: echoes the path and the request body size as JSON."""
+    size = int(environ.get("CONTENT_LENGTH") or 0)
+    body = environ["wsgi.input"].read(size) if size else b""
+    out = json.dumps({"path": environ["PATH_INFO"], "received": len(body)}).encode()
+    start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(out)))])
+    return [out]
+''',
+    )
+    _chown(work, "www-data")
+
+
+SERVERS: dict[str, Server] = {
+    s.name: s
+    for s in [
+        Server(
+            name="nginx",
+            package="nginx-light",
+            program="/usr/sbin/nginx",
+            port=47101,
+            images=("nginx", "nginx:*", "docker.io/library/nginx", "docker.io/library/nginx:*"),
+            prepare=_nginx_prepare,
+            argv=lambda w: ["/usr/sbin/nginx", "-e", f"{w}/error.log", "-p", str(w), "-c", f"{w}/nginx.conf"],
+            workload=lambda _w: _http(47101),
+            after_reload=lambda _w: _http(47101, n=200)[:1],
+            reload_signal=signal.SIGHUP,
+            stop_signal=signal.SIGQUIT,
+            description="nginx (master + 2 workers as www-data) serving static files, sendfile and gzip",
+        ),
+        Server(
+            name="redis",
+            package="redis-server",
+            program="/usr/bin/redis-server",
+            port=47102,
+            images=("redis", "redis:*", "docker.io/library/redis", "docker.io/library/redis:*"),
+            prepare=_redis_prepare,
+            argv=lambda w: ["/usr/bin/redis-server", f"{w}/redis.conf"],
+            workload=lambda _w: [
+                ["redis-benchmark", "-p", "47102", "-q", "-n", "20000", "-c", "10"],
+                ["redis-benchmark", "-p", "47102", "-q", "-n", "20000", "-P", "16", "-t", "set,get,lpush,incr"],
+                _redis_cli("BGSAVE"),
+                ["sh", "-c", "sleep 1"],
+                _redis_cli("BGREWRITEAOF"),
+                ["sh", "-c", "sleep 1"],
+            ],
+            after_reload=lambda _w: [_redis_cli("CONFIG", "SET", "maxmemory", "64mb"), _redis_cli("CONFIG", "REWRITE")],
+            reload_signal=None,
+            description="redis-server with AOF, under redis-benchmark, BGSAVE and BGREWRITEAOF (forks)",
+        ),
+        Server(
+            name="postgres",
+            package="postgresql-15",
+            program=str(PG_BIN / "postgres"),
+            port=47103,
+            images=("postgres", "postgres:*", "docker.io/library/postgres", "docker.io/library/postgres:*"),
+            user="postgres",
+            prepare=_pg_prepare,
+            first_start=lambda w: [[str(PG_BIN / "initdb"), "-D", f"{w}/data", "-U", "postgres", "--auth=trust"]],
+            argv=lambda w: [
+                str(PG_BIN / "postgres"), "-D", f"{w}/data", "-p", "47103", "-k", f"{w}/run",
+                "-c", "listen_addresses=127.0.0.1",
+            ],  # fmt: skip
+            workload=lambda _w: [
+                _pg("pgbench", "-q", "-i", "-s", "2", "postgres"),
+                _pg("pgbench", "-c", "4", "-j", "2", "-t", "300", "postgres"),
+                _pg("psql", "-q", "-c", "CHECKPOINT", "-c", "VACUUM ANALYZE", "-c", "CREATE INDEX ON pgbench_history (aid)", "postgres"),
+            ],
+            after_reload=lambda _w: [_pg("pgbench", "-c", "2", "-t", "100", "-S", "postgres")],
+            reload_signal=signal.SIGHUP,
+            stop_signal=signal.SIGINT,
+            description="PostgreSQL 15: initdb, then the server under pgbench (TPC-B like), CHECKPOINT, VACUUM",
+        ),
+        Server(
+            name="memcached",
+            package="memcached",
+            program="/usr/bin/memcached",
+            port=47104,
+            images=("memcached", "memcached:*", "docker.io/library/memcached", "docker.io/library/memcached:*"),
+            argv=lambda _w: ["/usr/bin/memcached", "-u", "nobody", "-l", "127.0.0.1", "-p", "47104", "-U", "0", "-t", "4"],
+            workload=lambda _w: [
+                ["memcslap", "--servers=127.0.0.1:47104", "--concurrency=4", "--execute-number=5000", "--test=set"],
+                ["memcslap", "--servers=127.0.0.1:47104", "--concurrency=4", "--execute-number=5000", "--test=get"],
+                ["memcslap", "--servers=127.0.0.1:47104", "--binary", "--concurrency=2", "--execute-number=2000"],
+                ["memcstat", "--servers=127.0.0.1:47104"],
+            ],
+            after_reload=lambda _w: [["memcflush", "--servers=127.0.0.1:47104"]],
+            reload_signal=None,
+            description="memcached with 4 threads under memcslap (text and binary protocol), stats, flush",
+        ),
+        Server(
+            name="mariadb",
+            package="mariadb-server",
+            program="/usr/sbin/mariadbd",
+            port=47105,
+            images=("mariadb", "mariadb:*", "docker.io/library/mariadb", "docker.io/library/mariadb:*"),
+            prepare=_maria_prepare,
+            first_start=lambda w: [
+                ["mariadb-install-db", "--no-defaults", "--user=mysql", f"--datadir={w}/data",
+                 "--auth-root-authentication-method=normal", "--skip-test-db"],
+            ],  # fmt: skip
+            argv=lambda w: [
+                "/usr/sbin/mariadbd", "--no-defaults", f"--datadir={w}/data", f"--socket={w}/run/mysqld.sock",
+                "--port=47105", "--bind-address=127.0.0.1", "--user=mysql", f"--pid-file={w}/run/mysqld.pid",
+                f"--log-error={w}/error.log", "--skip-name-resolve",
+            ],  # fmt: skip
+            workload=lambda _w: [
+                ["mariadb-slap", "--protocol=tcp", "-h", "127.0.0.1", "-P", "47105", "-uroot", "--concurrency=4",
+                 "--iterations=2", "--auto-generate-sql", "--number-of-queries=1000", "--auto-generate-sql-add-autoincrement"],
+                _maria("-e", "CREATE DATABASE IF NOT EXISTS t; CREATE TABLE IF NOT EXISTS t.k (id INT PRIMARY KEY, v TEXT);"
+                       " REPLACE INTO t.k VALUES (1, REPEAT('x', 5000)); SELECT COUNT(*) FROM t.k; OPTIMIZE TABLE t.k;"),
+            ],  # fmt: skip
+            after_reload=lambda _w: [_maria("-e", "FLUSH PRIVILEGES; FLUSH TABLES; SELECT SLEEP(0.1);")],
+            reload_signal=signal.SIGHUP,
+            description="MariaDB: install-db, then mariadbd under mysqlslap (mariadb-slap), DDL, OPTIMIZE, FLUSH",
+        ),
+        Server(
+            name="httpd",
+            package="apache2",
+            program="/usr/sbin/apache2",
+            port=47106,
+            images=("httpd", "httpd:*", "docker.io/library/httpd", "docker.io/library/httpd:*"),
+            prepare=_httpd_prepare,
+            argv=lambda w: ["/usr/sbin/apache2", "-f", f"{w}/httpd.conf", "-DFOREGROUND"],
+            workload=lambda _w: [*_http(47106), ["curl", "-fsS", "-o", "/dev/null", "http://127.0.0.1:47106/server-status"]],
+            after_reload=lambda _w: _http(47106, n=200)[:1],
+            reload_signal=signal.SIGUSR1,
+            stop_signal=signal.SIGWINCH,
+            description="Apache httpd 2.4 (mpm_event, children as www-data) serving static files with deflate",
+        ),
+        Server(
+            name="haproxy",
+            package="haproxy",
+            program="/usr/sbin/haproxy",
+            port=47107,
+            images=("haproxy", "haproxy:*", "docker.io/library/haproxy", "docker.io/library/haproxy:*"),
+            prepare=_haproxy_prepare,
+            argv=lambda w: ["/usr/sbin/haproxy", "-W", "-db", "-f", f"{w}/haproxy.cfg"],
+            workload=lambda _w: [
+                ["ab", "-q", "-n", "2000", "-c", "8", "-k", "http://127.0.0.1:47107/index.html"],
+                ["ab", "-q", "-n", "200", "-c", "4", "http://127.0.0.1:47107/big.bin"],
+                ["curl", "-fsS", "-o", "/dev/null", "http://127.0.0.1:47107/healthz"],
+            ],
+            after_reload=lambda _w: [["ab", "-q", "-n", "200", "-c", "4", "http://127.0.0.1:47107/index.html"]],
+            reload_signal=signal.SIGUSR2,
+            stop_signal=signal.SIGUSR1,
+            description="HAProxy master-worker (as haproxy) proxying HTTP to a local origin, health checks, reload",
+        ),
+        Server(
+            name="squid",
+            package="squid",
+            program="/usr/sbin/squid",
+            port=47108,
+            images=("squid", "squid:*", "ubuntu/squid", "ubuntu/squid:*", "docker.io/ubuntu/squid:*"),
+            prepare=_squid_prepare,
+            argv=lambda w: ["/usr/sbin/squid", "-N", "-f", f"{w}/squid.conf"],
+            workload=lambda _w: _http(47108, proxy=47108, n=1000),
+            after_reload=lambda _w: _http(47108, proxy=47108, n=100)[:1],
+            reload_signal=signal.SIGHUP,
+            description="Squid forward proxy (as proxy) with a memory cache, in front of a local origin",
+        ),
+        Server(
+            name="lighttpd",
+            package="lighttpd",
+            program="/usr/sbin/lighttpd",
+            port=47109,
+            images=("lighttpd", "lighttpd:*", "*/lighttpd", "*/lighttpd:*"),
+            prepare=_lighttpd_prepare,
+            argv=lambda w: ["/usr/sbin/lighttpd", "-D", "-f", f"{w}/lighttpd.conf"],
+            workload=lambda _w: _http(47109),
+            after_reload=lambda _w: _http(47109, n=200)[:1],
+            reload_signal=signal.SIGUSR1,
+            stop_signal=signal.SIGINT,
+            description="lighttpd serving static files with mod_deflate, as www-data; graceful restart",
+        ),
+        Server(
+            name="gunicorn",
+            package="gunicorn",
+            program="/usr/bin/gunicorn",
+            port=47110,
+            images=("gunicorn", "gunicorn:*", "*/gunicorn", "*/gunicorn:*"),
+            user="www-data",
+            prepare=_gunicorn_prepare,
+            argv=lambda w: [
+                "/usr/bin/gunicorn", "--chdir", str(w), "-b", "127.0.0.1:47110", "-w", "2",
+                "--worker-tmp-dir", str(w), "--access-logfile", f"{w}/access.log", "app:app",
+            ],  # fmt: skip
+            workload=lambda w: [
+                ["ab", "-q", "-n", "2000", "-c", "8", "-k", "http://127.0.0.1:47110/hello"],
+                ["ab", "-q", "-n", "300", "-c", "4", "-p", f"{w}/app.py", "-T", "text/plain", "http://127.0.0.1:47110/post"],
+            ],
+            after_reload=lambda _w: [["ab", "-q", "-n", "200", "-c", "4", "http://127.0.0.1:47110/again"]],
+            reload_signal=signal.SIGHUP,
+            description="gunicorn (Python 3 WSGI server, 2 sync workers) serving a small JSON app",
+        ),
+    ]
+}
+PROXIED = {"haproxy", "squid"}
+"""Servers that need the origin on BACKEND_PORT."""
+
+
+# --------------------------------------------------------------------------- a session
+
+
+def _run(cmd: Sequence[str], work: Path, timeout: float = 120) -> None:
+    done = subprocess.run(list(cmd), cwd=work, capture_output=True, timeout=timeout, check=False)
+    if done.returncode != 0:
+        out = (done.stdout + done.stderr).decode(errors="replace")[-2000:]
+        raise RuntimeError(f"workload step failed ({done.returncode}): {shlex.join(cmd)}\n{out}")
+
+
+def session(server: Server, work: Path, launch: Launch) -> None:
+    """Run one server's life: first start, start, workload, reload, more work, clean stop.
+
+    ``launch`` starts each server-side command (the first-start ones and the server);
+    client commands run plain. Raises RuntimeError when a step fails.
+    """
+    with backend(work) if server.name in PROXIED else contextlib.nullcontext():
+        for i, cmd in enumerate(server.first_start(work)):
+            proc = launch(cmd, server.user, work / f"first-start-{i}.log")
+            if proc.wait(timeout=300) != 0:
+                log = (work / f"first-start-{i}.log").read_text(errors="replace")[-2000:]
+                raise RuntimeError(f"first-start step failed ({proc.returncode}): {shlex.join(cmd)}\n{log}")
+        proc = launch([*ENTRYPOINT, *server.argv(work)], server.user, work / "server.log")
+        try:
+            wait_port(server.port, proc)
+            time.sleep(0.5)  # let workers finish starting
+            for cmd in server.workload(work):
+                _run(cmd, work)
+            if server.reload_signal is not None:
+                os.kill(server_pid(proc), server.reload_signal)
+                time.sleep(2)
+                wait_port(server.port, proc)
+            for cmd in server.after_reload(work):
+                _run(cmd, work)
+            os.kill(server_pid(proc), server.stop_signal)
+            code = proc.wait(timeout=60)
+        finally:
+            if proc.poll() is None:
+                # Each launch is its own session: kill the whole group, or a server traced
+                # by a killed strace would live on, detached, holding its port.
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        if code not in (0, -server.stop_signal, 128 + server.stop_signal):
+            log = (work / "server.log").read_text(errors="replace")[-2000:]
+            raise RuntimeError(f"{server.name} did not stop cleanly (exit {code})\n{log}")
+
+
+def fresh_workdir(base: Path, name: str) -> Path:
+    work = base / name
+    if work.exists():
+        shutil.rmtree(work)
+    work.mkdir(parents=True)
+    work.chmod(0o755)
+    return work
+
+
+def package_version(package: str) -> str:
+    out = subprocess.run(["dpkg-query", "-W", "-f=${Version}", package], capture_output=True, text=True, check=False)
+    return out.stdout.strip() or "unknown"
+
+
+def record(server: Server, base: Path, out_dir: Path) -> Path:
+    work = fresh_workdir(base, server.name)
+    server.prepare(work)
+    traces = work / "traces"
+    traces.mkdir()
+    counter = iter(range(100))
+
+    def launch(argv: list[str], user: str | None, log: Path) -> subprocess.Popen[bytes]:
+        trace = traces / f"{server.name}-{next(counter)}.trace"
+        strace = ["strace", "-f", "-qq", "-o", str(trace), *(["-u", user] if user else []), *argv]
+        with log.open("wb") as out:
+            return subprocess.Popen(
+                strace, cwd=work, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **server.env},
+                start_new_session=True,
+            )  # fmt: skip
+
+    session(server, work, launch)
+    sys.path.insert(0, str(ROOT / "src"))
+    from seccompose.learn import learn
+
+    cmd = ["strace", "-f", "-qq", "-o", "TRACE", *(["-u", server.user] if server.user else []), *ENTRYPOINT]
+    trace_command = shlex.join([*cmd, *server.argv(work)]).replace(str(work), "$WORK")
+    firsts = [shlex.join(c).replace(str(work), "$WORK") for c in server.first_start(work)]
+    if firsts:
+        trace_command = "; ".join([*(f"strace -f -qq -o TRACE {f}" for f in firsts), trace_command])
+    doc = learn(
+        sorted(traces.iterdir()),
+        program=server.program,
+        version=f"{server.package} {package_version(server.package)}",
+        workload=server.workload_text(work),
+        name=server.name,
+        images=server.images,
+        description=server.description,
+        trace_command=trace_command,
+        tool=f"tools/record_templates.py {server.name}",
+        progress=False,
+    )
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"{server.name}.json"
+    path.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+    return path
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0] if __doc__ else None)
+    parser.add_argument("names", nargs="*", help=f"servers to record (default: all): {', '.join(SERVERS)}")
+    parser.add_argument("--out", type=Path, default=ROOT / "data" / "templates")
+    parser.add_argument("--work", type=Path, default=Path("/tmp/seccompose-record"))
+    args = parser.parse_args(argv)
+    if os.geteuid() != 0:
+        parser.error("run as root: the servers switch to their own users as their images do")
+    failed = 0
+    for name in args.names or list(SERVERS):
+        if name not in SERVERS:
+            parser.error(f"unknown server {name!r}; choose from {', '.join(SERVERS)}")
+        started = time.monotonic()
+        try:
+            path = record(SERVERS[name], args.work, args.out)
+        except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
+            print(f"{name}: FAILED: {exc}", file=sys.stderr)
+            failed += 1
+            continue
+        doc = json.loads(path.read_text())
+        sizes = ", ".join(f"{r['arches'][0]} {len(r['names'])}" for r in doc["rules"])
+        print(f"{name}: {sizes} syscalls -> {path.relative_to(ROOT)} ({time.monotonic() - started:.0f}s)")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
