@@ -150,7 +150,8 @@ def wait_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 60) -> 
 
 def server_pid(proc: subprocess.Popen[bytes]) -> int:
     """The server's pid: the process itself, or strace's first child when traced."""
-    if Path(proc.args[0] if isinstance(proc.args, list) else "").name != "strace":  # type: ignore[index]
+    args = proc.args if isinstance(proc.args, list) else [""]
+    if Path(str(args[0])).name != "strace":
         return proc.pid
     children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
     return int(children[0])
@@ -187,8 +188,7 @@ http {{
 def _redis_prepare(work: Path) -> None:
     _write(
         work / "redis.conf",
-        f"port 47102\nbind 127.0.0.1\ndir {work}\nsave \"\"\nappendonly yes\ndaemonize no\n"
-        f"logfile {work}/redis.log\n",
+        f'port 47102\nbind 127.0.0.1\ndir {work}\nsave ""\nappendonly yes\ndaemonize no\nlogfile {work}/redis.log\n',
     )
 
 
@@ -384,13 +384,30 @@ SERVERS: dict[str, Server] = {
             prepare=_pg_prepare,
             first_start=lambda w: [[str(PG_BIN / "initdb"), "-D", f"{w}/data", "-U", "postgres", "--auth=trust"]],
             argv=lambda w: [
-                str(PG_BIN / "postgres"), "-D", f"{w}/data", "-p", "47103", "-k", f"{w}/run",
-                "-c", "listen_addresses=127.0.0.1",
-            ],  # fmt: skip
+                str(PG_BIN / "postgres"),
+                "-D",
+                f"{w}/data",
+                "-p",
+                "47103",
+                "-k",
+                f"{w}/run",
+                "-c",
+                "listen_addresses=127.0.0.1",
+            ],
             workload=lambda _w: [
                 _pg("pgbench", "-q", "-i", "-s", "2", "postgres"),
                 _pg("pgbench", "-c", "4", "-j", "2", "-t", "300", "postgres"),
-                _pg("psql", "-q", "-c", "CHECKPOINT", "-c", "VACUUM ANALYZE", "-c", "CREATE INDEX ON pgbench_history (aid)", "postgres"),
+                _pg(
+                    "psql",
+                    "-q",
+                    "-c",
+                    "CHECKPOINT",
+                    "-c",
+                    "VACUUM ANALYZE",
+                    "-c",
+                    "CREATE INDEX ON pgbench_history (aid)",
+                    "postgres",
+                ),
             ],
             after_reload=lambda _w: [_pg("pgbench", "-c", "2", "-t", "100", "-S", "postgres")],
             reload_signal=signal.SIGHUP,
@@ -403,7 +420,19 @@ SERVERS: dict[str, Server] = {
             program="/usr/bin/memcached",
             port=47104,
             images=("memcached", "memcached:*", "docker.io/library/memcached", "docker.io/library/memcached:*"),
-            argv=lambda _w: ["/usr/bin/memcached", "-u", "nobody", "-l", "127.0.0.1", "-p", "47104", "-U", "0", "-t", "4"],
+            argv=lambda _w: [
+                "/usr/bin/memcached",
+                "-u",
+                "nobody",
+                "-l",
+                "127.0.0.1",
+                "-p",
+                "47104",
+                "-U",
+                "0",
+                "-t",
+                "4",
+            ],
             workload=lambda _w: [
                 ["memcslap", "--servers=127.0.0.1:47104", "--concurrency=4", "--execute-number=5000", "--test=set"],
                 ["memcslap", "--servers=127.0.0.1:47104", "--concurrency=4", "--execute-number=5000", "--test=get"],
@@ -422,20 +451,48 @@ SERVERS: dict[str, Server] = {
             images=("mariadb", "mariadb:*", "docker.io/library/mariadb", "docker.io/library/mariadb:*"),
             prepare=_maria_prepare,
             first_start=lambda w: [
-                ["mariadb-install-db", "--no-defaults", "--user=mysql", f"--datadir={w}/data",
-                 "--auth-root-authentication-method=normal", "--skip-test-db"],
-            ],  # fmt: skip
+                [
+                    "mariadb-install-db",
+                    "--no-defaults",
+                    "--user=mysql",
+                    f"--datadir={w}/data",
+                    "--auth-root-authentication-method=normal",
+                    "--skip-test-db",
+                ],
+            ],
             argv=lambda w: [
-                "/usr/sbin/mariadbd", "--no-defaults", f"--datadir={w}/data", f"--socket={w}/run/mysqld.sock",
-                "--port=47105", "--bind-address=127.0.0.1", "--user=mysql", f"--pid-file={w}/run/mysqld.pid",
-                f"--log-error={w}/error.log", "--skip-name-resolve",
-            ],  # fmt: skip
+                "/usr/sbin/mariadbd",
+                "--no-defaults",
+                f"--datadir={w}/data",
+                f"--socket={w}/run/mysqld.sock",
+                "--port=47105",
+                "--bind-address=127.0.0.1",
+                "--user=mysql",
+                f"--pid-file={w}/run/mysqld.pid",
+                f"--log-error={w}/error.log",
+                "--skip-name-resolve",
+            ],
             workload=lambda _w: [
-                ["mariadb-slap", "--protocol=tcp", "-h", "127.0.0.1", "-P", "47105", "-uroot", "--concurrency=4",
-                 "--iterations=2", "--auto-generate-sql", "--number-of-queries=1000", "--auto-generate-sql-add-autoincrement"],
-                _maria("-e", "CREATE DATABASE IF NOT EXISTS t; CREATE TABLE IF NOT EXISTS t.k (id INT PRIMARY KEY, v TEXT);"
-                       " REPLACE INTO t.k VALUES (1, REPEAT('x', 5000)); SELECT COUNT(*) FROM t.k; OPTIMIZE TABLE t.k;"),
-            ],  # fmt: skip
+                [
+                    "mariadb-slap",
+                    "--protocol=tcp",
+                    "-h",
+                    "127.0.0.1",
+                    "-P",
+                    "47105",
+                    "-uroot",
+                    "--concurrency=4",
+                    "--iterations=2",
+                    "--auto-generate-sql",
+                    "--number-of-queries=1000",
+                    "--auto-generate-sql-add-autoincrement",
+                ],
+                _maria(
+                    "-e",
+                    "CREATE DATABASE IF NOT EXISTS t; CREATE TABLE IF NOT EXISTS t.k (id INT PRIMARY KEY, v TEXT);"
+                    " REPLACE INTO t.k VALUES (1, REPEAT('x', 5000)); SELECT COUNT(*) FROM t.k; OPTIMIZE TABLE t.k;",
+                ),
+            ],
             after_reload=lambda _w: [_maria("-e", "FLUSH PRIVILEGES; FLUSH TABLES; SELECT SLEEP(0.1);")],
             reload_signal=signal.SIGHUP,
             description="MariaDB: install-db, then mariadbd under mysqlslap (mariadb-slap), DDL, OPTIMIZE, FLUSH",
@@ -448,7 +505,10 @@ SERVERS: dict[str, Server] = {
             images=("httpd", "httpd:*", "docker.io/library/httpd", "docker.io/library/httpd:*"),
             prepare=_httpd_prepare,
             argv=lambda w: ["/usr/sbin/apache2", "-f", f"{w}/httpd.conf", "-DFOREGROUND"],
-            workload=lambda _w: [*_http(47106), ["curl", "-fsS", "-o", "/dev/null", "http://127.0.0.1:47106/server-status"]],
+            workload=lambda _w: [
+                *_http(47106),
+                ["curl", "-fsS", "-o", "/dev/null", "http://127.0.0.1:47106/server-status"],
+            ],
             after_reload=lambda _w: _http(47106, n=200)[:1],
             reload_signal=signal.SIGUSR1,
             stop_signal=signal.SIGWINCH,
@@ -508,12 +568,34 @@ SERVERS: dict[str, Server] = {
             user="www-data",
             prepare=_gunicorn_prepare,
             argv=lambda w: [
-                "/usr/bin/gunicorn", "--chdir", str(w), "-b", "127.0.0.1:47110", "-w", "2",
-                "--worker-tmp-dir", str(w), "--access-logfile", f"{w}/access.log", "app:app",
-            ],  # fmt: skip
+                "/usr/bin/gunicorn",
+                "--chdir",
+                str(w),
+                "-b",
+                "127.0.0.1:47110",
+                "-w",
+                "2",
+                "--worker-tmp-dir",
+                str(w),
+                "--access-logfile",
+                f"{w}/access.log",
+                "app:app",
+            ],
             workload=lambda w: [
                 ["ab", "-q", "-n", "2000", "-c", "8", "-k", "http://127.0.0.1:47110/hello"],
-                ["ab", "-q", "-n", "300", "-c", "4", "-p", f"{w}/app.py", "-T", "text/plain", "http://127.0.0.1:47110/post"],
+                [
+                    "ab",
+                    "-q",
+                    "-n",
+                    "300",
+                    "-c",
+                    "4",
+                    "-p",
+                    f"{w}/app.py",
+                    "-T",
+                    "text/plain",
+                    "http://127.0.0.1:47110/post",
+                ],
             ],
             after_reload=lambda _w: [["ab", "-q", "-n", "200", "-c", "4", "http://127.0.0.1:47110/again"]],
             reload_signal=signal.SIGHUP,
@@ -599,9 +681,13 @@ def record(server: Server, base: Path, out_dir: Path) -> Path:
         strace = ["strace", "-f", "-qq", "-o", str(trace), *(["-u", user] if user else []), *argv]
         with log.open("wb") as out:
             return subprocess.Popen(
-                strace, cwd=work, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **server.env},
+                strace,
+                cwd=work,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, **server.env},
                 start_new_session=True,
-            )  # fmt: skip
+            )
 
     session(server, work, launch)
     sys.path.insert(0, str(ROOT / "src"))
