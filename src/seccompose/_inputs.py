@@ -1,0 +1,119 @@
+"""Read the profiles the CLI and the explain/diff/lint functions take: a file, stdin or a template name.
+
+Private: the public faces are :func:`seccompose.lint.lint_file`, :func:`seccompose.diff.diff`
+and :func:`seccompose.explain.explain`.
+
+>>> kind_of({"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ALLOW"}]})
+'oci'
+>>> kind_of({"schema": 1, "name": "x", "rules": []})
+'template'
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from seccompose.errors import FormatError, TemplateNotFoundError
+
+if TYPE_CHECKING:
+    from seccompose.arch import Arch
+    from seccompose.profile import Profile
+
+__all__ = ["Kind", "kind_of", "looks_like_file", "read_document", "read_profile"]
+
+Kind = Literal["oci", "docker", "template"]
+
+
+def looks_like_file(spec: str) -> bool:
+    """Whether ``spec`` names a file (or stdin) rather than a template or syscall name.
+
+    >>> looks_like_file("profile.json"), looks_like_file("./x"), looks_like_file("redis"), looks_like_file("-")
+    (True, True, False, True)
+    """
+    return spec == "-" or "/" in spec or spec.endswith((".json", ".yaml", ".yml")) or Path(spec).is_file()
+
+
+def read_document(spec: str) -> tuple[Any, str]:
+    """Return the parsed JSON of a file (``-``: stdin) or of a shipped template, and its source name.
+
+    Raises:
+        TemplateNotFoundError: ``spec`` is neither a readable file nor a shipped template.
+        FormatError: the file is not JSON.
+    """
+    from seccompose.formats.oci import parse_json
+    from seccompose.templates import template_names
+
+    if spec == "-":
+        return parse_json(sys.stdin.buffer.read(), source="<stdin>"), "<stdin>"
+    path = Path(spec)
+    if not looks_like_file(spec):
+        if spec not in template_names():
+            raise TemplateNotFoundError(spec, choices=template_names())
+        from seccompose.templates import _DATA
+
+        path = _DATA / f"{spec}.json"
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise TemplateNotFoundError(spec, choices=template_names()) from None
+    except OSError as exc:
+        raise FormatError(f"cannot read: {exc.strerror}", source=spec) from None
+    return parse_json(data, source=spec), spec
+
+
+def kind_of(doc: object) -> Kind:
+    """Return which kind of document ``doc`` is: a template, a Docker/Podman profile or an OCI one.
+
+    Raises:
+        FormatError: it is none of those.
+    """
+    if isinstance(doc, Mapping) and "schema" in doc:
+        return "template"
+    if isinstance(doc, Mapping) and ("defaultAction" in doc or "linux" in doc):
+        from seccompose.templates import _is_docker
+
+        return "docker" if "linux" not in doc and _is_docker(doc) else "oci"
+    raise FormatError(
+        "not a seccomp profile (OCI linux.seccomp, config.json, Docker/Podman) or a template: "
+        "no 'defaultAction', 'linux' or 'schema' key"
+    )
+
+
+def read_profile(
+    spec: str,
+    *,
+    arch: Arch,
+    runtime: str | None = "runc",
+) -> Profile:
+    """Return the profile a container on an ``arch`` host gets from ``spec``.
+
+    ``spec`` is an OCI profile or ``config.json``, a Docker/Podman profile (one with
+    capability or arch conditions is rendered for Docker's default capabilities), a
+    template file or a shipped template name (composed as ``seccompose compose --base``
+    does, with ``runtime``'s base set).
+
+    Raises:
+        TemplateNotFoundError, FormatError: ``spec`` cannot be read.
+    """
+    from seccompose.caps import DOCKER_DEFAULT_CAPABILITIES
+    from seccompose.compose import compose
+
+    doc, source = read_document(spec)
+    kind = kind_of(doc)
+    if kind == "template" or not looks_like_file(spec):
+        from seccompose.templates import Template
+
+        template = Template.from_dict(doc, source=source)
+        return compose(template, arch=arch, caps=DOCKER_DEFAULT_CAPABILITIES, runtime=runtime)
+    if kind == "docker":
+        import json
+
+        from seccompose.formats import docker
+
+        return docker.loads(json.dumps(doc), source=source, arch=arch)
+    from seccompose.formats import oci
+
+    return oci.from_dict(doc, source=source)
