@@ -246,7 +246,7 @@ def compose(
         flags,
         template.listener_path,
         template.listener_metadata,
-        tuple(dict.fromkeys(warnings)),
+        tuple(sorted(set(warnings))),
         None,
     )
     explain.profile = profile

@@ -363,7 +363,11 @@ def template_from_document(doc: Any, *, source: str = "") -> Template:  # noqa: 
         if _is_docker(doc):
             from seccompose.formats.docker import template_from_docker
 
-            return template_from_docker(doc, source=source)
+            # Podman's own profiles name their errnos ("errno": "EPERM"); Docker's never do.
+            podman = "defaultErrno" in doc or any(
+                isinstance(r, Mapping) and "errno" in r for r in doc.get("syscalls") or []
+            )
+            return template_from_docker(doc, source=source, engine="podman" if podman else "docker")
         from seccompose.formats.oci import from_dict
 
         return template_from_profile(from_dict(doc, source=source or None), name=Path(source).stem or "profile")
