@@ -71,6 +71,8 @@ from seccompose.errors import (
 if TYPE_CHECKING:
     import os
 
+    from seccompose.templates import Gate, Template, TemplateRule
+
 __all__ = [
     "ENGINES",
     "ENGINE_ARCH_NAMES",
@@ -83,8 +85,10 @@ __all__ = [
     "KernelVersion",
     "Syscall",
     "check_engine",
+    "export_conditional",
     "load_docker_profile",
     "parse_docker_profile",
+    "to_template",
 ]
 
 Engine = Literal["docker", "podman"]
@@ -766,3 +770,248 @@ def load_docker_profile(
     with file.open("rb") as handle:
         data = handle.read(max_bytes + 1)  # a file that grew since stat() is still bounded
     return parse_docker_profile(data, source=str(file), engine=engine, max_bytes=max_bytes)
+
+
+# --- templates: a conditional profile as a composition base, and back -------------------------------
+
+
+def _arch_of_engine_name(engine: Engine, name: str) -> Arch | None:
+    from seccompose.render import engine_arch_name
+
+    return next((a for a in Arch if engine_arch_name(engine, a) == name and name), None)
+
+
+def to_template(doc: DockerProfile, *, engine: Engine | None = None, name: str = "profile") -> Template:
+    """Return a profile document as a template whose gates are its ``includes``/``excludes``.
+
+    ``compose(base=to_template(doc), arch=A, caps=C, kernel=K, runtime=None)`` then
+    gives what the runtime loads from ``render(doc, arch=A, caps=C, kernel=K)`` (see the
+    property tests for the exact statement). Engine arch names map to arches as ``engine``
+    reads them; a rule whose ``includes.arches`` names no arch that engine runs on is never
+    kept, so it is left out.
+
+    The runtime adds rules in order and libseccomp silently keeps the *first* unconditional
+    rule of a syscall, while ``compose`` lets an allow win. So where a later rule gives a
+    syscall another action than an earlier one (Podman's profile denies ``perf_event_open``
+    unless CAP_SYS_ADMIN or CAP_BPF, then allows it with CAP_PERFMON), the later rule's gate
+    gets "and the earlier rule is not kept" added, split into as many gates as needed.
+
+    >>> rule = {"names": ["mount"], "action": "SCMP_ACT_ALLOW",
+    ...         "includes": {"caps": ["CAP_SYS_ADMIN"], "arches": ["arm64"]}}
+    >>> t = to_template(parse_docker_profile({"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [rule]}))
+    >>> t.rules[0].gate.includes_caps, t.rules[0].gate.arches, t.capability_map
+    (frozenset({Capability('CAP_SYS_ADMIN')}), frozenset({<Arch.AARCH64: 'aarch64'>}), None)
+    """
+    from seccompose.caps import Capability
+    from seccompose.rules import Arg as RuleArg
+    from seccompose.rules import Operator, Rule
+    from seccompose.templates import Gate, Template, TemplateRule
+
+    engine = check_engine(engine or doc.engine)
+    docker = engine == "docker"
+    oci = {a.oci: a for a in Arch}
+    rules = []
+    for rule in doc.syscalls:
+        inc, exc = rule.includes or Filter(), rule.excludes or Filter()
+        arches = frozenset(a for n in inc.arches if (a := _arch_of_engine_name(engine, n)) is not None)
+        if inc.arches and not arches:
+            continue  # listed arches, none of them a host this engine names that way: never kept
+        errno = rule.errnoish if engine == "podman" else rule.errno_ret
+        core = Rule(
+            rule.syscall_names,
+            Action(rule.action),
+            errno,
+            tuple(RuleArg(a.index, Operator(a.op), a.value, a.value_two) for a in rule.args),
+        )
+        gate = Gate(
+            arches=arches,
+            excluded_arches=frozenset(a for n in exc.arches if (a := _arch_of_engine_name(engine, n)) is not None),
+            includes_caps=frozenset(Capability(c) for c in inc.caps),
+            excludes_caps=frozenset(Capability(c) for c in exc.caps),
+            min_kernel=(inc.min_kernel.major, inc.min_kernel.minor) if docker and inc.min_kernel else None,
+            below_kernel=(exc.min_kernel.major, exc.min_kernel.minor) if docker and exc.min_kernel else None,
+        )
+        rules.append(TemplateRule(core, gate, rule.comment))
+    rules = _first_wins(rules)
+    default_errno = doc.default_errno_value if engine == "podman" else doc.default_errno_ret
+    return Template(
+        name=name,
+        rules=tuple(rules),
+        capability_map=None,  # the document gates capabilities itself
+        default_action=Action(doc.default_action),
+        default_errno=default_errno,
+        architectures=tuple(oci[a] for a in doc.architectures) if doc.architectures else None,
+        arch_map=tuple((oci[e.architecture], tuple(oci[s] for s in e.sub_architectures)) for e in doc.arch_map),
+        flags=doc.flags,
+        listener_path=doc.listener_path or None,
+        listener_metadata=doc.listener_metadata or None,
+    )
+
+
+_EXPORT_HOSTS: Final = (Arch.X86_64, Arch.AARCH64)
+"""Hosts an exported profile spells out capability-map rules and an archMap entry for."""
+
+
+def export_conditional(template: Template, *, engine: Engine = "docker") -> dict[str, Any]:
+    """Return a Docker/Podman profile that keeps the template's capability gates for the engine to apply.
+
+    Rendering the result for a container (``render(out, arch=A, caps=C)``) gives what
+    ``compose(template, arch=A, caps=C, runtime=None)`` composes, for x86_64 and aarch64
+    hosts: gates become ``includes``/``excludes``, the template's capability map becomes
+    one ``includes.caps`` rule per capability and host arch, and the host's ABIs become an
+    ``archMap``.
+
+    Raises:
+        ConflictError: a kernel gate exported for Podman, which ignores ``minKernel``.
+
+    >>> from seccompose.templates import Template
+    >>> out = export_conditional(Template.from_dict({"schema": 1, "name": "t", "capabilityMap": None, "rules": [
+    ...     {"names": ["mount"], "includes": {"caps": ["CAP_SYS_ADMIN"]}}]}))
+    >>> out["syscalls"]
+    [{'names': ['mount'], 'action': 'SCMP_ACT_ALLOW', 'includes': {'caps': ['CAP_SYS_ADMIN']}}]
+    """
+    from seccompose.actions import EPERM
+    from seccompose.caps import all_capabilities, load_capability_map
+    from seccompose.render import engine_arch_name
+
+    engine = check_engine(engine)
+    action = template.default_action or Action.ERRNO
+    out: dict[str, Any] = {"defaultAction": action.value}
+    errno = template.default_errno if template.default_action is not None else None
+    if action.takes_errno:
+        out["defaultErrnoRet"] = EPERM if errno is None else errno
+    if template.architectures is not None:
+        out["architectures"] = [a.oci for a in template.architectures]
+    else:
+        entries = template.arch_map or tuple((a, a.sub_arches) for a in _EXPORT_HOSTS)
+        out["archMap"] = [{"architecture": h.oci, "subArchitectures": [s.oci for s in subs]} for h, subs in entries]
+    if template.flags:
+        out["flags"] = list(template.flags)
+    if template.listener_path:
+        out["listenerPath"] = template.listener_path
+    if template.listener_metadata:
+        out["listenerMetadata"] = template.listener_metadata
+    rules = [r for i, tr in enumerate(template.rules) if (r := _export_rule(tr, i, engine)) is not None]
+    if template.capability_map:
+        capmap = load_capability_map(template.capability_map)
+        for host in _EXPORT_HOSTS:
+            for cap in sorted(all_capabilities()):
+                names = capmap.syscalls(cap, arch=host)
+                if names:
+                    rules.append(
+                        {
+                            "names": list(names),
+                            "action": Action.ALLOW.value,
+                            "includes": {"caps": [cap.name], "arches": [engine_arch_name(engine, host)]},
+                            "comment": f"{template.capability_map} capability map: {cap.name}",
+                        }
+                    )
+    out["syscalls"] = rules
+    return out
+
+
+def _export_rule(tr: TemplateRule, i: int, engine: Engine) -> dict[str, Any] | None:
+    from seccompose.formats.oci import rule_to_dict
+    from seccompose.render import engine_arch_name
+
+    item = rule_to_dict(tr.rule)
+    for arg in item.get("args", []):
+        if not arg["valueTwo"]:
+            del arg["valueTwo"]
+    gate = tr.gate
+    if (gate.min_kernel or gate.below_kernel) and engine == "podman":
+        raise ConflictError(
+            "Podman ignores minKernel, so this kernel gate cannot be exported for it",
+            location=f"rules[{i}]",
+            hint="; export for docker, or drop the gate",
+        )
+    inc: dict[str, Any] = {}
+    exc: dict[str, Any] = {}
+    if gate.includes_caps:
+        inc["caps"] = [c.name for c in sorted(gate.includes_caps)]
+    if gate.arches:
+        # An arch the engine has no name for (Docker: x32) is never its host.
+        inc["arches"] = sorted(n for a in gate.arches if (n := engine_arch_name(engine, a)))
+        if not inc["arches"]:
+            return None
+    if gate.min_kernel:
+        inc["minKernel"] = "{}.{}".format(*gate.min_kernel)
+    if gate.excludes_caps:
+        exc["caps"] = [c.name for c in sorted(gate.excludes_caps)]
+    excluded = sorted(n for a in gate.excluded_arches if (n := engine_arch_name(engine, a)))
+    if excluded:
+        exc["arches"] = excluded
+    if gate.below_kernel:
+        exc["minKernel"] = "{}.{}".format(*gate.below_kernel)
+    if inc:
+        item["includes"] = inc
+    if exc:
+        item["excludes"] = exc
+    if tr.comment:
+        item["comment"] = tr.comment
+    return item
+
+
+def _negate(gate: Gate) -> list[Gate]:
+    """Gates whose union is "``gate`` does not pass" (empty: it always passes)."""
+    from seccompose.templates import Gate
+
+    out = []
+    if gate.arches:
+        out.append(Gate(excluded_arches=gate.arches))
+    if gate.excluded_arches:
+        out.append(Gate(arches=gate.excluded_arches))
+    out += [Gate(excludes_caps=frozenset({c})) for c in sorted(gate.includes_caps)]
+    out += [Gate(includes_caps=frozenset({c})) for c in sorted(gate.excludes_caps)]
+    if gate.min_kernel is not None:
+        out.append(Gate(below_kernel=gate.min_kernel))
+    if gate.below_kernel is not None:
+        out.append(Gate(min_kernel=gate.below_kernel))
+    return out
+
+
+def _both(a: Gate, b: Gate) -> Gate | None:
+    """The gate that passes when ``a`` and ``b`` do (None: never)."""
+    from seccompose.templates import Gate
+
+    arches = a.arches & b.arches if a.arches and b.arches else a.arches or b.arches
+    excluded = a.excluded_arches | b.excluded_arches
+    inc, exc = a.includes_caps | b.includes_caps, a.excludes_caps | b.excludes_caps
+    lows = [k for k in (a.min_kernel, b.min_kernel) if k is not None]
+    highs = [k for k in (a.below_kernel, b.below_kernel) if k is not None]
+    low, high = (max(lows) if lows else None), (min(highs) if highs else None)
+    if (
+        ((a.arches or b.arches) and not arches)
+        or (arches and arches <= excluded)
+        or (inc & exc)
+        or (low is not None and high is not None and low >= high)
+    ):
+        return None
+    return Gate(arches - excluded if arches else arches, excluded, inc, exc, low, high)
+
+
+def _first_wins(rules: list[TemplateRule]) -> list[TemplateRule]:
+    from seccompose.rules import Rule
+    from seccompose.templates import TemplateRule
+
+    out: list[TemplateRule] = []
+    earlier: list[TemplateRule] = []
+    for tr in rules:
+        if tr.rule.args:
+            out.append(tr)  # libseccomp's first-wins is about unconditional rules
+            continue
+        key = (tr.rule.action, tr.rule.errno)
+        groups: dict[tuple[int, ...], list[str]] = {}
+        for name in tr.rule.names:
+            blockers = tuple(
+                j for j, e in enumerate(earlier) if name in e.rule.names and (e.rule.action, e.rule.errno) != key
+            )
+            groups.setdefault(blockers, []).append(name)
+        for blockers, names in groups.items():
+            gates = [tr.gate]
+            for j in blockers:
+                gates = [g for old in gates for neg in _negate(earlier[j].gate) if (g := _both(old, neg)) is not None]
+            rule = Rule(tuple(names), tr.rule.action, tr.rule.errno, tr.rule.args)
+            out += [TemplateRule(rule, g, tr.comment) for g in dict.fromkeys(gates)]
+        earlier.append(tr)
+    return out
