@@ -4,7 +4,9 @@ Every syscall name of every table (``seccompose.syscalls``) is in exactly one of
 groups — process management, interprocess communication, memory management, file system,
 initialization (the runtime base set) and other — and in exactly one finer category
 (network, signals, time, credentials, mounts, namespaces, async I/O, ...). The data is
-hand-maintained in ``data/categories/*.tsv``, read on first use.
+hand-maintained in ``data/categories/*.tsv``, read on first use. The initialization group is
+the runtime base set (:func:`seccompose.runtime.runtime_base`: every runtime, with
+``noNewPrivileges`` true or false, on x86_64 and aarch64); its names keep their finer category.
 
 >>> group_of("openat"), category_of("openat")
 ('initialization', 'file-io')
@@ -21,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from seccompose.arch import Arch  # noqa: TC001 - the doctests use it from the module namespace
+from seccompose.arch import Arch
 from seccompose.errors import UnknownCategoryError, UnknownSyscallError
 
 __all__ = [
@@ -95,8 +97,25 @@ def categories() -> tuple[Category, ...]:
 
 
 @functools.cache
+def _runtime_base() -> frozenset[str]:
+    from seccompose.runtime import RUNTIMES, runtime_base
+
+    return frozenset(
+        name
+        for runtime in RUNTIMES
+        for nnp in (True, False)
+        for arch in (Arch.X86_64, Arch.AARCH64)
+        for name in runtime_base(runtime, no_new_privileges=nnp, arch=arch)
+    )
+
+
+@functools.cache
 def _assignments() -> dict[str, tuple[str, str]]:
-    return {name: (group, category) for name, group, category in _read("syscalls.tsv")}
+    base = _runtime_base()
+    return {
+        name: ("initialization" if name in base else group, category)
+        for name, group, category in _read("syscalls.tsv")
+    }
 
 
 def _lookup(syscall: str) -> tuple[str, str]:

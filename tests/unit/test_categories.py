@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from seccompose import categories as cat
 from seccompose.arch import Arch
+from seccompose.cli import main
 from seccompose.errors import UnknownCategoryError, UnknownSyscallError
 from seccompose.syscalls import TABLED_ARCHES, all_names, table
 
@@ -43,16 +46,27 @@ def test_every_category_is_known_and_used() -> None:
     assert [g.name for g in cat.groups()] == list(cat.GROUPS)
 
 
-def test_group_is_the_category_group_except_for_the_runtime_base_set() -> None:
+def test_the_data_writes_each_name_in_its_categorys_group() -> None:
     usual = {c.name: c.group for c in cat.categories()}
-    moved = sorted(name for name, group, category in _rows() if group != usual[category])
-    assert all(cat.group_of(n) == "initialization" for n in moved)
-    # the runtime base set measured in issue 4 (runc 1.1.5 / crun 1.8.1, noNewPrivileges true and false)
-    runc = "close execve fstatfs getdents64 openat rt_sigreturn write"
-    runc_nnp_false = "capget capset chdir fstat futex getcwd getppid getuid newfstatat prctl read setgid setgroups setuid"
-    crun_nnp_false = "capset prctl rt_sigaction rt_sigprocmask setresgid setresuid write"
-    base = set(f"{runc} {runc_nnp_false} execve {crun_nnp_false}".split())
+    assert all(group == usual[category] for _, group, category in _rows())
+    assert all(group != "initialization" for _, group, _ in _rows())  # that group comes from data/runtime
+
+
+def test_initialization_is_the_runtime_base_set() -> None:
+    from seccompose.runtime import RUNTIMES, runtime_base
+
+    base = {
+        name
+        for runtime in RUNTIMES
+        for nnp in (True, False)
+        for arch in (Arch.X86_64, Arch.AARCH64)
+        for name in runtime_base(runtime, no_new_privileges=nnp, arch=arch)
+    }
     assert set(cat.syscalls_in("initialization")) == base
+    # measured in issue 4 (runc 1.1.5, crun 1.8.1): the calls every runtime makes before exec
+    assert {"execve", "close", "openat", "write", "rt_sigreturn", "capset", "prctl"} <= base
+    for name in base:  # they keep their finer category
+        assert cat.category_of(name) in {c.name for c in cat.categories()}
 
 
 @pytest.mark.parametrize(
@@ -91,3 +105,69 @@ def test_unknown_names_are_errors_with_a_hint() -> None:
         cat.group_of("opnat")
     with pytest.raises(LookupError):  # the builtin it refines
         cat.category_of("nope_nope")
+
+
+# -- the `syscalls` CLI -----------------------------------------------------------------------
+
+
+def test_cli_looks_up_a_name(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["syscalls", "openat", "--format", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    # numbers from the kernel's tables (arch/x86/entry/syscalls/*.tbl, scripts/syscall.tbl)
+    assert {a["abi"]: a["number"] for a in doc["abis"]} == {
+        "x86_64": 257,
+        "aarch64": 56,
+        "x86": 295,
+        "x32": 0x40000000 + 257,
+    }
+    assert doc["category"] == "file-io"
+
+
+def test_cli_looks_up_a_number_per_abi(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["syscalls", "56", "--arch", "aarch64"]) == 0
+    assert capsys.readouterr().out.startswith("openat:")
+    assert main(["syscalls", "56", "--arch", "x86_64"]) == 0
+    assert capsys.readouterr().out.startswith("clone:")
+
+
+def test_cli_shows_since_and_capabilities(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["syscalls", "mount"]) == 0
+    out = capsys.readouterr().out
+    assert "capability map docker: CAP_SYS_ADMIN" in out
+    assert main(["syscalls", "listns", "--format", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert {a["since"] for a in doc["abis"]} == {"6.18"}
+
+
+def test_cli_lists_a_category_on_an_abi(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["syscalls", "--category", "namespaces", "--arch", "x86_64", "--format", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert [(s["number"], s["name"]) for s in doc["syscalls"]] == [(272, "unshare"), (308, "setns"), (470, "listns")]
+
+
+def test_cli_lists_an_abi(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["syscalls", "--arch", "x86", "--format", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert len(doc["syscalls"]) == len(table(Arch.X86))
+
+
+def test_cli_lists_the_categories(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["syscalls", "--category", "list", "--format", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert [g["name"] for g in doc["groups"]] == list(cat.GROUPS)
+
+
+@pytest.mark.parametrize(
+    ("argv", "fragment"),
+    [
+        (["syscalls", "opnat"], "unknown syscall 'opnat' at NAME; did you mean 'openat'?"),
+        (["syscalls", "999", "--arch", "aarch64"], "unknown syscall '999' for aarch64"),
+        (["syscalls", "--category", "netwrk"], "did you mean 'network'?"),
+        (["syscalls", "--arch", "arm"], "unknown architecture 'arm' at --arch"),  # no table for 32-bit arm
+    ],
+)
+def test_cli_errors_exit_2(argv: list[str], fragment: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert fragment in err
+    assert "Traceback" not in err
