@@ -791,7 +791,8 @@ def to_template(doc: DockerProfile, *, engine: Engine | None = None, name: str =
     kept, so it is left out.
 
     The runtime adds rules in order and libseccomp silently keeps the *first* unconditional
-    rule of a syscall, while ``compose`` lets an allow win. So where a later rule gives a
+    rule of a syscall (and an unconditional rule overrides the conditional ones), while
+    ``compose`` lets an allow win. So where a later rule gives a
     syscall another action than an earlier one (Podman's profile denies ``perf_event_open``
     unless CAP_SYS_ADMIN or CAP_BPF, then allows it with CAP_PERFMON), the later rule's gate
     gets "and the earlier rule is not kept" added, split into as many gates as needed.
@@ -991,27 +992,33 @@ def _both(a: Gate, b: Gate) -> Gate | None:
 
 
 def _first_wins(rules: list[TemplateRule]) -> list[TemplateRule]:
+    """Encode, as gates, how libseccomp loads rules in order.
+
+    Per syscall the first unconditional rule wins, and any unconditional rule overrides
+    every conditional one, whatever the order.
+    """
     from seccompose.rules import Rule
     from seccompose.templates import TemplateRule
 
+    unconditional = [(i, tr) for i, tr in enumerate(rules) if not tr.rule.args]
     out: list[TemplateRule] = []
-    earlier: list[TemplateRule] = []
-    for tr in rules:
-        if tr.rule.args:
-            out.append(tr)  # libseccomp's first-wins is about unconditional rules
-            continue
+    for i, tr in enumerate(rules):
         key = (tr.rule.action, tr.rule.errno)
         groups: dict[tuple[int, ...], list[str]] = {}
         for name in tr.rule.names:
-            blockers = tuple(
-                j for j, e in enumerate(earlier) if name in e.rule.names and (e.rule.action, e.rule.errno) != key
-            )
+            if tr.rule.args:
+                blockers = tuple(j for j, e in unconditional if name in e.rule.names)
+            else:
+                blockers = tuple(
+                    j
+                    for j, e in unconditional
+                    if j < i and name in e.rule.names and (e.rule.action, e.rule.errno) != key
+                )
             groups.setdefault(blockers, []).append(name)
         for blockers, names in groups.items():
             gates = [tr.gate]
             for j in blockers:
-                gates = [g for old in gates for neg in _negate(earlier[j].gate) if (g := _both(old, neg)) is not None]
+                gates = [g for old in gates for neg in _negate(rules[j].gate) if (g := _both(old, neg)) is not None]
             rule = Rule(tuple(names), tr.rule.action, tr.rule.errno, tr.rule.args)
             out += [TemplateRule(rule, g, tr.comment) for g in dict.fromkeys(gates)]
-        earlier.append(tr)
     return out
