@@ -57,7 +57,9 @@ ARCHES = ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"]
 
 _LINE = re.compile(r"^(\d+) +(?:<\.\.\. (\w+) resumed>|(\w+)\()")
 _RESULT = re.compile(r"= (\d+)(?: <[^>]*>)?$")
-_LOAD = re.compile(r"prctl\(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, \{len=|seccomp\(SECCOMP_SET_MODE_FILTER, [^,]*, \{len=")
+_LOAD = re.compile(
+    r"prctl\(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, \{len=|seccomp\(SECCOMP_SET_MODE_FILTER, [^,]*, \{len="
+)
 
 
 def runtime_version(runtime: str) -> str:
