@@ -1,18 +1,26 @@
 """The ``seccompose`` command line: parses arguments, calls the library, prints.
 
 Sub-commands live in ``seccompose._commands.<name>``; see that package for the contract.
-Errors (``SeccomposeError``) go to stderr with exit code 2 and no traceback.
+Errors (``SeccomposeError``, unreadable files) go to stderr with exit code 2 and no
+traceback; so does an unexpected failure (set ``SECCOMPOSE_DEBUG=1`` for its traceback).
+:func:`main` returns the exit code instead of raising ``SystemExit``, so tests and the
+documentation examples call it directly.
+
+>>> main(["--version"])  # doctest: +ELLIPSIS
+seccompose ...
+0
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 from typing import Protocol, cast
 
-__all__ = ["main"]
+__all__ = ["COMMANDS", "build_parser", "main"]
 
 COMMANDS = (
     "compose",
@@ -25,7 +33,9 @@ COMMANDS = (
     "templates",
     "caps",
     "syscalls",
+    "completion",
 )
+"""Every sub-command, in the order ``seccompose --help`` lists them; a missing module is skipped."""
 
 
 class _Command(Protocol):
@@ -44,7 +54,11 @@ def _version() -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """Return the argument parser with every available sub-command."""
+    """Return the argument parser with every available sub-command.
+
+    >>> "lint" in build_parser().format_help()
+    True
+    """
     parser = argparse.ArgumentParser(
         prog="seccompose",
         description="Compose least-privilege Linux seccomp profiles for containers.",
@@ -72,11 +86,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI and return its exit code."""
+    """Run the CLI and return its exit code: 0 ok, 1 a finding (diff, lint, check), 2 an error.
+
+    >>> main(["explain", "opnat", "--arch", "x86_64"])
+    2
+    """
     from seccompose.errors import SeccomposeError
 
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a usage error (argparse exits 2)
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
     if not getattr(args, "_run", None):
         parser.print_help(sys.stderr)
         return 2
@@ -90,6 +111,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # a bug: say so in one line, keep the traceback for SECCOMPOSE_DEBUG
+        if os.environ.get("SECCOMPOSE_DEBUG"):
+            raise
+        print(
+            f"seccompose {args.command}: internal error: {type(exc).__name__}: {exc}; please report it "
+            "(run with SECCOMPOSE_DEBUG=1 for the traceback)",
+            file=sys.stderr,
+        )
+        return 2
 
 
 if __name__ == "__main__":

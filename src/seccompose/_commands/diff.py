@@ -1,0 +1,54 @@
+"""``seccompose diff``: what a container may do differently under profile B than under profile A."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import argparse
+
+__all__ = ["EXAMPLES", "HELP", "configure", "run"]
+
+HELP = "compare two profiles semantically, per architecture: syscalls added, removed, or with a changed verdict"
+EXAMPLES = """\
+examples:
+  seccompose diff old.json new.json                  OCI, config.json or Docker/Podman profiles
+  seccompose diff default podman-default --arch x86_64
+  seccompose diff docker-default.json default --arch aarch64 --format json
+  seccompose compose --base default -o a.json && seccompose compose --base default --cap-add SYS_PTRACE -o b.json
+  seccompose diff a.json b.json || echo "the profile changed"
+
+A and B are profile files ('-' for stdin) or shipped template names; templates and conditional
+Docker profiles are composed for a container with Docker's default capabilities.
+exit status: 0 the profiles load the same way, 1 they differ, 2 error
+"""
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Add diff's arguments."""
+    parser.add_argument("a", metavar="A", help="the old profile: a file or a template name")
+    parser.add_argument("b", metavar="B", help="the new profile: a file or a template name")
+    parser.add_argument("--arch", metavar="ARCH", help="host architecture: compare only its ABIs (default: all)")
+    parser.add_argument(
+        "--runtime",
+        default="runc",
+        metavar="runc|crun|none",
+        help="the runtime base set added when composing template names (default: runc)",
+    )
+    parser.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
+    parser.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the diff; 0 when equal, 1 when different."""
+    from seccompose._commands.compose import write_output
+    from seccompose.arch import Arch
+    from seccompose.diff import diff_files
+
+    arch = Arch.parse(args.arch, location="--arch") if args.arch else None
+    runtime = None if args.runtime in ("none", "") else args.runtime
+    result = diff_files(args.a, args.b, arch=arch, runtime=runtime)
+    text = json.dumps(result.to_json(), indent=2) if args.format == "json" else result.format_text()
+    write_output(text, args.output)
+    return 0 if result.equal else 1

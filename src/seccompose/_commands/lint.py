@@ -1,0 +1,62 @@
+"""``seccompose lint``: the pitfalls that make a profile fail open or break programs."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import argparse
+
+__all__ = ["EXAMPLES", "HELP", "configure", "run"]
+
+HELP = "report the pitfalls of a profile (no-op denies, unknown names, io_uring, EPERM on clone3, ...)"
+EXAMPLES = """\
+examples:
+  seccompose lint seccomp.json                     OCI, config.json, Docker/Podman profile or template
+  seccompose lint seccomp.json --strict            warnings fail too (for CI)
+  seccompose lint default --format json            a shipped template
+  seccompose lint seccomp.json --caps SYS_ADMIN    the container has CAP_SYS_ADMIN: mount is justified
+  seccompose lint seccomp.json --ignore io-uring-allowed
+  seccompose lint --list-rules                     every rule: id, severity, title
+
+exit status: 0 clean, 1 errors found (or warnings with --strict), 2 error reading the profile
+"""
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Add lint's arguments."""
+    parser.add_argument("profile", nargs="?", metavar="PROFILE", help="a profile file, '-' for stdin, or a template")
+    parser.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
+    parser.add_argument(
+        "--caps",
+        metavar="LIST",
+        action="append",
+        help="the container's capabilities (comma-separated), so justified dangerous syscalls pass",
+    )
+    parser.add_argument("--ignore", metavar="ID", action="append", default=[], help="do not report this rule")
+    parser.add_argument("--list-rules", action="store_true", help="list the rules and exit")
+    parser.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
+    parser.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Lint and print the findings; 1 when the profile fails."""
+    from seccompose._commands.compose import _split, write_output
+    from seccompose.errors import InvalidProfileError
+    from seccompose.lint import RULES, lint_file
+
+    if args.list_rules:
+        if args.format == "json":
+            rules = [{"id": r.id, "severity": r.severity, "title": r.title, "fix": r.fix} for r in RULES]
+            write_output(json.dumps(rules, indent=2), args.output)
+        else:
+            write_output("\n".join(f"{r.id:<24} {r.severity:<8} {r.title}" for r in RULES), args.output)
+        return 0
+    if not args.profile:
+        raise InvalidProfileError("no PROFILE given: name a profile file, '-' for stdin, or a template")
+    caps = _split(args.caps) if args.caps is not None else None
+    report = lint_file(args.profile, caps=caps, ignore=_split(args.ignore))
+    text = json.dumps(report.to_json(), indent=2) if args.format == "json" else report.format_text()
+    write_output(text, args.output)
+    return 1 if report.failed(strict=args.strict) else 0
