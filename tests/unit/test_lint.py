@@ -1,0 +1,327 @@
+"""lint: one profile per rule that triggers it (and only it, where that is possible), clean profiles that trigger nothing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from seccompose import Action, Arch, Profile, Rule, compose
+from seccompose.errors import FormatError, InvalidActionError, InvalidProfileError, TemplateNotFoundError
+from seccompose.lint import DANGEROUS, ENOSYS_FALLBACK, LIBSECCOMP_KERNEL, RULES, lint, lint_file, rule
+from seccompose.syscalls import TABLED_ARCHES, all_names, table
+
+REFERENCE = Path(__file__).parents[1] / "fixtures" / "reference" / "profiles"
+X86_64 = ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"]
+
+
+def oci(*rules: dict[str, Any], default: str = "SCMP_ACT_ERRNO", arches: list[str] | None = None,
+        **extra: Any) -> dict[str, Any]:
+    doc: dict[str, Any] = {"defaultAction": default, "architectures": X86_64 if arches is None else arches}
+    doc["syscalls"] = list(rules)
+    doc.update(extra)
+    return doc
+
+
+def allow(*names: str, **extra: Any) -> dict[str, Any]:
+    return {"names": list(names), "action": "SCMP_ACT_ALLOW", **extra}
+
+
+def ids(doc: Any, **kw: Any) -> list[str]:
+    return [f.rule.id for f in lint(doc, **kw).findings]
+
+
+# Each case: a profile built so that exactly the named rule fires.
+TRIGGERS: list[tuple[str, dict[str, Any], str | None]] = [
+    (
+        "noop-deny-overridden",
+        # kill is allowed by the first rule; the deny equals the default so runc drops it: kill runs.
+        oci(allow("read", "kill"), {"names": ["kill"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1},
+            default="SCMP_ACT_ERRNO"),
+        "syscalls[1]",
+    ),
+    (
+        "noop-deny",
+        # ERRNO without errnoRet is EPERM, like the default's missing defaultErrnoRet.
+        oci(allow("read"), {"names": ["kill"], "action": "SCMP_ACT_ERRNO"}),
+        "syscalls[1]",
+    ),
+    ("unknown-syscall", oci(allow("read", "opnat")), "syscalls[0].names[1]"),
+    (
+        "unverifiable-syscall",
+        # s390x has no table here: the name may exist there.
+        oci(allow("read", "s390_runtime_instr"), arches=["SCMP_ARCH_S390X", "SCMP_ARCH_S390"]),
+        "syscalls[0].names[1]",
+    ),
+    ("not-on-arch", oci(allow("read", "open"), arches=["SCMP_ARCH_AARCH64"]), "syscalls[0].names[1]"),
+    (
+        "compat-arch-missing",
+        oci({"names": ["kill"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}, default="SCMP_ACT_ALLOW",
+            arches=["SCMP_ARCH_X86_64"]),
+        "architectures",
+    ),
+    (
+        "enosys-fallback",
+        oci(allow("clone", "read"), {"names": ["clone3"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13}),
+        "syscalls[1]",
+    ),
+    ("io-uring-allowed", oci(allow("read", "io_uring_setup", "io_uring_enter")), "syscalls[0]"),
+    (
+        "repeated-arg-index",
+        oci(allow("read"), allow("personality", args=[{"index": 0, "value": 0, "op": "SCMP_CMP_EQ"},
+                                                      {"index": 0, "value": 8, "op": "SCMP_CMP_EQ"}])),
+        "syscalls[1].args[1]",
+    ),
+    ("dangerous-allowed", oci(allow("read", "mount")), "syscalls[0]"),
+    (
+        "notify-without-listener",
+        oci(allow("read"), {"names": ["openat"], "action": "SCMP_ACT_NOTIFY"}),
+        "syscalls[1].action",
+    ),
+    ("newer-than-libseccomp", oci(allow("read", "mseal")), "syscalls[0]"),
+    (
+        "unfilterable-uprobe",
+        oci(allow("read"), {"names": ["uretprobe"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38}),
+        "syscalls[1]",
+    ),
+]
+
+
+def test_every_rule_has_a_trigger_case() -> None:
+    assert sorted(r.id for r in RULES) == sorted(case[0] for case in TRIGGERS)
+
+
+@pytest.mark.parametrize(("rule_id", "doc", "location"), TRIGGERS, ids=[c[0] for c in TRIGGERS])
+def test_each_rule_fires_alone(rule_id: str, doc: dict[str, Any], location: str | None) -> None:
+    report = lint(doc, source="case.json")
+    # uretprobe is also newer than libseccomp 2.5.4: it cannot be named without that finding
+    also = {"newer-than-libseccomp"} if rule_id == "unfilterable-uprobe" else set()
+    assert [f.rule.id for f in report.findings if f.rule.id not in also] == [rule_id]
+    (finding,) = [f for f in report.findings if f.rule.id == rule_id]
+    assert finding.location == location
+    assert finding.severity == rule(rule_id).severity
+
+
+def test_rules_are_complete() -> None:
+    for r in RULES:
+        assert r.severity in ("error", "warning", "info")
+        assert r.title and r.explanation.endswith(".") and r.fix
+    assert len({r.id for r in RULES}) == len(RULES)
+
+
+CLEAN = [
+    oci(allow("read", "write", "exit_group")),
+    # a deny-list with its compat arches and an errno that differs from the default action
+    oci({"names": ["kexec_load"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}, default="SCMP_ACT_ALLOW"),
+    # clone3 with ENOSYS next to clone: exactly what glibc wants
+    oci(allow("clone", "read"), {"names": ["clone3"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38}),
+    # the same syscall under conditions on two different arguments
+    oci(allow("read"), allow("socket", args=[{"index": 0, "value": 1, "op": "SCMP_CMP_EQ"},
+                                             {"index": 1, "value": 1, "op": "SCMP_CMP_EQ"}])),
+    # NOTIFY with a listener
+    oci(allow("read"), {"names": ["openat"], "action": "SCMP_ACT_NOTIFY"}, listenerPath="/run/agent.sock"),
+]
+
+
+@pytest.mark.parametrize("doc", CLEAN)
+def test_clean_profiles_have_no_findings(doc: dict[str, Any]) -> None:
+    report = lint(doc)
+    assert report.findings == ()
+    assert not report.failed(strict=True)
+    assert report.format_text() == "<profile>: no problems found"
+
+
+def test_noop_deny_is_not_reported_when_the_deny_differs_from_default() -> None:
+    doc = oci(allow("read"), {"names": ["kill"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38})
+    assert "noop-deny" not in ids(doc)
+
+
+def test_noop_deny_also_applies_to_conditional_denies() -> None:
+    # runc compares the action only, whatever the rule's conditions
+    doc = oci(allow("read"), {"names": ["socket"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1,
+                              "args": [{"index": 0, "value": 40, "op": "SCMP_CMP_EQ"}]})
+    assert ids(doc) == ["noop-deny"]
+
+
+def test_compat_arch_missing_with_no_architectures() -> None:
+    doc = {"defaultAction": "SCMP_ACT_LOG", "syscalls": [{"names": ["kill"], "action": "SCMP_ACT_KILL"}]}
+    report = lint(doc)
+    assert [f.rule.id for f in report.findings] == ["compat-arch-missing"]
+    assert report.findings[0].location == "defaultAction"
+
+
+def test_compat_arch_missing_on_aarch64() -> None:
+    doc = oci({"names": ["kill"], "action": "SCMP_ACT_KILL"}, default="SCMP_ACT_ALLOW", arches=["SCMP_ARCH_AARCH64"])
+    assert "SCMP_ARCH_ARM" in lint(doc).findings[0].message
+
+
+def test_enosys_fallback_through_the_default_action() -> None:
+    # clone3 named by no rule falls to EPERM; clone is allowed, so glibc would have fallen back
+    doc = oci(allow("clone", "read"))
+    report = lint(doc)
+    assert [f.rule.id for f in report.findings] == ["enosys-fallback"]
+    assert report.findings[0].names == ("clone3",)
+    assert report.findings[0].location == "defaultAction"
+
+
+def test_enosys_fallback_not_reported_with_an_enosys_default() -> None:
+    doc = oci(allow("clone", "read"))
+    doc["defaultErrnoRet"] = 38
+    assert ids(doc) == []
+
+
+def test_enosys_time64_names_only_for_x86() -> None:
+    doc = oci(allow("clock_gettime", "read"))
+    found = lint(doc).findings
+    assert [f.names for f in found] == [("clock_gettime64",)]
+    assert ids(oci(allow("clock_gettime", "read"), arches=["SCMP_ARCH_AARCH64"])) == []
+
+
+def test_dangerous_justified_by_includes_caps_in_a_docker_profile() -> None:
+    doc = {"defaultAction": "SCMP_ACT_ERRNO", "archMap": [{"architecture": "SCMP_ARCH_X86_64",
+                                                            "subArchitectures": ["SCMP_ARCH_X86", "SCMP_ARCH_X32"]}],
+           "syscalls": [allow("read"), allow("mount", includes={"caps": ["CAP_SYS_ADMIN"]})]}
+    report = lint(doc)
+    assert report.kind == "docker"
+    assert report.findings == ()
+
+
+def test_dangerous_justified_by_the_containers_caps() -> None:
+    doc = oci(allow("read", "mount", "ptrace"))
+    (finding,) = lint(doc, caps=["SYS_ADMIN"]).findings
+    assert finding.names == ("ptrace",)
+    assert "CAP_SYS_PTRACE" in finding.message
+    assert lint(doc, caps=["SYS_ADMIN", "CAP_SYS_PTRACE"]).findings == ()
+
+
+def test_dangerous_without_any_justifying_capability() -> None:
+    (finding,) = lint(oci(allow("read", "keyctl"))).findings
+    assert "no capability makes it safe" in finding.message
+
+
+def test_dangerous_names_exist() -> None:
+    assert all_names() >= DANGEROUS
+    assert set(ENOSYS_FALLBACK) <= all_names()
+    assert {f for fallbacks in ENOSYS_FALLBACK.values() for f in fallbacks} <= all_names()
+
+
+def test_ignore_drops_a_rule_and_rejects_unknown_ids() -> None:
+    doc = oci(allow("read", "io_uring_setup"))
+    assert ids(doc, ignore=["io-uring-allowed"]) == []
+    with pytest.raises(InvalidProfileError, match="did you mean 'io-uring-allowed'"):
+        lint(doc, ignore=["io-uring-alowed"])
+
+
+def test_strict_fails_on_warnings_only() -> None:
+    warn = lint(oci(allow("read", "io_uring_setup")))
+    assert not warn.failed() and warn.failed(strict=True)
+    err = lint(oci(allow("read", "opnat")))
+    assert err.failed() and err.failed(strict=True)
+
+
+def test_findings_sorted_errors_first_and_json_shape() -> None:
+    doc = oci(allow("read", "io_uring_setup", "opnat"))
+    report = lint(doc, source="p.json")
+    assert [f.severity for f in report.findings] == ["error", "warning"]
+    data = report.to_json()
+    assert data["errors"] == 1 and data["warnings"] == 1
+    assert data["findings"][0] == {
+        "id": "unknown-syscall",
+        "severity": "error",
+        "message": "'opnat' is in no syscall table of Linux 7.2.13; runtimes skip it silently; "
+        "did you mean 'openat'?",
+        "location": "syscalls[0].names[2]",
+        "names": ["opnat"],
+        "fix": rule("unknown-syscall").fix,
+    }
+    assert report.format_text().splitlines()[0].startswith("p.json:syscalls[0].names[2]: error [unknown-syscall]")
+
+
+def test_config_json_locations_are_prefixed() -> None:
+    doc = {"ociVersion": "1.0.2", "linux": {"seccomp": oci(allow("read", "opnat"))}}
+    (finding,) = lint(doc).findings
+    assert finding.location == "linux.seccomp.syscalls[0].names[1]"
+
+
+def test_profile_objects_are_linted() -> None:
+    p = Profile(default_action=Action.ERRNO, architectures=Arch.X86_64.abis, rules=(Rule(("read", "io_uring_enter")),))
+    assert [f.rule.id for f in lint(p).findings] == ["io-uring-allowed"]
+
+
+def test_template_documents() -> None:
+    doc = {"schema": 1, "name": "t", "rules": [{"names": ["read", "open"], "arches": ["aarch64"]}]}
+    report = lint(doc)
+    assert report.kind == "template"
+    assert [(f.rule.id, f.location) for f in report.findings] == [("not-on-arch", "rules[0].names[1]")]
+
+
+@pytest.mark.parametrize(
+    ("doc", "error", "match"),
+    [
+        ([], FormatError, "not a seccomp profile"),
+        ({"architectures": []}, FormatError, "not a seccomp profile"),
+        ({"defaultAction": "SCMP_ACT_ALOW"}, InvalidActionError, "did you mean 'SCMP_ACT_ALLOW'"),
+        ({"defaultAction": "SCMP_ACT_ERRNO", "syscalls": {}}, InvalidProfileError, "syscalls must be an array"),
+        ({"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": "read", "action": "SCMP_ACT_ALLOW"}]},
+         InvalidProfileError, r"syscalls\[0\].names"),
+        ({"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ALLOW",
+                                                            "args": [{"index": "0"}]}]},
+         InvalidProfileError, "index must be an integer"),
+    ],
+)
+def test_bad_documents(doc: Any, error: type[Exception], match: str) -> None:
+    with pytest.raises(error, match=match):
+        lint(doc)
+
+
+def test_lint_file_reads_files_and_templates(tmp_path: Path) -> None:
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps(oci(allow("read", "io_uring_setup"))))
+    report = lint_file(str(path))
+    assert report.source == str(path) and [f.rule.id for f in report.findings] == ["io-uring-allowed"]
+    with pytest.raises(TemplateNotFoundError):
+        lint_file(str(tmp_path / "missing.json"))
+
+
+def test_docker_reference_profile_has_no_errors() -> None:
+    # Docker's current default is careful: nothing it says is silently dropped on the tabled arches.
+    report = lint_file(str(REFERENCE / "docker-default-moby-profiles-cd3bed8.json"))
+    assert report.errors == ()
+    assert {f.rule.id for f in report.warnings} == {"dangerous-allowed"}
+
+
+def test_docker_20_10_allowed_io_uring() -> None:
+    # Docker 20.10's default still allowed io_uring; moby removed it later (moby/moby#46762).
+    report = lint_file(str(REFERENCE / "docker-default-20.10.24.json"))
+    assert "io-uring-allowed" in {f.rule.id for f in report.findings}
+
+
+def test_composed_profile_with_deny_list_default() -> None:
+    p = compose(arch=Arch.X86_64, allow=["read"], runtime=None, default_action=Action.ALLOW)
+    # compose lists the compat arches itself, so no bypass warning
+    assert "compat-arch-missing" not in [f.rule.id for f in lint(p).findings]
+
+
+def test_libseccomp_cutoff_matches_the_real_libseccomp() -> None:
+    # LIBSECCOMP_KERNEL is a constant; check it against the libseccomp installed here when it is 2.5.4.
+    pytest.importorskip("pyseccomp")
+    from seccompose import check
+
+    try:
+        version = check.libseccomp_version()
+    except Exception as exc:
+        pytest.skip(f"libseccomp unavailable: {exc}")
+    if version != "2.5.4":
+        pytest.skip(f"libseccomp {version} is not the 2.5.4 the constant describes")
+    for arch in (Arch.X86_64, Arch.AARCH64):
+        t = table(arch)
+        for name in t:
+            since = t.since(name)
+            if not since or since.startswith("<="):
+                continue
+            newer = tuple(int(x) for x in since.split(".")[:2]) > LIBSECCOMP_KERNEL
+            resolves = check._resolve(arch, name) >= 0
+            assert resolves != newer, (arch, name, since)
+    assert TABLED_ARCHES
