@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
-from seccompose.arch import Arch  # noqa: TC001 - the doctests use it from the module namespace
+from seccompose.arch import Arch
 from seccompose.errors import CapabilityMapNotFoundError, InvalidCapabilityError, UnknownSyscallError
 
 if TYPE_CHECKING:

@@ -113,8 +113,7 @@ def _runtime_base() -> frozenset[str]:
 def _assignments() -> dict[str, tuple[str, str]]:
     base = _runtime_base()
     return {
-        name: ("initialization" if name in base else group, category)
-        for name, group, category in _read("syscalls.tsv")
+        name: ("initialization" if name in base else group, category) for name, group, category in _read("syscalls.tsv")
     }
 
 

@@ -139,9 +139,7 @@ def test_same_runtime_filter_as_the_engine(template: str, host: Arch, caps: froz
     host=st.sampled_from(HOSTS),
     caps=st.frozensets(st.sampled_from(ALL)),
 )
-def test_same_runtime_filter_for_random_capability_sets(
-    template: str, host: Arch, caps: frozenset[Capability]
-) -> None:
+def test_same_runtime_filter_for_random_capability_sets(template: str, host: Arch, caps: frozenset[Capability]) -> None:
     assert_same(template, host, caps)
 
 

@@ -122,7 +122,10 @@ def test_docker_map_is_exactly_the_gates_of_dockers_default() -> None:
 @pytest.mark.parametrize(
     ("cap", "expected"),
     [
-        ("CAP_SYS_PTRACE", {"kcmp", "pidfd_getfd", "process_madvise", "process_vm_readv", "process_vm_writev", "ptrace"}),
+        (
+            "CAP_SYS_PTRACE",
+            {"kcmp", "pidfd_getfd", "process_madvise", "process_vm_readv", "process_vm_writev", "ptrace"},
+        ),
         ("CAP_SYS_NICE", {"get_mempolicy", "mbind", "set_mempolicy", "set_mempolicy_home_node"}),
         ("CAP_SYS_BOOT", {"reboot"}),
         ("CAP_SYS_MODULE", {"delete_module", "finit_module", "init_module"}),

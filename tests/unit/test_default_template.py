@@ -99,8 +99,10 @@ def test_every_needs_group_has_a_reason_and_real_names() -> None:
         ),
         ({"default": '[[group]]\nid = "x"\nnames = ["read"]\n'}, "every group needs an id and a reason"),
         (
-            {"default": '[[group]]\nid = "a"\nreason = "r"\nnames = ["read"]\n'
-             '[[group]]\nid = "b"\nreason = "r"\nnames = ["read"]\n'},
+            {
+                "default": '[[group]]\nid = "a"\nreason = "r"\nnames = ["read"]\n'
+                '[[group]]\nid = "b"\nreason = "r"\nnames = ["read"]\n'
+            },
             "'read' is in both default:a and default:b",
         ),
         ({"default": '[[rule]]\nnames = ["read"]\n'}, "rule[0]: every rule needs a comment"),

@@ -75,8 +75,7 @@ def _syscall_entry(name: str, maps: list[CapabilityMap]) -> dict[str, Any]:
         "abis": sorted(a.value for a in abis_with(name)),
         "maps": {
             m.name: [
-                {"capability": c.name, "sources": list(m.sources(c, name))}
-                for c in sorted(m.capabilities_for(name))
+                {"capability": c.name, "sources": list(m.sources(c, name))} for c in sorted(m.capabilities_for(name))
             ]
             for m in maps
         },
