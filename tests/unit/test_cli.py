@@ -1,0 +1,325 @@
+"""The CLI: every command's help has an example; success and error paths with their exit codes."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import re
+import shlex
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from seccompose import __version__
+from seccompose.cli import COMMANDS, build_parser, main
+
+REFERENCE = Path(__file__).parents[1] / "fixtures" / "reference" / "profiles"
+
+
+def available() -> list[str]:
+    out = []
+    for name in COMMANDS:
+        try:
+            importlib.import_module(f"seccompose._commands.{name}")
+        except ModuleNotFoundError:
+            continue
+        out.append(name)
+    return out
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def oci(*names: str, **extra: Any) -> str:
+    doc = {"defaultAction": "SCMP_ACT_ERRNO", "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+           "syscalls": [{"names": list(names), "action": "SCMP_ACT_ALLOW"}], **extra}
+    return json.dumps(doc)
+
+
+# --------------------------------------------------------------------------- every command
+
+
+def test_the_issues_commands_are_all_there() -> None:
+    assert {"explain", "diff", "lint", "completion"} <= set(available())
+
+
+@pytest.mark.parametrize("name", available())
+def test_help_has_a_real_example(name: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, name, "--help")
+    assert code == 0
+    assert "examples:" in out
+    # an example line runs this very command
+    assert any(line.strip().startswith(("seccompose " + name, "source <(seccompose " + name))
+               for line in out.splitlines())
+
+
+@pytest.mark.parametrize("name", available())
+def test_examples_parse(name: str) -> None:
+    # Every example line of the command's own help is valid for the parser (files need not exist).
+    module = importlib.import_module(f"seccompose._commands.{name}")
+    parser = build_parser()
+    parsed = 0
+    for line in re.sub(r"\\\n\s*", " ", module.EXAMPLES).splitlines():
+        # an example is the command, then two or more spaces (or '#') and what it does
+        command = re.split(r"\s{2,}|\s#", line.strip())[0]
+        for segment in re.split(r"&&|\|\||\|", command):
+            if not segment.strip().removeprefix("source <(").startswith(f"seccompose {name}"):
+                continue
+            words = shlex.split(segment.split(">")[0].replace("<(", " "))
+            if words[:2] == ["seccompose", name]:
+                parser.parse_args(words[1:])
+                parsed += 1
+    assert parsed, f"no example of 'seccompose {name}' found in its EXAMPLES"
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "--version")
+    assert (code, out.strip()) == (0, f"seccompose {__version__}")
+
+
+def test_no_command_prints_help_and_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys)
+    assert code == 2 and out == "" and "COMMAND" in err
+
+
+def test_usage_error_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "lint", "--no-such-flag")
+    assert code == 2 and "unrecognized arguments" in err
+
+
+def test_unknown_command_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "frobnicate")
+    assert code == 2 and "invalid choice" in err
+
+
+def test_internal_errors_have_no_traceback(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    import seccompose.lint
+
+    def boom(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.delenv("SECCOMPOSE_DEBUG", raising=False)
+    monkeypatch.setattr(seccompose.lint, "lint_file", boom)
+    code, _, err = run(capsys, "lint", "default")
+    assert code == 2
+    assert "internal error: RuntimeError: boom" in err and "Traceback" not in err
+
+
+def test_console_script_runs(work: Path) -> None:
+    exe = shutil.which("seccompose")
+    if exe is None:
+        pytest.skip("the seccompose console script is not installed in this environment")
+    done = subprocess.run([exe, "lint", "nope.json"], capture_output=True, text=True, check=False)
+    assert done.returncode == 2
+    assert done.stderr.startswith("seccompose lint: error: ") and "Traceback" not in done.stderr
+
+
+# --------------------------------------------------------------------------- lint
+
+
+def test_lint_clean_exits_0(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (work / "p.json").write_text(oci("read", "write"))
+    code, out, _ = run(capsys, "lint", "p.json")
+    assert (code, out) == (0, "p.json: no problems found\n")
+
+
+def test_lint_errors_exit_1(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (work / "p.json").write_text(oci("read", "opnat"))
+    code, out, _ = run(capsys, "lint", "p.json")
+    assert code == 1
+    assert "p.json:syscalls[0].names[1]: error [unknown-syscall]" in out
+
+
+def test_lint_warnings_exit_0_unless_strict(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (work / "p.json").write_text(oci("read", "io_uring_setup"))
+    assert run(capsys, "lint", "p.json")[0] == 0
+    assert run(capsys, "lint", "p.json", "--strict")[0] == 1
+    assert run(capsys, "lint", "p.json", "--strict", "--ignore", "io-uring-allowed")[0] == 0
+
+
+def test_lint_caps_and_json(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (work / "p.json").write_text(oci("read", "mount"))
+    code, out, _ = run(capsys, "lint", "p.json", "--format", "json", "--strict")
+    assert code == 1 and json.loads(out)["findings"][0]["id"] == "dangerous-allowed"
+    code, out, _ = run(capsys, "lint", "p.json", "--strict", "--caps", "SYS_ADMIN")
+    assert code == 0
+
+
+def test_lint_stdin_and_output_file(work: Path, capsys: pytest.CaptureFixture[str],
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+    import sys
+
+    fake = io.TextIOWrapper(io.BytesIO(oci("read").encode()))
+    monkeypatch.setattr(sys, "stdin", fake)
+    code, out, _ = run(capsys, "lint", "-", "-o", "report.txt")
+    assert (code, out) == (0, "")
+    assert (work / "report.txt").read_text() == "<stdin>: no problems found\n"
+
+
+def test_lint_list_rules(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "lint", "--list-rules")
+    assert code == 0 and out.splitlines()[0].split()[:2] == ["noop-deny-overridden", "error"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["lint", "missing.json"], "no template or profile file named 'missing.json'"),
+        (["lint"], "no PROFILE given"),
+        (["lint", "bad.json"], "malformed JSON"),
+        (["lint", "p.json", "--ignore", "nope"], "unknown lint rule 'nope'"),
+        (["lint", "p.json", "--caps", "SYS_ADMN"], "unknown capability"),
+    ],
+)
+def test_lint_errors_exit_2(argv: list[str], message: str, work: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (work / "bad.json").write_text("{")
+    (work / "p.json").write_text(oci("read"))
+    code, out, err = run(capsys, *argv)
+    assert code == 2 and out == ""
+    assert err.startswith("seccompose lint: error: ") and message in err
+
+
+# --------------------------------------------------------------------------- diff
+
+
+def test_diff_equal_exits_0(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (work / "a.json").write_text(oci("read", "write"))
+    (work / "b.json").write_text(oci("write", "read"))
+    code, out, _ = run(capsys, "diff", "a.json", "b.json")
+    assert (code, out) == (0, "a.json and b.json load the same way\n")
+
+
+def test_diff_different_exits_1(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (work / "a.json").write_text(oci("read"))
+    (work / "b.json").write_text(oci("read", "mount"))
+    code, out, _ = run(capsys, "diff", "a.json", "b.json")
+    assert code == 1
+    assert out.splitlines()[:4] == ["--- a.json", "+++ b.json", "x86_64, x86, x32:",
+                                    "  + mount                    allowed  (was SCMP_ACT_ERRNO(EPERM) (default))"]
+    code, out, _ = run(capsys, "diff", "a.json", "b.json", "--format", "json", "--arch", "x86_64")
+    assert code == 1 and json.loads(out)["arches"]["x86"][0]["name"] == "mount"
+
+
+def test_diff_templates(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "diff", str(REFERENCE / "docker-default-moby-profiles-cd3bed8.json"), "default",
+                       "--arch", "x86_64", "--runtime", "none")
+    assert code == 0, out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["diff", "a.json", "missing.json"], "missing.json"),
+        (["diff", "a.json", "bad.json"], "malformed JSON"),
+        (["diff", "a.json", "a.json", "--arch", "sparc"], "unknown architecture 'sparc'"),
+        (["diff", "a.json"], "the following arguments are required: B"),
+    ],
+)
+def test_diff_errors_exit_2(argv: list[str], message: str, work: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (work / "a.json").write_text(oci("read"))
+    (work / "bad.json").write_text("[1,")
+    code, out, err = run(capsys, *argv)
+    assert code == 2 and out == "" and message in err
+
+
+# --------------------------------------------------------------------------- explain
+
+
+def test_explain_syscall_from_compose_flags(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "explain", "mount", "--base", "default", "--arch", "x86_64", "--runtime", "none")
+    assert code == 0
+    assert out.splitlines()[:3] == [
+        "mount: denied with SCMP_ACT_ERRNO(EPERM) (x86_64 host; exists on x86_64, x86, x32)",
+        "decided by:",
+        "  default action: SCMP_ACT_ERRNO(EPERM)",
+    ]
+    code, out, _ = run(capsys, "explain", "mount", "--base", "default", "--arch", "x86_64", "--runtime", "none",
+                       "--cap-add", "SYS_ADMIN", "--format", "json")
+    data = json.loads(out)
+    assert (data["verdict"], data["layers"][0]["label"]) == ("allowed", "template:default")
+
+
+def test_explain_with_profile_and_summary(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (work / "p.json").write_text(oci("read", "socket"))
+    code, out, _ = run(capsys, "explain", "socket", "--profile", "p.json")
+    assert code == 0 and out.startswith("socket: allowed (x86_64 host")
+    assert "  profile: syscalls[0] SCMP_ACT_ALLOW" in out
+    code, out, _ = run(capsys, "explain", "p.json")
+    assert code == 0 and out.startswith("p.json on a x86_64 host: 2 of ")
+    code, out, _ = run(capsys, "explain", "p.json", "--format", "json", "-o", "s.json")
+    assert (code, out) == (0, "")
+    assert json.loads((work / "s.json").read_text())["source"] == "p.json"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["explain", "mout", "--arch", "x86_64"], "did you mean 'mount'"),
+        (["explain", "read", "--profile", "missing.json"], "missing.json"),
+        (["explain", "read", "--base", "nosuchtemplate"], "no template or profile file named 'nosuchtemplate'"),
+        (["explain", "read", "--arch", "vax"], "unknown architecture 'vax'"),
+    ],
+)
+def test_explain_errors_exit_2(argv: list[str], message: str, work: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, *argv)
+    assert code == 2 and out == "" and message in err
+
+
+# --------------------------------------------------------------------------- completion
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+def test_completion_lists_every_command_and_option(shell: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "completion", shell)
+    assert code == 0
+    for name in available():
+        assert name in out
+    for option in ("--cap-add", "--strict", "--format", "--version"):
+        assert option.lstrip("-") in out
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+def test_completion_script_is_valid_syntax(shell: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    exe = shutil.which(shell)
+    if exe is None:
+        pytest.skip(f"{shell} is not installed")
+    main(["completion", shell])
+    script = tmp_path / f"c.{shell}"
+    script.write_text(capsys.readouterr().out)
+    done = subprocess.run([exe, "-n", str(script)], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+
+
+def test_bash_completion_completes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bash = shutil.which("bash")
+    if bash is None:
+        pytest.skip("bash is not installed")
+    main(["completion", "bash"])
+    script = tmp_path / "c.bash"
+    script.write_text(capsys.readouterr().out)
+    probe = (
+        f"source {script}; "
+        'COMP_WORDS=(seccompose li); COMP_CWORD=1; _seccompose; echo "${COMPREPLY[*]}"; '
+        'COMP_WORDS=(seccompose compose --arch ""); COMP_CWORD=3; _seccompose; echo "${COMPREPLY[*]}"; '
+        'COMP_WORDS=(seccompose lint --str); COMP_CWORD=2; _seccompose; echo "${COMPREPLY[*]}"'
+    )
+    done = subprocess.run([bash, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.splitlines() == ["lint", "x86_64 aarch64 x86 x32", "--strict"]
+
+
+def test_completion_unknown_shell_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "completion", "tcsh")
+    assert code == 2 and "invalid choice" in err
