@@ -703,8 +703,20 @@ def compile_bpf(oci_seccomp: Mapping[str, Any], *, source: str | None = None) ->
 # --------------------------------------------------------------------------- check
 
 
-def check(oci_seccomp: Mapping[str, Any], *, source: str = "<profile>") -> CheckReport:
+def check(
+    oci_seccomp: Mapping[str, Any],
+    *,
+    source: str = "<profile>",
+    accept_unresolved: bool = False,
+) -> CheckReport:
     """Compile a profile with the real libseccomp and report where the runtime departs from it.
+
+    Args:
+        oci_seccomp: an OCI ``linux.seccomp`` object (see :func:`extract_seccomp`).
+        source: how to name the profile in the report.
+        accept_unresolved: report allow rules for names this libseccomp cannot resolve
+            (newer syscalls, which then stay denied) as notes instead of problems. Skipped
+            denies, which make the profile more permissive, stay problems.
 
     Raises:
         LibseccompUnavailableError: pyseccomp or libseccomp.so.2 is missing.
@@ -733,7 +745,7 @@ def check(oci_seccomp: Mapping[str, Any], *, source: str = "<profile>") -> Check
         if _token(arch) is None
     ]
     findings += _skipped_findings(reading)
-    unresolved, name_findings = _resolution(reading, filtered)
+    unresolved, name_findings = _resolution(reading, filtered, accept_unresolved=accept_unresolved)
     findings += name_findings
     findings += _conflicts(reading)
     findings += _unfilterable(reading, filtered)
@@ -781,7 +793,7 @@ def _describe(action: Action, errno: int | None) -> str:
 
 
 def _resolution(
-    reading: RuntimeReading, arches: Sequence[Arch]
+    reading: RuntimeReading, arches: Sequence[Arch], *, accept_unresolved: bool
 ) -> tuple[tuple[tuple[str, tuple[str, ...]], ...], list[Finding]]:
     names = {r.name: r.location for r in reading.rules}
     names.update({r.name: r.location for r in reading.skipped if r.name not in names})
@@ -810,6 +822,8 @@ def _resolution(
             if kernel is None:
                 continue  # not a syscall of this ABI: the default action applies, as intended
             if number == _NR_SCMP_ERROR or number <= _PNR_BASE:
+                if UNFILTERABLE.get(arch, {}).get(name) == kernel:
+                    continue  # seccomp never sees it on this ABI; reported as unfilterable
                 per_arch.setdefault(arch.value, []).append(name)
             elif number >= 0 and number != kernel:
                 findings.append(
@@ -824,22 +838,42 @@ def _resolution(
                     )
                 )
     for arch_name, missing in per_arch.items():
-        arch = Arch(arch_name)
-        actions = {name: _rule_action(reading, name) or "skipped" for name in missing}
-        listed = ", ".join(f"{n} ({table(arch).number(n) & ~_X32_BIT}: {actions[n]})" for n in missing)
-        findings.append(
+        findings += _unresolved(reading, Arch(arch_name), missing, accept_unresolved=accept_unresolved)
+    return tuple((a, tuple(n)) for a, n in sorted(per_arch.items())), findings
+
+
+def _unresolved(reading: RuntimeReading, arch: Arch, missing: list[str], *, accept_unresolved: bool) -> list[Finding]:
+    default = _describe(reading.default_action, reading.default_errno)
+    # A skipped deny under an allowing default is a hole; anything else only changes how a call is refused.
+    holes = [n for n in missing if reading.default_action.allows]
+    refused = [n for n in missing if n not in holes]
+    hint = "" if accept_unresolved else " (accept with --accept-unresolved)"
+    out = []
+    for names, severity, effect in (
+        (holes, "problem", f"so the default action {default} applies to them instead: more permissive than written"),
+        (
+            refused,
+            "note" if accept_unresolved else "problem",
+            f"so the default action {default} applies to them instead, which still refuses them{hint}",
+        ),
+    ):
+        if not names:
+            continue
+        listed = ", ".join(
+            f"{n} ({table(arch).number(n) & ~_X32_BIT}: {_rule_action(reading, n) or 'skipped'})" for n in names
+        )
+        out.append(
             Finding(
-                "problem",
+                "note" if severity == "note" else "problem",
                 "unresolved",
-                f"libseccomp {version} cannot resolve {len(missing)} name(s) the kernel has on {arch_name}: "
-                f"{listed}; runc and crun skip these rules silently, so the default action "
-                f"{_describe(reading.default_action, reading.default_errno)} applies to them instead; "
-                "use a newer libseccomp or expect them denied",
-                arch=arch_name,
-                names=tuple(missing),
+                f"libseccomp {libseccomp_version()} cannot resolve {len(names)} name(s) the kernel has on "
+                f"{arch.value}: {listed}; runc and crun skip these rules silently, {effect}; "
+                "use a newer libseccomp",
+                arch=arch.value,
+                names=tuple(names),
             )
         )
-    return tuple((a, tuple(n)) for a, n in sorted(per_arch.items())), findings
+    return out
 
 
 def _conflicts(reading: RuntimeReading) -> Iterator[Finding]:

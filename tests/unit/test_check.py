@@ -211,6 +211,22 @@ def test_planted_name_newer_than_libseccomp_is_caught_per_arch() -> None:
     assert all("listmount (458" in m for m in messages)
 
 
+def test_accept_unresolved_downgrades_only_what_stays_refused() -> None:
+    from seccompose.check import _resolve
+
+    if _resolve(Arch.X86_64, "listmount") >= 0:
+        pytest.skip("this libseccomp knows listmount")
+    allow = profile({"names": ["read", "listmount"], "action": "SCMP_ACT_ALLOW"})
+    accepted = check(allow, accept_unresolved=True)
+    assert accepted.ok
+    assert {f.severity for f in accepted.findings if f.kind == "unresolved"} == {"note"}
+    # a deny the runtime skips under an allowing default is a hole: never accepted
+    deny = profile({"names": ["listmount"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}, default="SCMP_ACT_ALLOW", errno=None)
+    hole = check(deny, accept_unresolved=True)
+    assert not hole.ok
+    assert all("more permissive than written" in f.message for f in hole.problems)
+
+
 def test_planted_deny_with_the_default_errno_is_caught() -> None:
     # The deny is meant to override the allow-all rule for clone's namespace flags; runc skips it.
     report = check(

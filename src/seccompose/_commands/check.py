@@ -43,6 +43,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default="runtime",
         help="probe against the runtime's reading (default) or the profile as written",
     )
+    parser.add_argument(
+        "--accept-unresolved",
+        action="store_true",
+        help="allowed syscalls this libseccomp cannot resolve (they stay denied) are notes, not problems",
+    )
     parser.add_argument("--format", choices=("text", "json"), default="text")
 
 
@@ -74,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
     document, source = _read(args.profile)
     arch = Arch.parse(args.arch, location="--arch") if args.arch else host_arch()
     oci = extract_seccomp(document, arch=arch, source=source)
-    report = check(oci, source=source)
+    report = check(oci, source=source, accept_unresolved=args.accept_unresolved)
     result = None
     if args.probe:
         from seccompose._probe import probe
