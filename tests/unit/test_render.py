@@ -345,3 +345,58 @@ def test_cli_requires_engine_and_arch(capsys: pytest.CaptureFixture[str]) -> Non
     with pytest.raises(SystemExit):
         main(["render", "x.json"])
     assert "--engine" in capsys.readouterr().err
+
+
+# --- the runtime's reading that the property tests assume ------------------------------------------
+
+
+def _getppid_under(steps: list[tuple[str, bool]], arg: int) -> int:
+    """Load a filter built in ``steps`` order (action, conditional on arg0 == 0) in a child; return getppid's errno."""
+    import ctypes
+    import os
+
+    pyseccomp = pytest.importorskip("pyseccomp", reason="pyseccomp (the 'check' extra) is not installed")
+    if Arch.parse(os.uname().machine) is not Arch.X86_64:
+        pytest.skip("the syscall number below is x86_64's getppid")
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        code = 255
+        try:
+            flt = pyseccomp.SyscallFilter(pyseccomp.ERRNO(38))
+            for name in ("exit_group", "exit", "write", "rt_sigreturn", "brk", "mmap", "munmap", "futex"):
+                flt.add_rule(pyseccomp.ALLOW, name)
+            for action, conditional in steps:
+                act = pyseccomp.ALLOW if action == "allow" else pyseccomp.ERRNO(1)
+                if conditional:
+                    flt.add_rule(act, "getppid", pyseccomp.Arg(0, pyseccomp.EQ, 0))
+                else:
+                    flt.add_rule(act, "getppid")
+            flt.load()
+            libc = ctypes.CDLL(None, use_errno=True)
+            ok = libc.syscall(110, arg) > 0
+            code = 0 if ok else ctypes.get_errno()
+        finally:
+            os.write(write_end, bytes([code]))
+            os._exit(0)
+    os.close(write_end)
+    os.waitpid(pid, 0)
+    result = os.read(read_end, 1)
+    os.close(read_end)
+    return result[0]
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(
+    ("steps", "arg", "errno"),
+    [
+        ([("errno", False), ("allow", False)], 0, 1),  # two unconditional rules: the first wins, silently
+        ([("allow", False), ("errno", False)], 0, 0),
+        ([("allow", True), ("errno", False)], 0, 1),  # an unconditional rule overrides a conditional one...
+        ([("errno", False), ("allow", True)], 0, 1),  # ...in either order
+        ([("errno", True), ("allow", False)], 0, 0),
+        ([("allow", False), ("errno", True)], 0, 0),
+    ],
+)
+def test_libseccomp_reading_of_rule_order(steps: list[tuple[str, bool]], arg: int, errno: int) -> None:
+    assert _getppid_under(steps, arg) == errno
