@@ -59,6 +59,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "OPERATORS",
+    "UNFILTERABLE",
     "CheckReport",
     "Condition",
     "Finding",
@@ -98,6 +99,7 @@ _X32_BIT: Final = 0x40000000
 # Syscalls that bypass seccomp on x86_64 (measured on Linux 6.18): the kernel runs
 # uretprobe/uprobe without consulting the filter, so no profile can deny them.
 UNFILTERABLE: Final = {Arch.X86_64: {"uretprobe": 335, "uprobe": 336}}
+"""Per ABI, the syscalls (name: number) the kernel runs without consulting seccomp."""
 
 
 # --------------------------------------------------------------------------- model
@@ -197,7 +199,7 @@ class Finding:
     ``kind`` is a stable identifier: ``unknown-syscall``, ``unresolved``,
     ``number-mismatch``, ``default-action-rule``, ``conflict``, ``rejected``,
     ``unsupported-arch``, ``unknown-flag``, ``errno-on-action``, ``unfilterable``,
-    ``socketcall``, ``enosys-stub``, ``not-on-arch``.
+    ``socketcall``, ``enosys-stub``, ``foreign-arch``.
     """
 
     severity: Literal["problem", "note"]
@@ -625,11 +627,13 @@ def _build(
     substitute: Substitute | None = None,
     badarch: tuple[Action, int | None] | None = None,
     extra: Sequence[LoadedRule] = (),
+    drop_native: bool = False,
 ) -> tuple[bytes, int, list[Finding]]:
     """Compile a reading with libseccomp; return (BPF bytes, rules added, findings).
 
     ``substitute`` rewrites every action of the reading (the probe's sentinel copy);
-    ``extra`` rules are added as they are, after the reading's.
+    ``extra`` rules are added as they are, after the reading's. ``drop_native`` builds the
+    filter a host of the profile's first arch would build (for a profile of another arch).
     """
     p = _pyseccomp()
 
@@ -644,6 +648,8 @@ def _build(
         filt.set_attr(p.Attr.ACT_BADARCH, _action_value(*badarch))
     filt.set_attr(p.Attr.CTL_NNP, 0)  # runc and crun set no_new_privs themselves, as run_under does
     _configure(filt, reading)
+    if drop_native and reading.architectures:
+        filt.remove_arch(p.Arch.NATIVE)
     rules = [*reading.rules, *extra]
     if len(rules) > 32:  # runc's threshold for libseccomp's binary tree
         with contextlib.suppress(OSError):  # libseccomp < 2.5 has no optimizer
@@ -733,7 +739,11 @@ def check(
     native = _native()
     findings = list(reading.findings)
     arches = reading.architectures or (native,)
-    filtered = tuple(dict.fromkeys((native, *arches)))  # libseccomp always keeps the native arch
+    # libseccomp always keeps the native arch, so on a host of one of the profile's arches the
+    # filter is native + listed. A profile for another host (aarch64 checked on x86_64) is
+    # checked as that host builds it: its own arches only.
+    foreign = native not in arches
+    filtered = arches if foreign else tuple(dict.fromkeys((native, *arches)))
     findings += [
         Finding(
             "problem",
@@ -750,9 +760,18 @@ def check(
     findings += _conflicts(reading)
     findings += _unfilterable(reading, filtered)
     findings += _socketcall(reading, filtered)
-    bpf, added, build_findings = _build(reading)
+    bpf, added, build_findings = _build(reading, drop_native=foreign)
     findings += build_findings
     findings += _enosys_stub(reading, filtered)
+    if foreign:
+        findings.append(
+            Finding(
+                "note",
+                "foreign-arch",
+                f"checked for a {arches[0].value} host; on this {native.value} host runc would also apply the "
+                f"rules to {native.value}, the native arch libseccomp always keeps",
+            )
+        )
     return CheckReport(
         source=source,
         libseccomp=libseccomp_version(),

@@ -341,3 +341,18 @@ def test_actions_cover_every_oci_action() -> None:
             continue
         report = check(profile(ALLOW_BASICS, {"names": ["ptrace"], "action": action.value}))
         assert report.rules_loaded == 5
+
+
+def test_a_profile_for_another_arch_is_checked_as_its_host_builds_it() -> None:
+    doc = {
+        "defaultAction": "SCMP_ACT_ERRNO",
+        "architectures": ["SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM"],
+        "syscalls": [{"names": ["read", "openat", "renameat2"], "action": "SCMP_ACT_ALLOW"}],
+    }
+    report = check(doc)
+    assert report.ok, report.format_text()
+    assert {f.arch for f in report.findings} <= {None}  # nothing about this host's x86_64
+    assert "foreign-arch" in {f.kind for f in report.findings}
+    # the aarch64 host's filter has two arch sections; this host's would add an x86_64 one
+    native_too = len(compile_bpf(doc)) // 8
+    assert report.bpf_instructions < native_too
