@@ -34,7 +34,7 @@ the engine's (Go's ``encoding/json`` of ``specs.LinuxSeccomp``):
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping  # noqa: TC003 - pydantic-free, but used at runtime by isinstance
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
