@@ -362,7 +362,7 @@ class Syscall(_Model):
         if self.errnoish is not None and not Action(self.action).takes_errno:
             raise _fail(
                 "seccompose.action",
-                f"errnoRet is set but {self.action} returns no errno; runc refuses it: "
+                f"errnoRet is set but {self.action} returns no errno, so the number would mean nothing; "
                 "remove errnoRet or use SCMP_ACT_ERRNO",
                 suffix=".errnoRet",
             )
@@ -451,8 +451,8 @@ class DockerProfile(_Model):
         if default is not None and not Action(self.default_action).takes_errno:
             raise _fail(
                 "seccompose.action",
-                f"defaultErrnoRet is set but defaultAction {self.default_action} returns no errno; "
-                "runc refuses it: remove defaultErrnoRet or use SCMP_ACT_ERRNO",
+                f"defaultErrnoRet is set but defaultAction {self.default_action} returns no errno, so the "
+                "number would mean nothing; remove defaultErrnoRet or use SCMP_ACT_ERRNO",
                 suffix="defaultErrnoRet",
             )
         return self
