@@ -199,7 +199,7 @@ class Finding:
     ``kind`` is a stable identifier: ``unknown-syscall``, ``unresolved``,
     ``number-mismatch``, ``default-action-rule``, ``conflict``, ``rejected``,
     ``unsupported-arch``, ``unknown-flag``, ``errno-on-action``, ``unfilterable``,
-    ``socketcall``, ``enosys-stub``, ``foreign-arch``.
+    ``socketcall``, ``rule-order``, ``enosys-stub``, ``foreign-arch``.
     """
 
     severity: Literal["problem", "note"]
@@ -671,13 +671,19 @@ def _build(
             filt.add_rule(verdict, number, *args)
             added += 1
         except OSError as exc:
+            why = (
+                "on x86 libseccomp turns every conditional rule for a socket call into an argument-less "
+                "socketcall(2) rule, so two of them with different actions clash; allow socketcall first, "
+                "or drop x86 from the architectures"
+                if rule.name in _SOCKETCALL_NAMES and rule.conditions and Arch.X86 in reading.architectures
+                else "it repeats the conditions of an earlier rule with another action; merge or drop one of them"
+            )
             findings.append(
                 Finding(
                     "problem",
                     "rejected",
-                    f"libseccomp refuses the rule for {rule.name!r} ({os.strerror(exc.errno or 0)}): it repeats "
-                    "the conditions of an earlier rule with another action; runc and crun fail to start the "
-                    "container; merge or drop one of them",
+                    f"libseccomp refuses the rule for {rule.name!r} ({os.strerror(exc.errno or 0)}): {why}; "
+                    "runc and crun fail to start the container",
                     location=rule.location,
                     names=(rule.name,),
                 )
@@ -760,6 +766,7 @@ def check(
     findings += _conflicts(reading)
     findings += _unfilterable(reading, filtered)
     findings += _socketcall(reading, filtered)
+    findings += _order(reading, filtered)
     bpf, added, build_findings = _build(reading, drop_native=foreign)
     findings += build_findings
     findings += _enosys_stub(reading, filtered)
@@ -956,6 +963,29 @@ def _socketcall(reading: RuntimeReading, arches: Sequence[Arch]) -> Iterator[Fin
             arch=Arch.X86.value,
             names=tuple(names),
         )
+
+
+def _order(reading: RuntimeReading, arches: Sequence[Arch]) -> Iterator[Finding]:
+    if not {Arch.X86, Arch.X32} & set(arches):
+        return
+    seen_allow: set[str] = set()
+    for rule in reading.rules:
+        if not rule.conditions:
+            continue
+        if rule.action.allows:
+            seen_allow.add(rule.name)
+        elif rule.name in seen_allow:
+            seen_allow.discard(rule.name)
+            yield Finding(
+                "note",
+                "rule-order",
+                f"a conditional {_describe(rule.action, rule.errno)} rule for {rule.name!r} follows a conditional "
+                "allow for it: on x86 and x32 libseccomp 2.5 merges overlapping conditions in the order they "
+                "are added, and the later deny can lose (measured with Podman's socket rules); put the deny "
+                "first and verify with 'seccompose check --probe'",
+                location=rule.location,
+                names=(rule.name,),
+            )
 
 
 def _enosys_stub(reading: RuntimeReading, arches: Sequence[Arch]) -> Iterator[Finding]:

@@ -356,3 +356,29 @@ def test_a_profile_for_another_arch_is_checked_as_its_host_builds_it() -> None:
     # the aarch64 host's filter has two arch sections; this host's would add an x86_64 one
     native_too = len(compile_bpf(doc)) // 8
     assert report.bpf_instructions < native_too
+
+
+SOCKET_DENY = {
+    "names": ["socket"],
+    "action": "SCMP_ACT_ERRNO",
+    "errnoRet": 22,
+    "args": [{"index": 0, "value": 16, "op": "SCMP_CMP_EQ"}, {"index": 2, "value": 9, "op": "SCMP_CMP_EQ"}],
+}
+SOCKET_ALLOW = {"names": ["socket"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 0, "value": 16, "op": "SCMP_CMP_NE"}]}
+
+
+def test_x86_socketcall_clash_is_explained() -> None:
+    # on x86 both socket rules become socketcall(SYS_SOCKET) without arguments: libseccomp says EEXIST
+    (problem,) = check(profile(SOCKET_DENY, SOCKET_ALLOW)).problems
+    assert problem.kind == "rejected"
+    assert "socketcall" in problem.message
+    # allowing socketcall first (as Docker and Podman do) avoids it
+    assert check(profile({"names": ["socketcall"], "action": "SCMP_ACT_ALLOW"}, SOCKET_DENY, SOCKET_ALLOW)).ok
+
+
+def test_deny_after_a_conditional_allow_gets_an_order_note() -> None:
+    socketcall = {"names": ["socketcall"], "action": "SCMP_ACT_ALLOW"}
+    late = check(profile(socketcall, SOCKET_ALLOW, SOCKET_DENY))
+    assert [f.kind for f in late.findings if f.kind == "rule-order"] == ["rule-order"]
+    early = check(profile(socketcall, SOCKET_DENY, SOCKET_ALLOW))
+    assert "rule-order" not in {f.kind for f in early.findings}
