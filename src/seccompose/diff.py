@@ -9,14 +9,15 @@ ABI both profiles list, and reports each syscall as:
 - ``removed``: allowed in A and not in B;
 - ``changed``: a different action, errno or argument conditions.
 
->>> from seccompose import Profile, Rule, Action, Arch
->>> a = Profile(architectures=(Arch.X86_64,), rules=(Rule(("read", "write")),))
->>> b = Profile(architectures=(Arch.X86_64,), rules=(Rule(("read",)), Rule(("mount",))))
->>> d = diff(a, b)
->>> [(c.name, c.kind) for c in d.arches[0].changes]
-[('mount', 'added'), ('write', 'removed')]
->>> d.equal
-False
+Examples:
+    >>> from seccompose import Profile, Rule, Action, Arch
+    >>> a = Profile(architectures=(Arch.X86_64,), rules=(Rule(("read", "write")),))
+    >>> b = Profile(architectures=(Arch.X86_64,), rules=(Rule(("read",)), Rule(("mount",))))
+    >>> d = diff(a, b)
+    >>> [(c.name, c.kind) for c in d.arches[0].changes]
+    [('mount', 'added'), ('write', 'removed')]
+    >>> d.equal
+    False
 """
 
 from __future__ import annotations
@@ -268,11 +269,12 @@ def diff(a: Profile, b: Profile, *, a_name: str = "A", b_name: str = "B", arch: 
         b_name: how reports name ``b``.
         arch: only compare the ABIs an ``arch`` host runs (x86_64: x86_64, x86, x32); None: every ABI.
 
-    >>> from seccompose import Profile, Rule, Arch
-    >>> p = Profile(architectures=Arch.X86_64.abis, rules=(Rule(("_llseek", "read")),))
-    >>> q = Profile(architectures=Arch.X86_64.abis, rules=(Rule(("read",)),))
-    >>> [(d.arch.value, [c.name for c in d.changes]) for d in diff(p, q).arches]
-    [('x86_64', []), ('x86', ['_llseek']), ('x32', [])]
+    Examples:
+        >>> from seccompose import Profile, Rule, Arch
+        >>> p = Profile(architectures=Arch.X86_64.abis, rules=(Rule(("_llseek", "read")),))
+        >>> q = Profile(architectures=Arch.X86_64.abis, rules=(Rule(("read",)),))
+        >>> [(d.arch.value, [c.name for c in d.changes]) for d in diff(p, q).arches]
+        [('x86_64', []), ('x86', ['_llseek']), ('x32', [])]
     """
     fields = []
     if (a.default_action, a.default_errno) != (b.default_action, b.default_errno):

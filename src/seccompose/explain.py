@@ -380,10 +380,11 @@ def summarize(profile: Profile, *, arch: Arch | None = None, source: str = "prof
     Raises:
         InvalidArchError: seccompose has no syscall table for ``arch``.
 
-    >>> from seccompose import compose, Arch
-    >>> s = summarize(compose(arch=Arch.AARCH64, allow=["socket", "connect"], runtime=None))
-    >>> [(c.name, c.allowed) for c in s.categories if c.allowed]
-    [('network', ('connect', 'socket'))]
+    Examples:
+        >>> from seccompose import compose, Arch
+        >>> s = summarize(compose(arch=Arch.AARCH64, allow=["socket", "connect"], runtime=None))
+        >>> [(c.name, c.allowed) for c in s.categories if c.allowed]
+        [('network', ('connect', 'socket'))]
     """
     from seccompose.arch import host_arch
     from seccompose.categories import categories, category_of, group_of, groups

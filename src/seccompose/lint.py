@@ -7,12 +7,13 @@ argument indexes into an OR, and glibc only falls back from new syscalls on ENOS
 template and reports each pitfall as a :class:`Finding` of one of the :data:`RULES`,
 each with an id, a severity, an explanation and a fix.
 
->>> report = lint({"defaultAction": "SCMP_ACT_ERRNO", "architectures": ["SCMP_ARCH_AARCH64"],
-...                "syscalls": [{"names": ["read", "opnat"], "action": "SCMP_ACT_ALLOW"}]})
->>> [(f.rule.id, f.location) for f in report.findings]
-[('unknown-syscall', 'syscalls[0].names[1]')]
->>> print(report.findings[0].message)
-'opnat' is in no syscall table of Linux 7.2.13; runtimes skip it silently; did you mean 'openat'?
+Examples:
+    >>> report = lint({"defaultAction": "SCMP_ACT_ERRNO", "architectures": ["SCMP_ARCH_AARCH64"],
+    ...                "syscalls": [{"names": ["read", "opnat"], "action": "SCMP_ACT_ALLOW"}]})
+    >>> [(f.rule.id, f.location) for f in report.findings]
+    [('unknown-syscall', 'syscalls[0].names[1]')]
+    >>> print(report.findings[0].message)
+    'opnat' is in no syscall table of Linux 7.2.13; runtimes skip it silently; did you mean 'openat'?
 """
 
 from __future__ import annotations
@@ -834,11 +835,12 @@ def lint(
         FormatError: the document is not a profile or template, or a field has the wrong type.
         InvalidActionError: an unknown action or errno.
 
-    >>> from seccompose import Profile, Rule, Action, Arch
-    >>> p = Profile(default_action=Action.ALLOW, architectures=(Arch.X86_64,),
-    ...             rules=(Rule(("io_uring_setup",)), Rule(("mount",), Action.ERRNO, 1)))
-    >>> [f.rule.id for f in lint(p).findings]
-    ['compat-arch-missing', 'io-uring-allowed']
+    Examples:
+        >>> from seccompose import Profile, Rule, Action, Arch
+        >>> p = Profile(default_action=Action.ALLOW, architectures=(Arch.X86_64,),
+        ...             rules=(Rule(("io_uring_setup",)), Rule(("mount",), Action.ERRNO, 1)))
+        >>> [f.rule.id for f in lint(p).findings]
+        ['compat-arch-missing', 'io-uring-allowed']
     """
     from seccompose.caps import parse_capabilities
     from seccompose.profile import Profile

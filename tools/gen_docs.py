@@ -1,0 +1,165 @@
+"""Generate the documentation pages that come from seccompose's own data and code.
+
+Writes docs/generated/:
+  lint-rules.md     the lint rules (seccompose.lint.RULES): id, severity, explanation, fix
+  templates.md      the template catalogue (data/templates/*.json): images, provenance, sizes
+  capabilities.md   the capability maps (data/capabilities/): what each capability unlocks
+  cli.md            every command's --help, examples included
+
+Usage:
+  python tools/gen_docs.py            write the pages
+  python tools/gen_docs.py --check    exit 1 if a page differs from what would be written
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "src"))
+
+from seccompose.arch import Arch  # noqa: E402 - after the path setup
+from seccompose.caps import all_capabilities, load_capability_map  # noqa: E402
+from seccompose.compose import compose  # noqa: E402
+from seccompose.lint import RULES  # noqa: E402
+from seccompose.templates import load_template, template_names  # noqa: E402
+
+OUT = ROOT / "docs" / "generated"
+HOSTS = (Arch.X86_64, Arch.AARCH64)
+
+
+def _banner(what: str) -> str:
+    return (
+        f"<!-- DO NOT EDIT. Generated from {what} by `python tools/gen_docs.py`; "
+        "`python tools/gen_docs.py --check` (nox -s data) fails on drift. -->\n\n"
+    )
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def lint_rules() -> str:
+    lines = [_banner("seccompose.lint.RULES"), "# Lint rules\n"]
+    lines.append(
+        "`seccompose lint PROFILE` checks every rule below. Errors make it exit 1; warnings too with "
+        "`--strict`; `--ignore ID` skips a rule. Info findings never fail.\n"
+    )
+    lines.append("| id | severity | pitfall |\n|---|---|---|")
+    lines += [f"| [`{r.id}`](#{r.id}) | {r.severity} | {_cell(r.title)} |" for r in RULES]
+    lines.append("")
+    for r in RULES:
+        lines += [f"## `{r.id}` {{#{r.id}}}\n", f"**{r.severity}** — {r.title}.\n", f"{r.explanation}\n",
+                  f"**Fix:** {r.fix}\n"]
+    return "\n".join(lines)
+
+
+def _allowed(name: str, arch: Arch) -> int:
+    return len(compose(name, arch=arch, caps=[], runtime=None).allowed())
+
+
+def templates() -> str:
+    lines = [_banner("data/templates/*.json"), "# Template catalogue\n"]
+    lines.append(
+        "The templates shipped in `data/templates/`. *Allowed* counts the syscalls a template allows "
+        "outright by itself (a container with no capabilities and no runtime base set); "
+        "`seccompose compose --base NAME` adds the capabilities' and the runtime's syscalls. "
+        "See [the template format](../reference/template-format.md).\n"
+    )
+    lines.append("| template | allowed on x86_64 | allowed on aarch64 | images | capability map |")
+    lines.append("|---|---|---|---|---|")
+    names = template_names()
+    for name in names:
+        t = load_template(name)
+        images = ", ".join(f"`{i}`" for i in t.images) or "—"
+        lines.append(
+            f"| [`{name}`](#{name}) | {_allowed(name, Arch.X86_64)} | {_allowed(name, Arch.AARCH64)} | {images} "
+            f"| {t.capability_map or 'gated in the template'} |"
+        )
+    lines.append("")
+    for name in names:
+        t = load_template(name)
+        lines += [f"## `{name}` {{#{name}}}\n", f"{_cell(t.description)}\n" if t.description else ""]
+        default = t.default_action.value if t.default_action else "the composition's errno policy"
+        lines.append(f"- rules: {len(t.rules)}; default action: {default}")
+        prov = dict(t.provenance)
+        for key in ("program", "version", "workload", "kernel", "arch", "date", "tool"):
+            if prov.get(key):
+                lines.append(f"- {key}: {_cell(prov[key])}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def capabilities() -> str:
+    docker = load_capability_map("docker")
+    kernel = load_capability_map("kernel")
+    lines = [_banner("data/capabilities/*.tsv"), "# Capability map\n"]
+    lines.append(
+        "Which syscalls each capability unlocks, on an x86_64 host (which also runs x86 and x32 "
+        "programs). Two maps: **docker** is exactly the capability gates of Docker's current default "
+        "profile; **kernel** is the syscalls capabilities(7) says fail outright without the capability. "
+        "`compose` adds the syscalls of the template's map for the container's capabilities; "
+        "`seccompose caps CAP` shows the same per arch.\n"
+    )
+    lines.append("| capability | number | since | docker map | kernel map |\n|---|---|---|---|---|")
+    for cap in sorted(all_capabilities()):
+        d = ", ".join(docker.syscalls(cap, Arch.X86_64)) or "—"
+        k = ", ".join(kernel.syscalls(cap, Arch.X86_64)) or "—"
+        lines.append(f"| `{cap.name}` | {cap.number} | {cap.since} | {d} | {k} |")
+    lines.append("")
+    return "\n".join(lines)
+
+
+def cli() -> str:
+    from seccompose.cli import COMMANDS, build_parser
+
+    os.environ["COLUMNS"] = "100"  # argparse wraps help to the terminal; fix it for stable output
+    lines = [_banner("the parser in seccompose.cli"), "# Command line\n"]
+    lines.append(
+        "Every command prints to stdout (`-o FILE` writes a file instead), reports errors on stderr with "
+        "exit code 2 and no traceback, and shows real examples in `--help`. "
+        "`seccompose completion bash|zsh|fish` prints a shell completion script.\n"
+    )
+    parser = build_parser()
+    lines += ["```text", parser.format_help().rstrip(), "```\n"]
+    sub = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")  # noqa: SLF001
+    for name in COMMANDS:
+        if name not in sub.choices:  # type: ignore[operator]
+            continue
+        text = io.StringIO()
+        with contextlib.redirect_stdout(text):
+            sub.choices[name].print_help()  # type: ignore[index]
+        lines += [f"## `seccompose {name}`\n", "```text", text.getvalue().rstrip(), "```\n"]
+    return "\n".join(lines)
+
+
+PAGES = {"lint-rules.md": lint_rules, "templates.md": templates, "capabilities.md": capabilities, "cli.md": cli}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--check", action="store_true", help="exit 1 on drift instead of writing")
+    args = parser.parse_args()
+    drift = []
+    for name, make in PAGES.items():
+        text = make().rstrip() + "\n"
+        path = OUT / name
+        if args.check:
+            if not path.is_file() or path.read_text(encoding="utf-8") != text:
+                drift.append(str(path.relative_to(ROOT)))
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+    if drift:
+        print("out of date (run python tools/gen_docs.py): " + ", ".join(drift), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
