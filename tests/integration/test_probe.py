@@ -80,6 +80,21 @@ def test_hand_written_profile_every_abi() -> None:
     assert counts["x86_64"]["verdicts"]["log"] == 1
 
 
+@pytest.mark.parametrize("default", ["SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_TRAP", "SCMP_ACT_TRACE", "SCMP_ACT_LOG"])
+def test_deadly_and_odd_defaults_are_probed_without_running_anything(default: str) -> None:
+    # Nothing runs in the probe: a KILL default kills nobody, a LOG/ALLOW default runs nothing.
+    profile = {
+        "defaultAction": default,
+        "architectures": ABIS,
+        "syscalls": [{"names": ["getpid"], "action": "SCMP_ACT_ERRNO", "errnoRet": errno.EPERM}],
+    }
+    result = probe(profile)
+    assert result.ok, result.format_table()
+    expected = "SCMP_ACT_KILL_THREAD" if default == "SCMP_ACT_KILL" else default
+    assert verdict(result, Arch.X86_64, MKDIR[Arch.X86_64]) == Verdict(expected)
+    assert verdict(result, Arch.X86, GETPID[Arch.X86]) == Verdict("SCMP_ACT_ERRNO", errno.EPERM)
+
+
 def test_probe_sees_an_abi_missing_from_the_profile() -> None:
     profile = {
         "defaultAction": "SCMP_ACT_ERRNO",

@@ -7,6 +7,7 @@ compares it with the data. Both take seconds.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import platform
@@ -14,6 +15,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -24,6 +26,15 @@ from seccompose.syscalls import table
 ROOT = Path(__file__).resolve().parents[2]
 TOOL = ROOT / "tools" / "measure_runtime_base.py"
 DATA = ROOT / "data" / "runtime"
+
+
+def _load(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, TOOL.parent / f"{name}.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def _why_not() -> str | None:
@@ -104,16 +115,16 @@ def test_full_measurement_matches_the_shipped_data() -> None:
 @pytest.mark.integration
 @needs_runtimes
 def test_window_parser_on_a_real_trace(tmp_path: Path) -> None:
-    sys.path.insert(0, str(TOOL.parent))
+    sys.path.insert(0, str(TOOL.parent))  # measure_runtime_base imports make_bundle from its folder
     try:
-        import make_bundle
-        import measure_runtime_base
+        make_bundle = _load("make_bundle")
+        measure_runtime_base = _load("measure_runtime_base")
     finally:
         sys.path.remove(str(TOOL.parent))
     permissive = {"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["acct"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38}]}
     make_bundle.make_bundle(tmp_path, args=["/exit42"], seccomp=permissive)
     trace = tmp_path / "trace.txt"
-    p = make_bundle.run_container("crun", tmp_path, "seccompose-window-test", strace=trace)
+    p = make_bundle.run_container("crun", tmp_path, f"seccompose-window-{os.getpid()}", strace=trace)
     assert p.returncode == make_bundle.EXIT42_STATUS, p.stderr
     text = trace.read_text()
     window = measure_runtime_base.window_syscalls(text)

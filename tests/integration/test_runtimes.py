@@ -55,7 +55,17 @@ def _why_not(runtime: str) -> str | None:
         return "busybox is not installed (apt-get install busybox-static)"
     if runtime == "crun" and shutil.which("unshare") is None:
         return "unshare (util-linux) is needed to hide the cgroup v2 mount from crun 1.8"
-    return None
+    return _plain_container_fails(runtime)
+
+
+def _plain_container_fails(runtime: str) -> str | None:
+    """Run a bundle without any seccomp profile: if that fails, the machine cannot run containers."""
+    with tempfile.TemporaryDirectory(prefix="seccompose-plain-") as tmp:
+        bundle = bundle_tool.make_bundle(Path(tmp), args=["/exit42"])
+        p = bundle_tool.run_container(runtime, bundle, f"seccompose-plain-{uuid.uuid4().hex[:10]}", timeout=60)
+    if p.returncode == bundle_tool.EXIT42_STATUS:
+        return None
+    return f"{runtime} cannot start even a container without seccomp here: {p.stderr.strip()[-300:]}"
 
 
 RUNTIMES = [
