@@ -183,10 +183,6 @@ class RuntimeReading:
     skipped: tuple[LoadedRule, ...]
     findings: tuple[Finding, ...]
 
-    def verdict_key(self, action: Action, errno: int | None) -> tuple[Action, int | None]:
-        """Return the comparable (action, errno) pair; KILL is KILL_THREAD for runtimes."""
-        return _key(action, errno)
-
 
 def _key(action: Action, errno: int | None) -> tuple[Action, int | None]:
     return (Action.KILL_THREAD if action is Action.KILL else action, errno)
@@ -199,7 +195,7 @@ class Finding:
     ``kind`` is a stable identifier: ``unknown-syscall``, ``unresolved``,
     ``number-mismatch``, ``default-action-rule``, ``conflict``, ``rejected``,
     ``unsupported-arch``, ``unknown-flag``, ``errno-on-action``, ``unfilterable``,
-    ``socketcall``, ``rule-order``, ``enosys-stub``, ``foreign-arch``.
+    ``socketcall``, ``rule-order``, ``enosys-stub``, ``foreign-arch``, ``unknown-field``.
     """
 
     severity: Literal["problem", "note"]
@@ -318,17 +314,23 @@ def extract_seccomp(
             )
         return dict(seccomp)
     rules = document.get("syscalls") or []
-    docker = "archMap" in document or any(
-        isinstance(r, Mapping) and ("name" in r or "includes" in r or "excludes" in r or "comment" in r)
-        for r in rules
+    docker = (
+        "archMap" in document
+        or "defaultErrno" in document
+        or any(isinstance(r, Mapping) and _DOCKER_RULE_KEYS & set(r) for r in rules)
     )
     if not docker:
         return dict(document)
     return _from_docker(document, arch or host_arch(), source)
 
 
+_DOCKER_RULE_KEYS: Final = frozenset({"name", "includes", "excludes", "comment", "errno"})
+
+
 def _from_docker(document: Mapping[str, Any], arch: Arch, source: str | None) -> dict[str, Any]:
-    out: dict[str, Any] = {k: v for k, v in document.items() if k not in ("archMap", "syscalls")}
+    out: dict[str, Any] = {k: v for k, v in document.items() if k not in ("archMap", "syscalls", "defaultErrno")}
+    if "defaultErrno" in document:  # Podman: an errno name that overrides defaultErrnoRet
+        out["defaultErrnoRet"] = parse_errno(document["defaultErrno"], location="defaultErrno")
     if "archMap" in document:
         if "architectures" in document:
             raise FormatError(
@@ -351,6 +353,8 @@ def _from_docker(document: Mapping[str, Any], arch: Arch, source: str | None) ->
                 )
         names = rule.get("names") if "names" in rule else ([rule["name"]] if "name" in rule else None)
         converted = {"names": names, **{k: v for k, v in rule.items() if k in ("action", "errnoRet", "args")}}
+        if "errno" in rule:  # Podman: an errno name that overrides errnoRet
+            converted["errnoRet"] = parse_errno(rule["errno"], location=f"syscalls[{i}].errno")
         syscalls.append(converted)
     if syscalls:
         out["syscalls"] = syscalls
@@ -403,6 +407,7 @@ def read_as_runtime(oci_seccomp: Mapping[str, Any], *, source: str | None = None
         for i, flag in enumerate(_list(oci_seccomp, "flags", source))
         if flag not in _FLAGS
     ]
+    findings += _unknown_fields(oci_seccomp)
     default_key = _key(default_action, default_errno)
     rules: list[LoadedRule] = []
     skipped: list[LoadedRule] = []
@@ -437,6 +442,41 @@ def read_as_runtime(oci_seccomp: Mapping[str, Any], *, source: str | None = None
         skipped=tuple(skipped),
         findings=tuple(findings),
     )
+
+
+_OCI_KEYS: Final = frozenset(
+    {"defaultAction", "defaultErrnoRet", "architectures", "flags", "listenerPath", "listenerMetadata", "syscalls"}
+)
+_OCI_RULE_KEYS: Final = frozenset({"names", "action", "errnoRet", "args"})
+_OCI_ARG_KEYS: Final = frozenset({"index", "value", "valueTwo", "op"})
+
+
+def _unknown_fields(oci_seccomp: Mapping[str, Any]) -> list[Finding]:
+    """Fields runc and crun ignore; an ignored errno name silently becomes EPERM, so that is a problem."""
+    places: list[tuple[str, str]] = [(k, k) for k in oci_seccomp if k not in _OCI_KEYS]
+    for i, rule in enumerate(oci_seccomp.get("syscalls") or []):
+        if isinstance(rule, Mapping):
+            places += [(k, f"syscalls[{i}].{k}") for k in rule if k not in _OCI_RULE_KEYS]
+            for j, arg in enumerate(rule.get("args") or []):
+                if isinstance(arg, Mapping):
+                    places += [(k, f"syscalls[{i}].args[{j}].{k}") for k in arg if k not in _OCI_ARG_KEYS]
+    out = []
+    for key, where in places:
+        errno_name_field = key in ("defaultErrno", "errno")
+        hint = (
+            f"; write the number as '{'defaultErrnoRet' if key == 'defaultErrno' else 'errnoRet'}'"
+            if errno_name_field
+            else did_you_mean(key, _OCI_KEYS | _OCI_RULE_KEYS | _OCI_ARG_KEYS)
+        )
+        out.append(
+            Finding(
+                "problem" if errno_name_field else "note",
+                "unknown-field",
+                f"runc and crun ignore the field {key!r}{hint}",
+                location=where,
+            )
+        )
+    return out
 
 
 def _arches(oci_seccomp: Mapping[str, Any], source: str | None) -> list[Arch]:
@@ -618,13 +658,13 @@ def _configure(filt: Any, reading: RuntimeReading) -> None:  # noqa: ANN401 - a 
         filt.set_attr(p.Attr.CTL_SSB, 1)
 
 
-Substitute = Callable[[Action, "int | None"], tuple[Action, "int | None"]]
+_Substitute = Callable[[Action, "int | None"], tuple[Action, "int | None"]]
 
 
 def _build(
     reading: RuntimeReading,
     *,
-    substitute: Substitute | None = None,
+    substitute: _Substitute | None = None,
     badarch: tuple[Action, int | None] | None = None,
     extra: Sequence[LoadedRule] = (),
     drop_native: bool = False,

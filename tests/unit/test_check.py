@@ -382,3 +382,32 @@ def test_deny_after_a_conditional_allow_gets_an_order_note() -> None:
     assert [f.kind for f in late.findings if f.kind == "rule-order"] == ["rule-order"]
     early = check(profile(socketcall, SOCKET_DENY, SOCKET_ALLOW))
     assert "rule-order" not in {f.kind for f in early.findings}
+
+
+def test_podman_errno_names_are_read() -> None:
+    doc = {
+        "defaultAction": "SCMP_ACT_ERRNO",
+        "defaultErrno": "ENOSYS",
+        "architectures": ["SCMP_ARCH_X86_64"],
+        "syscalls": [
+            {"names": ["read"], "action": "SCMP_ACT_ALLOW"},
+            {"names": ["ptrace"], "action": "SCMP_ACT_ERRNO", "errno": "EPERM"},
+        ],
+    }
+    oci = extract_seccomp(doc)
+    assert oci["defaultErrnoRet"] == 38
+    assert oci["syscalls"][1]["errnoRet"] == 1
+    assert check(oci).ok
+
+
+def test_fields_runtimes_ignore_are_reported() -> None:
+    doc = profile({"names": ["ptrace"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38, "comment": "why"})
+    doc["listenerPat"] = "/run/agent.sock"
+    findings = {f.location: f for f in check(doc).findings if f.kind == "unknown-field"}
+    assert findings["listenerPat"].severity == "note"
+    assert "did you mean 'listenerPath'" in findings["listenerPat"].message
+    assert findings["syscalls[0].comment"].severity == "note"
+    # an errno name in an OCI profile is ignored by runc: the deny silently becomes EPERM
+    doc["syscalls"][0]["errno"] = "ENOSYS"
+    (problem,) = [f for f in check(doc).problems if f.kind == "unknown-field"]
+    assert problem.location == "syscalls[0].errno"
