@@ -35,7 +35,7 @@ from seccompose.actions import ENOSYS, EPERM, Action
 from seccompose.arch import Arch
 from seccompose.caps import Capability
 from seccompose.errors import ConflictError, InvalidActionError, UnknownSyscallError
-from seccompose.profile import Flag, Profile, Provenance, verdict_from_rules
+from seccompose.profile import Flag, Profile, Provenance, first_wins, verdict_from_rules
 from seccompose.rules import Rule
 from seccompose.syscalls import all_names
 from seccompose.syscallset import Universe, universe
@@ -206,7 +206,9 @@ def compose(
     tlabel = f"template:{template.name}"
     selected = [tr for tr in template.rules if tr.gate.passes(arch, capset, kernel)]
     if selected:
-        t_layer = Layer(tlabel, tuple(tr.rule for tr in selected), strict=False)
+        # Inside one template the runtime's reading holds: the first unconditional verdict wins.
+        t_rules = first_wins((tr.rule for tr in selected), action, errno)
+        t_layer = Layer(tlabel, tuple(t_rules), strict=False)
         union += _resolve(u, t_layer, warnings, "base.rules")
     capmap = capability_map if capability_map is not None else template.capability_map
     if capmap:

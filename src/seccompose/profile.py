@@ -55,6 +55,33 @@ class Provenance:
 _Explainer = Callable[[str], Provenance]
 
 
+def first_wins(rules: Iterable[Rule], default_action: Action, default_errno: int | None) -> list[Rule]:
+    """Resolve rules that give one syscall different unconditional verdicts, as the runtime does.
+
+    runc and crun skip rules equal to the default action, then add the rest in
+    order; libseccomp keeps the first unconditional verdict a syscall gets and
+    ignores later, different ones. Canonical profiles are sorted, so the conflict
+    is settled here, before order is lost.
+
+    >>> rules = [Rule(("perf_event_open",), Action.ERRNO, 1), Rule(("perf_event_open", "read"))]
+    >>> [(r.names, r.action.name) for r in first_wins(rules, Action.ERRNO, 38)]
+    [(('perf_event_open',), 'ERRNO'), (('read',), 'ALLOW')]
+    """
+    claimed: dict[str, tuple[Action, int | None]] = {}
+    out = []
+    for rule in rules:
+        if rule.args or (rule.action is default_action and rule.errno == default_errno):
+            out.append(rule)
+            continue
+        verdict = (rule.action, rule.errno)
+        keep = tuple(n for n in rule.names if claimed.setdefault(n, verdict) == verdict)
+        if len(keep) == len(rule.names):
+            out.append(rule)
+        elif keep:
+            out.append(Rule(keep, rule.action, rule.errno, rule.args, rule.comment))
+    return out
+
+
 def _canonical(rules: Iterable[Rule]) -> tuple[Rule, ...]:
     merged: dict[tuple[Action, int | None, tuple[Arg, ...]], set[str]] = {}
     for rule in rules:
@@ -98,7 +125,9 @@ class Profile:
             seen[arch] = None
         object.__setattr__(self, "architectures", tuple(seen))
         object.__setattr__(self, "flags", tuple(sorted(set(self.flags), key=lambda f: f.value)))
-        object.__setattr__(self, "rules", _canonical(self.rules))
+        object.__setattr__(
+            self, "rules", _canonical(first_wins(self.rules, self.default_action, self.default_errno))
+        )
         if Action.NOTIFY in (r.action for r in self.rules) and not self.listener_path:
             # runc refuses this too; saying so here gives the fix.
             raise InvalidProfileError(

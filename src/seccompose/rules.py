@@ -165,10 +165,18 @@ class Rule:
         """What makes two rules mergeable: same action, errno and conditions."""
         return (self.action, self.errno, self.args)
 
-    def sort_key(self) -> tuple[int, int, tuple[tuple[int, int, int, int], ...], tuple[str, ...]]:
-        """A total order used to make profiles canonical."""
+    def sort_key(self) -> tuple[int, int, int, tuple[tuple[int, int, int, int], ...], tuple[str, ...]]:
+        """A total order used to make profiles canonical.
+
+        Unconditional rules come first. Among conditional ones, those that refuse
+        (ERRNO, KILL, …) come before those that allow: libseccomp builds a different
+        filter for overlapping conditions depending on the order rules are added,
+        and the engines' own profiles (Podman's socket rules) add the refusal first.
+        """
+        rank = _ACTION_ORDER[self.action]
         return (
-            _ACTION_ORDER[self.action],
+            1 if self.args else 0,
+            -rank if self.args else rank,
             -1 if self.errno is None else self.errno,
             tuple(a.sort_key() for a in self.args),
             self.names,

@@ -233,14 +233,9 @@ def test_the_kernel_gives_the_same_verdicts(template: str, caps: frozenset[Capab
         verdicts.append({(r.abi.value, r.number, r.args): r.kernel for r in result.rows if r.status != "skipped"})
     assert len(verdicts[0]) > 1000  # x86_64, x86 and x32: every number, plus argument probes
     differ = sorted(k for k in set(verdicts[0]) | set(verdicts[1]) if verdicts[0].get(k) != verdicts[1].get(k))
-    known = [("x32", 0x40000029, (16, 0, 9, 0, 0, 0)), ("x86", 359, (16, 0, 9, 0, 0, 0))]
-    if template == "podman-default" and Capability("CAP_AUDIT_WRITE") not in caps:
-        # Podman's socket rules overlap (ERRNO EINVAL for a0==16 && a2==9; ALLOW a2!=9; ALLOW a0!=16)
-        # and libseccomp 2.5.4 builds a different i386/x32 filter depending on the order they are
-        # added in. Podman adds the ERRNO rule first; compose's canonical order puts conditional
-        # ALLOW rules before ERRNO ones, so socket(AF_NETLINK, *, NETLINK_AUDIT) gets ENOSYS instead
-        # of EINVAL on x86 and x32. Emitting conditional non-ALLOW rules first gives identical
-        # verdicts (checked by hand). When compose is fixed this fails: then drop this branch.
-        assert differ == known, "the known ordering difference is gone or changed: update this test"
-        pytest.xfail("compose emits conditional ALLOW before ERRNO rules; libseccomp's filter depends on the order")
+    # Podman's socket rules overlap (ERRNO EINVAL for a0==16 && a2==9; ALLOW a2!=9; ALLOW a0!=16) and
+    # libseccomp 2.5.4 builds a different i386/x32 filter depending on the order they are added in.
+    # Canonical profiles put conditional refusals before conditional allows, as Podman does, so
+    # socket(AF_NETLINK, *, NETLINK_AUDIT) gets EINVAL from both filters (it got ENOSYS from ours when
+    # allows came first).
     assert not differ, [(k, verdicts[0].get(k), verdicts[1].get(k)) for k in differ[:10]]

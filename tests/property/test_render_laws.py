@@ -96,14 +96,9 @@ def test_compose_base_file_equals_render_for_docker_files(
     assert composed.effective() == _loaded(render(path.read_text(), arch=arch, caps=caps, kernel=_kernel(kernel)), arch)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="templates.load_template reads Docker files with formats.docker.template_from_docker, which lets a later "
-    "ALLOW win where libseccomp keeps the first rule: Podman's profile denies perf_event_open (rule 16, EPERM unless "
-    "CAP_SYS_ADMIN) before allowing it with CAP_PERFMON (rule 39), so compose(base=FILE) allows what the runtime "
-    "denies. docker_profile.to_template encodes the order; remove this xfail when load_template uses it.",
-)
 def test_compose_base_file_keeps_podman_first_rule_wins() -> None:
+    # Podman denies perf_event_open (rule 16, EPERM unless CAP_SYS_ADMIN/CAP_BPF) before allowing it with
+    # CAP_PERFMON (rule 39); libseccomp keeps the first verdict, and so must compose inside one template.
     path = PROFILES / "podman-default-containers-common-f437c58.json"
     caps = DOCKER_DEFAULT_CAPABILITIES | {Capability("CAP_PERFMON")}
     rendered = render(path.read_text(), engine="podman", arch=Arch.X86_64, caps=caps, kernel="6.18")
