@@ -19,7 +19,10 @@ from typing import TYPE_CHECKING, Any, Literal
 from seccompose.errors import FormatError, TemplateNotFoundError
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from seccompose.arch import Arch
+    from seccompose.caps import Capability
     from seccompose.profile import Profile
 
 __all__ = ["Kind", "kind_of", "looks_like_file", "read_document", "read_profile"]
@@ -87,13 +90,14 @@ def read_profile(
     *,
     arch: Arch,
     runtime: str | None = "runc",
+    caps: Iterable[Capability] | None = None,
 ) -> Profile:
     """Return the profile a container on an ``arch`` host gets from ``spec``.
 
     ``spec`` is an OCI profile or ``config.json``, a Docker/Podman profile (one with
-    capability or arch conditions is rendered for Docker's default capabilities), a
-    template file or a shipped template name (composed as ``seccompose compose --base``
-    does, with ``runtime``'s base set).
+    capability or arch conditions is rendered for ``caps``), a template file or a shipped
+    template name (composed as ``seccompose compose --base`` does, for ``caps`` and with
+    ``runtime``'s base set). ``caps`` None: Docker's 14 default capabilities.
 
     Raises:
         TemplateNotFoundError, FormatError: ``spec`` cannot be read.
@@ -103,17 +107,18 @@ def read_profile(
 
     doc, source = read_document(spec)
     kind = kind_of(doc)
+    capset = DOCKER_DEFAULT_CAPABILITIES if caps is None else frozenset(caps)
     if kind == "template" or not looks_like_file(spec):
         from seccompose.templates import Template
 
         template = Template.from_dict(doc, source=source)
-        return compose(template, arch=arch, caps=DOCKER_DEFAULT_CAPABILITIES, runtime=runtime)
+        return compose(template, arch=arch, caps=capset, runtime=runtime)
     if kind == "docker":
         import json
 
         from seccompose.formats import docker
 
-        return docker.loads(json.dumps(doc), source=source, arch=arch)
+        return docker.loads(json.dumps(doc), source=source, arch=arch, caps=[c.name for c in capset])
     from seccompose.formats import oci
 
     return oci.from_dict(doc, source=source)

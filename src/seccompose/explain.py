@@ -359,7 +359,7 @@ class Summary:
         total = sum(g.total for g in self.groups)
         lines = [
             (
-                f"{self.source} on a {self.arch.value} host: {allowed} of {total} syscalls allowed, {cond} "
+                f"{self.source}, {self.arch.value} host: {allowed} of {total} syscalls allowed, {cond} "
                 f"conditionally; default {self.default}"
             ),
             f"{'GROUP / CATEGORY':<34} {'ALLOWED':>9} {'COND':>5} {'DENIED':>6}",

@@ -258,7 +258,7 @@ def test_explain_with_profile_and_summary(work: Path, capsys: pytest.CaptureFixt
     assert code == 0 and out.startswith("socket: allowed (x86_64 host")
     assert "  profile: syscalls[0] SCMP_ACT_ALLOW" in out
     code, out, _ = run(capsys, "explain", "p.json")
-    assert code == 0 and out.startswith("p.json on a x86_64 host: 2 of ")
+    assert code == 0 and out.startswith("p.json, x86_64 host: 2 of ")
     code, out, _ = run(capsys, "explain", "p.json", "--format", "json", "-o", "s.json")
     assert (code, out) == (0, "")
     assert json.loads((work / "s.json").read_text())["source"] == "p.json"
@@ -323,3 +323,17 @@ def test_bash_completion_completes(tmp_path: Path, capsys: pytest.CaptureFixture
 def test_completion_unknown_shell_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(capsys, "completion", "tcsh")
     assert code == 2 and "invalid choice" in err
+
+
+def test_explain_summarises_a_template(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "explain", "redis", "--arch", "aarch64", "--runtime", "none")
+    assert code == 0 and out.startswith("redis, aarch64 host: ")
+
+
+def test_explain_conditional_docker_profile_for_the_containers_caps(capsys: pytest.CaptureFixture[str]) -> None:
+    profile = str(REFERENCE / "docker-default-moby-profiles-cd3bed8.json")
+    code, out, _ = run(capsys, "explain", "mount", "--profile", profile, "--arch", "x86_64")
+    assert code == 0 and out.startswith("mount: denied")
+    code, out, _ = run(capsys, "explain", "mount", "--profile", profile, "--arch", "x86_64", "--cap-add", "SYS_ADMIN")
+    assert code == 0 and out.startswith("mount: allowed")
+    assert 'syscalls[17] SCMP_ACT_ALLOW includes {"caps":["CAP_SYS_ADMIN"]}' in out

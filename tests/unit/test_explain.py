@@ -110,7 +110,7 @@ def test_summary_counts() -> None:
     mounts = next(c for c in s.categories if c.name == "mounts")
     assert mounts.allowed == ("mount",)
     assert sum(len(g.allowed) for g in s.groups) == 3
-    assert s.format_text().startswith("p on a aarch64 host: 3 of ")
+    assert s.format_text().startswith("p, aarch64 host: 3 of ")
 
 
 def test_summary_conditional_column() -> None:

@@ -9,6 +9,7 @@ if TYPE_CHECKING:
     import argparse
 
     from seccompose.arch import Arch
+    from seccompose.caps import Capability
     from seccompose.profile import Profile
     from seccompose.templates import Template
 
@@ -22,9 +23,10 @@ examples:
   seccompose explain ptrace --base default --deny ptrace --format json
   seccompose explain clone3 --profile seccomp.json          a profile file (OCI, config.json, Docker/Podman)
   seccompose explain seccomp.json                           what a profile allows, by group and category
+  seccompose explain redis --arch aarch64                   the same for a template (with Docker's default caps)
   seccompose explain --base redis --cap-drop ALL            the same for a composed profile
 
-The first argument is a syscall name, or a profile file (or '-' for stdin) to summarise.
+The first argument is a syscall name, or a profile file ('-' for stdin) or template name to summarise.
 Without --profile, the profile is composed from the same flags as 'seccompose compose'.
 exit status: 0 ok, 2 error (unknown syscall, unreadable profile, bad flag)
 """
@@ -64,22 +66,31 @@ def _read(spec: str, args: argparse.Namespace) -> tuple[Profile, object, Templat
 
         template = Template.from_dict(doc, source=spec)
     runtime = None if args.runtime in ("none", "") else args.runtime
-    return read_profile(spec, arch=arch or host_arch(), runtime=runtime), doc, template
+    profile = read_profile(spec, arch=arch or host_arch(), runtime=runtime, caps=_caps(args))
+    return profile, doc, template
+
+
+def _caps(args: argparse.Namespace) -> frozenset[Capability]:
+    from seccompose._commands.compose import _split
+    from seccompose.caps import container_capabilities
+
+    return container_capabilities(
+        (_split(args.caps) or ["none"]) if args.caps else None, add=args.cap_add, drop=args.cap_drop
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     """Explain one syscall or summarise one profile; print text or JSON."""
-    from seccompose._commands.compose import _split, compose_from_args, write_output
+    from seccompose._commands.compose import compose_from_args, write_output
     from seccompose._inputs import looks_like_file
-    from seccompose.caps import container_capabilities
     from seccompose.errors import UnknownSyscallError
     from seccompose.explain import explain, summarize
     from seccompose.syscalls import all_names
-    from seccompose.templates import load_template, parse_kernel
+    from seccompose.templates import load_template, parse_kernel, template_names
 
     target = args.target
     is_syscall = target is not None and target in all_names()
-    if target is not None and not is_syscall and not looks_like_file(target):
+    if target is not None and not is_syscall and not looks_like_file(target) and target not in template_names():
         raise UnknownSyscallError(target, location="SYSCALL|PROFILE", choices=all_names())
     document: object = None
     template = None
@@ -96,9 +107,7 @@ def run(args: argparse.Namespace) -> int:
         source = f"--base {args.base}" if args.base else "the composed profile"
         if args.base and not getattr(args, "policy", None):
             template = load_template(args.base)
-        caps = container_capabilities(
-            (_split(args.caps) or ["none"]) if args.caps else None, add=args.cap_add, drop=args.cap_drop
-        )
+        caps = _caps(args)
         kernel = parse_kernel(args.kernel, location="--kernel") if args.kernel else None
     host = _host(args, profile)
     if is_syscall:
