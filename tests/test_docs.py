@@ -55,8 +55,15 @@ def blocks(text: str) -> list[Block]:
         info = m.group("info").strip()
         lang = info.split()[0] if info else ""
         title = re.search(r'title="([^"]+)"', info)
-        out.append(Block(lang, title.group(1) if title else None, m.group("body"), text[last : m.start()],
-                         text.count("\n", 0, m.start()) + 1))
+        out.append(
+            Block(
+                lang,
+                title.group(1) if title else None,
+                m.group("body"),
+                text[last : m.start()],
+                text.count("\n", 0, m.start()) + 1,
+            )
+        )
         last = m.end()
     return out
 
@@ -75,7 +82,9 @@ def assert_output(expected: str, actual: str, where: str) -> None:
     if not expected.strip():
         return
     normal = "".join(line.rstrip() + "\n" for line in actual.splitlines())
-    assert expected_regex(expected).fullmatch(normal), f"{where}: output differs\n--- expected\n{expected}\n--- got\n{actual}"
+    assert expected_regex(expected).fullmatch(normal), (
+        f"{where}: output differs\n--- expected\n{expected}\n--- got\n{actual}"
+    )
 
 
 def run_cli(command: str) -> tuple[int, str, str]:
@@ -155,8 +164,13 @@ def test_page_examples(page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPat
 
 def test_pages_have_runnable_examples() -> None:
     # The hand-written pages each show at least one example that runs.
-    for name in ("index.md", "model.md", "howto/extend-docker-default.md", "howto/profile-from-trace.md",
-                 "howto/runtimes.md"):
+    for name in (
+        "index.md",
+        "model.md",
+        "howto/extend-docker-default.md",
+        "howto/profile-from-trace.md",
+        "howto/runtimes.md",
+    ):
         langs = {b.lang for b in blocks((DOCS / name).read_text(encoding="utf-8"))}
         assert langs & {"console", "python"}, name
 
@@ -169,8 +183,9 @@ def test_expected_output_matcher() -> None:
 
 
 def test_generated_pages_are_up_to_date() -> None:
-    done = subprocess.run([sys.executable, str(ROOT / "tools" / "gen_docs.py"), "--check"], capture_output=True,
-                          text=True, check=False)
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "gen_docs.py"), "--check"], capture_output=True, text=True, check=False
+    )
     assert done.returncode == 0, done.stderr
 
 
@@ -187,7 +202,12 @@ def test_mkdocs_build_strict(tmp_path: Path) -> None:
     mkdocs = shutil.which("mkdocs")
     if mkdocs is None:
         pytest.skip("mkdocs is not installed (dependency group 'docs')")
-    done = subprocess.run([mkdocs, "build", "--strict", "-d", str(tmp_path / "site")], cwd=ROOT,
-                          capture_output=True, text=True, check=False, env={"NO_MKDOCS_2_WARNING": "1",
-                                                                             "PATH": str(Path(mkdocs).parent)})
+    done = subprocess.run(
+        [mkdocs, "build", "--strict", "-d", str(tmp_path / "site")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"NO_MKDOCS_2_WARNING": "1", "PATH": str(Path(mkdocs).parent)},
+    )
     assert done.returncode == 0, done.stderr[-3000:]

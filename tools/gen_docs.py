@@ -54,8 +54,12 @@ def lint_rules() -> str:
     lines += [f"| [`{r.id}`](#{r.id}) | {r.severity} | {_cell(r.title)} |" for r in RULES]
     lines.append("")
     for r in RULES:
-        lines += [f"## `{r.id}` {{#{r.id}}}\n", f"**{r.severity}** — {r.title}.\n", f"{r.explanation}\n",
-                  f"**Fix:** {r.fix}\n"]
+        lines += [
+            f"## `{r.id}` {{#{r.id}}}\n",
+            f"**{r.severity}** — {r.title}.\n",
+            f"{r.explanation}\n",
+            f"**Fix:** {r.fix}\n",
+        ]
     return "\n".join(lines)
 
 

@@ -111,11 +111,7 @@ def verdict_of(profile: Profile, name: str) -> Verdict:
     """
     default = (profile.default_action, profile.default_errno)
     entries = sorted(
-        {
-            (r.action, r.errno, r.args)
-            for r in profile.rules
-            if name in r.names and (r.action, r.errno) != default
-        },
+        {(r.action, r.errno, r.args) for r in profile.rules if name in r.names and (r.action, r.errno) != default},
         key=lambda e: (e[0].value, -1 if e[1] is None else e[1], tuple(a.sort_key() for a in e[2])),
     )
     if not entries:

@@ -101,8 +101,9 @@ class Explanation:
             "verdict": self.verdict,
             "action": self.action.value,
             **({"errnoRet": self.errno, "errno": errno_name(self.errno)} if self.errno is not None else {}),
-            "conditions": [rule_to_dict(Rule((self.name,), Action.ALLOW, None, c)).get("args", []) for c in
-                           self.conditions],
+            "conditions": [
+                rule_to_dict(Rule((self.name,), Action.ALLOW, None, c)).get("args", []) for c in self.conditions
+            ],
             "byDefault": self.by_default,
             "layers": [d.to_json() for d in self.layers],
             "group": self.group,
@@ -246,8 +247,8 @@ def explain(
     abis = tuple(a for a in listed if a in TABLED_ARCHES and name in table(a))
     prov = profile.explain(name)
     by_default = prov.verdict == "default"
-    verdict: VerdictName = _VERDICTS[prov.verdict] if not by_default else (
-        "allowed" if prov.action.allows else "denied"
+    verdict: VerdictName = (
+        _VERDICTS[prov.verdict] if not by_default else ("allowed" if prov.action.allows else "denied")
     )
     layers = []
     for label in prov.layers:

@@ -376,8 +376,9 @@ def _rules(raw_rules: object, prefix: str, key: str) -> tuple[_Rule, ...]:
         raw_includes = raw.get("includes")
         includes: Mapping[str, Any] = raw_includes if isinstance(raw_includes, Mapping) else {}
         caps = includes.get("caps") or []
-        arches = _arch_list(raw["arches"] if key == "rules" and "arches" in raw else includes.get("arches"),
-                            f"{loc}.arches")
+        arches = _arch_list(
+            raw["arches"] if key == "rules" and "arches" in raw else includes.get("arches"), f"{loc}.arches"
+        )
         out.append(
             _Rule(
                 loc,
@@ -891,4 +892,3 @@ def lint_file(
 
     doc, source = read_document(spec)
     return lint(doc, source=source, caps=caps, ignore=ignore)
-

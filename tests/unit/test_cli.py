@@ -43,8 +43,12 @@ def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def oci(*names: str, **extra: Any) -> str:
-    doc = {"defaultAction": "SCMP_ACT_ERRNO", "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
-           "syscalls": [{"names": list(names), "action": "SCMP_ACT_ALLOW"}], **extra}
+    doc = {
+        "defaultAction": "SCMP_ACT_ERRNO",
+        "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+        "syscalls": [{"names": list(names), "action": "SCMP_ACT_ALLOW"}],
+        **extra,
+    }
     return json.dumps(doc)
 
 
@@ -61,8 +65,9 @@ def test_help_has_a_real_example(name: str, capsys: pytest.CaptureFixture[str]) 
     assert code == 0
     assert "examples:" in out
     # an example line runs this very command
-    assert any(line.strip().startswith(("seccompose " + name, "source <(seccompose " + name))
-               for line in out.splitlines())
+    assert any(
+        line.strip().startswith(("seccompose " + name, "source <(seccompose " + name)) for line in out.splitlines()
+    )
 
 
 @pytest.mark.parametrize("name", available())
@@ -157,8 +162,9 @@ def test_lint_caps_and_json(work: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert code == 0
 
 
-def test_lint_stdin_and_output_file(work: Path, capsys: pytest.CaptureFixture[str],
-                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_lint_stdin_and_output_file(
+    work: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     import io
     import sys
 
@@ -207,15 +213,27 @@ def test_diff_different_exits_1(work: Path, capsys: pytest.CaptureFixture[str]) 
     (work / "b.json").write_text(oci("read", "mount"))
     code, out, _ = run(capsys, "diff", "a.json", "b.json")
     assert code == 1
-    assert out.splitlines()[:4] == ["--- a.json", "+++ b.json", "x86_64, x86, x32:",
-                                    "  + mount                    allowed  (was SCMP_ACT_ERRNO(EPERM) (default))"]
+    assert out.splitlines()[:4] == [
+        "--- a.json",
+        "+++ b.json",
+        "x86_64, x86, x32:",
+        "  + mount                    allowed  (was SCMP_ACT_ERRNO(EPERM) (default))",
+    ]
     code, out, _ = run(capsys, "diff", "a.json", "b.json", "--format", "json", "--arch", "x86_64")
     assert code == 1 and json.loads(out)["arches"]["x86"][0]["name"] == "mount"
 
 
 def test_diff_templates(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "diff", str(REFERENCE / "docker-default-moby-profiles-cd3bed8.json"), "default",
-                       "--arch", "x86_64", "--runtime", "none")
+    code, out, _ = run(
+        capsys,
+        "diff",
+        str(REFERENCE / "docker-default-moby-profiles-cd3bed8.json"),
+        "default",
+        "--arch",
+        "x86_64",
+        "--runtime",
+        "none",
+    )
     assert code == 0, out
 
 
@@ -246,8 +264,21 @@ def test_explain_syscall_from_compose_flags(capsys: pytest.CaptureFixture[str]) 
         "decided by:",
         "  default action: SCMP_ACT_ERRNO(EPERM)",
     ]
-    code, out, _ = run(capsys, "explain", "mount", "--base", "default", "--arch", "x86_64", "--runtime", "none",
-                       "--cap-add", "SYS_ADMIN", "--format", "json")
+    code, out, _ = run(
+        capsys,
+        "explain",
+        "mount",
+        "--base",
+        "default",
+        "--arch",
+        "x86_64",
+        "--runtime",
+        "none",
+        "--cap-add",
+        "SYS_ADMIN",
+        "--format",
+        "json",
+    )
     data = json.loads(out)
     assert (data["verdict"], data["layers"][0]["label"]) == ("allowed", "template:default")
 

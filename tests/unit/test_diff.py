@@ -16,8 +16,9 @@ REFERENCE = Path(__file__).parents[1] / "fixtures" / "reference" / "profiles"
 ABIS = Arch.X86_64.abis
 
 
-def prof(*rules: Rule, default: Action = Action.ERRNO, errno: int | None = None,
-         arches: tuple[Arch, ...] = ABIS) -> Profile:
+def prof(
+    *rules: Rule, default: Action = Action.ERRNO, errno: int | None = None, arches: tuple[Arch, ...] = ABIS
+) -> Profile:
     return Profile(default, errno, arches, rules)
 
 
@@ -111,13 +112,15 @@ def test_json_shape() -> None:
     d = diff(prof(Rule(("read",))), prof(Rule(("read", "mount"))), a_name="a.json", b_name="b.json")
     data = d.to_json()
     assert data["equal"] is False and data["a"] == "a.json"
-    assert data["arches"]["x86_64"] == [{
-        "name": "mount",
-        "kind": "added",
-        "what": "added",
-        "a": {"default": True, "rules": [{"action": "SCMP_ACT_ERRNO", "errnoRet": 1}]},
-        "b": {"default": False, "rules": [{"action": "SCMP_ACT_ALLOW"}]},
-    }]
+    assert data["arches"]["x86_64"] == [
+        {
+            "name": "mount",
+            "kind": "added",
+            "what": "added",
+            "a": {"default": True, "rules": [{"action": "SCMP_ACT_ERRNO", "errnoRet": 1}]},
+            "b": {"default": False, "rules": [{"action": "SCMP_ACT_ALLOW"}]},
+        }
+    ]
 
 
 def write(tmp_path: Path, name: str, doc: Any) -> str:
@@ -128,12 +131,20 @@ def write(tmp_path: Path, name: str, doc: Any) -> str:
 
 def test_files_in_different_formats_compare_equal(tmp_path: Path) -> None:
     # The same profile as OCI, as a whole config.json and as an unconditional Docker profile.
-    seccomp = {"defaultAction": "SCMP_ACT_ERRNO", "architectures": ["SCMP_ARCH_X86_64"],
-               "syscalls": [{"names": ["read", "write"], "action": "SCMP_ACT_ALLOW"}]}
+    seccomp = {
+        "defaultAction": "SCMP_ACT_ERRNO",
+        "architectures": ["SCMP_ARCH_X86_64"],
+        "syscalls": [{"names": ["read", "write"], "action": "SCMP_ACT_ALLOW"}],
+    }
     a = write(tmp_path, "a.json", seccomp)
     b = write(tmp_path, "config.json", {"ociVersion": "1.0.2", "linux": {"seccomp": seccomp}})
-    docker = dict(seccomp, syscalls=[{"names": ["write"], "action": "SCMP_ACT_ALLOW", "comment": "out"},
-                                     {"name": "read", "action": "SCMP_ACT_ALLOW"}])
+    docker = dict(
+        seccomp,
+        syscalls=[
+            {"names": ["write"], "action": "SCMP_ACT_ALLOW", "comment": "out"},
+            {"name": "read", "action": "SCMP_ACT_ALLOW"},
+        ],
+    )
     c = write(tmp_path, "docker.json", docker)
     assert diff_files(a, b, arch=Arch.X86_64).equal
     assert diff_files(a, c, arch=Arch.X86_64).equal
@@ -141,18 +152,26 @@ def test_files_in_different_formats_compare_equal(tmp_path: Path) -> None:
 
 def test_docker_default_equals_the_default_template_on_x86_64() -> None:
     # The default template is built to load what Docker's current default loads (issue 4).
-    d = diff_files(str(REFERENCE / "docker-default-moby-profiles-cd3bed8.json"), "default", arch=Arch.X86_64,
-                   runtime=None)
+    d = diff_files(
+        str(REFERENCE / "docker-default-moby-profiles-cd3bed8.json"), "default", arch=Arch.X86_64, runtime=None
+    )
     assert d.equal, d.format_text()
 
 
 def test_docker_20_10_to_current() -> None:
-    d = diff_files(str(REFERENCE / "docker-default-20.10.24.json"),
-                   str(REFERENCE / "docker-default-moby-profiles-cd3bed8.json"), arch=Arch.X86_64)
+    d = diff_files(
+        str(REFERENCE / "docker-default-20.10.24.json"),
+        str(REFERENCE / "docker-default-moby-profiles-cd3bed8.json"),
+        arch=Arch.X86_64,
+    )
     changes = {(c.name, c.kind, c.what) for c in d.arches[0].changes}
     # moby removed io_uring, added the 6.x syscalls and stopped AF_ALG/AF_VSOCK sockets
-    assert {("io_uring_setup", "removed", "removed"), ("io_uring_enter", "removed", "removed"),
-            ("fchmodat2", "added", "added"), ("socket", "changed", "conditions")} <= changes
+    assert {
+        ("io_uring_setup", "removed", "removed"),
+        ("io_uring_enter", "removed", "removed"),
+        ("fchmodat2", "added", "added"),
+        ("socket", "changed", "conditions"),
+    } <= changes
     assert not d.equal
 
 

@@ -98,7 +98,11 @@ def test_json_and_category() -> None:
     e = explain("socket", compose(arch=Arch.X86_64, allow=["socket"], caps=[], runtime=None))
     data = e.to_json()
     assert (data["syscall"], data["verdict"], data["group"], data["category"]) == (
-        "socket", "allowed", "interprocess-communication", "network")
+        "socket",
+        "allowed",
+        "interprocess-communication",
+        "network",
+    )
 
 
 def test_summary_counts() -> None:

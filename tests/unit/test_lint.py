@@ -17,8 +17,9 @@ REFERENCE = Path(__file__).parents[1] / "fixtures" / "reference" / "profiles"
 X86_64 = ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"]
 
 
-def oci(*rules: dict[str, Any], default: str = "SCMP_ACT_ERRNO", arches: list[str] | None = None,
-        **extra: Any) -> dict[str, Any]:
+def oci(
+    *rules: dict[str, Any], default: str = "SCMP_ACT_ERRNO", arches: list[str] | None = None, **extra: Any
+) -> dict[str, Any]:
     doc: dict[str, Any] = {"defaultAction": default, "architectures": X86_64 if arches is None else arches}
     doc["syscalls"] = list(rules)
     doc.update(extra)
@@ -38,8 +39,11 @@ TRIGGERS: list[tuple[str, dict[str, Any], str | None]] = [
     (
         "noop-deny-overridden",
         # kill is allowed by the first rule; the deny equals the default so runc drops it: kill runs.
-        oci(allow("read", "kill"), {"names": ["kill"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1},
-            default="SCMP_ACT_ERRNO"),
+        oci(
+            allow("read", "kill"),
+            {"names": ["kill"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1},
+            default="SCMP_ACT_ERRNO",
+        ),
         "syscalls[1]",
     ),
     (
@@ -58,8 +62,11 @@ TRIGGERS: list[tuple[str, dict[str, Any], str | None]] = [
     ("not-on-arch", oci(allow("read", "open"), arches=["SCMP_ARCH_AARCH64"]), "syscalls[0].names[1]"),
     (
         "compat-arch-missing",
-        oci({"names": ["kill"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}, default="SCMP_ACT_ALLOW",
-            arches=["SCMP_ARCH_X86_64"]),
+        oci(
+            {"names": ["kill"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1},
+            default="SCMP_ACT_ALLOW",
+            arches=["SCMP_ARCH_X86_64"],
+        ),
         "architectures",
     ),
     (
@@ -70,8 +77,13 @@ TRIGGERS: list[tuple[str, dict[str, Any], str | None]] = [
     ("io-uring-allowed", oci(allow("read", "io_uring_setup", "io_uring_enter")), "syscalls[0]"),
     (
         "repeated-arg-index",
-        oci(allow("read"), allow("personality", args=[{"index": 0, "value": 0, "op": "SCMP_CMP_EQ"},
-                                                      {"index": 0, "value": 8, "op": "SCMP_CMP_EQ"}])),
+        oci(
+            allow("read"),
+            allow(
+                "personality",
+                args=[{"index": 0, "value": 0, "op": "SCMP_CMP_EQ"}, {"index": 0, "value": 8, "op": "SCMP_CMP_EQ"}],
+            ),
+        ),
         "syscalls[1].args[1]",
     ),
     ("dangerous-allowed", oci(allow("read", "mount")), "syscalls[0]"),
@@ -118,8 +130,13 @@ CLEAN = [
     # clone3 with ENOSYS next to clone: exactly what glibc wants
     oci(allow("clone", "read"), {"names": ["clone3"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38}),
     # the same syscall under conditions on two different arguments
-    oci(allow("read"), allow("socket", args=[{"index": 0, "value": 1, "op": "SCMP_CMP_EQ"},
-                                             {"index": 1, "value": 1, "op": "SCMP_CMP_EQ"}])),
+    oci(
+        allow("read"),
+        allow(
+            "socket",
+            args=[{"index": 0, "value": 1, "op": "SCMP_CMP_EQ"}, {"index": 1, "value": 1, "op": "SCMP_CMP_EQ"}],
+        ),
+    ),
     # NOTIFY with a listener
     oci(allow("read"), {"names": ["openat"], "action": "SCMP_ACT_NOTIFY"}, listenerPath="/run/agent.sock"),
 ]
@@ -140,8 +157,15 @@ def test_noop_deny_is_not_reported_when_the_deny_differs_from_default() -> None:
 
 def test_noop_deny_also_applies_to_conditional_denies() -> None:
     # runc compares the action only, whatever the rule's conditions
-    doc = oci(allow("read"), {"names": ["socket"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1,
-                              "args": [{"index": 0, "value": 40, "op": "SCMP_CMP_EQ"}]})
+    doc = oci(
+        allow("read"),
+        {
+            "names": ["socket"],
+            "action": "SCMP_ACT_ERRNO",
+            "errnoRet": 1,
+            "args": [{"index": 0, "value": 40, "op": "SCMP_CMP_EQ"}],
+        },
+    )
     assert ids(doc) == ["noop-deny"]
 
 
@@ -180,9 +204,11 @@ def test_enosys_time64_names_only_for_x86() -> None:
 
 
 def test_dangerous_justified_by_includes_caps_in_a_docker_profile() -> None:
-    doc = {"defaultAction": "SCMP_ACT_ERRNO", "archMap": [{"architecture": "SCMP_ARCH_X86_64",
-                                                            "subArchitectures": ["SCMP_ARCH_X86", "SCMP_ARCH_X32"]}],
-           "syscalls": [allow("read"), allow("mount", includes={"caps": ["CAP_SYS_ADMIN"]})]}
+    doc = {
+        "defaultAction": "SCMP_ACT_ERRNO",
+        "archMap": [{"architecture": "SCMP_ARCH_X86_64", "subArchitectures": ["SCMP_ARCH_X86", "SCMP_ARCH_X32"]}],
+        "syscalls": [allow("read"), allow("mount", includes={"caps": ["CAP_SYS_ADMIN"]})],
+    }
     report = lint(doc)
     assert report.kind == "docker"
     assert report.findings == ()
@@ -230,8 +256,7 @@ def test_findings_sorted_errors_first_and_json_shape() -> None:
     assert data["findings"][0] == {
         "id": "unknown-syscall",
         "severity": "error",
-        "message": "'opnat' is in no syscall table of Linux 7.2.13; runtimes skip it silently; "
-        "did you mean 'openat'?",
+        "message": "'opnat' is in no syscall table of Linux 7.2.13; runtimes skip it silently; did you mean 'openat'?",
         "location": "syscalls[0].names[2]",
         "names": ["opnat"],
         "fix": rule("unknown-syscall").fix,
@@ -264,11 +289,19 @@ def test_template_documents() -> None:
         ({"architectures": []}, FormatError, "not a seccomp profile"),
         ({"defaultAction": "SCMP_ACT_ALOW"}, InvalidActionError, "did you mean 'SCMP_ACT_ALLOW'"),
         ({"defaultAction": "SCMP_ACT_ERRNO", "syscalls": {}}, InvalidProfileError, "syscalls must be an array"),
-        ({"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": "read", "action": "SCMP_ACT_ALLOW"}]},
-         InvalidProfileError, r"syscalls\[0\].names"),
-        ({"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ALLOW",
-                                                            "args": [{"index": "0"}]}]},
-         InvalidProfileError, "index must be an integer"),
+        (
+            {"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": "read", "action": "SCMP_ACT_ALLOW"}]},
+            InvalidProfileError,
+            r"syscalls\[0\].names",
+        ),
+        (
+            {
+                "defaultAction": "SCMP_ACT_ERRNO",
+                "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ALLOW", "args": [{"index": "0"}]}],
+            },
+            InvalidProfileError,
+            "index must be an integer",
+        ),
     ],
 )
 def test_bad_documents(doc: Any, error: type[Exception], match: str) -> None:
