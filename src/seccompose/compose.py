@@ -125,10 +125,10 @@ def _capability_names(capmap: str, cap: Capability, arch: Arch) -> tuple[str, ..
     return tuple(load_capability_map(capmap).syscalls(cap, arch=arch))
 
 
-def _runtime_names(runtime: str, no_new_privileges: bool) -> tuple[str, ...]:
+def _runtime_names(runtime: str, no_new_privileges: bool, arch: Arch) -> tuple[str, ...]:
     from seccompose.runtime import runtime_base
 
-    return tuple(sorted(runtime_base(runtime, no_new_privileges=no_new_privileges)))
+    return tuple(sorted(runtime_base(runtime, no_new_privileges=no_new_privileges, arch=arch)))
 
 
 def _default(
@@ -218,7 +218,7 @@ def compose(
                 union += _resolve(u, Layer(f"capability:{cap.name}", (Rule(names),)), warnings, "caps")
     if runtime:
         union += _resolve(
-            u, Layer(f"runtime:{runtime}", (Rule(_runtime_names(runtime, no_new_privileges)),)), warnings, "runtime"
+            u, Layer(f"runtime:{runtime}", (Rule(_runtime_names(runtime, no_new_privileges, arch)),)), warnings, "runtime"
         )
     allow = list(allow)
     deny = list(deny)

@@ -156,3 +156,15 @@ def test_output_is_identical_across_hash_seeds() -> None:
     doc = json.loads(outs.pop())
     names = doc["syscalls"][0]["names"]
     assert names == sorted(names)
+
+
+def test_runtime_base_set_is_added_and_ported_per_arch() -> None:
+    from seccompose.runtime import runtime_base
+
+    for arch in (Arch.X86_64, Arch.AARCH64):
+        p = compose(arch=arch)  # runtime defaults to runc
+        assert p.allowed() == runtime_base("runc", arch=arch)
+        assert p.explain("execve").layers == ("runtime:runc",)
+        assert p.warnings == ()
+    assert compose(arch=Arch.X86_64, runtime="crun").allowed() == {"execve"}
+    assert compose(arch=Arch.X86_64, runtime=None).allowed() == frozenset()
