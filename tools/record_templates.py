@@ -29,6 +29,7 @@ import contextlib
 import http.server
 import json
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -610,11 +611,36 @@ PROXIED = {"haproxy", "squid"}
 # --------------------------------------------------------------------------- a session
 
 
-def _run(cmd: Sequence[str], work: Path, timeout: float = 120) -> None:
+_ERRORS = re.compile(r"\b(error|fail(ed|ure)?|could not)\b", re.IGNORECASE)
+
+
+def _output_problem(cmd: Sequence[str], out: str) -> str | None:
+    """Why a client that exited 0 still failed, from its output (ab, benchmarks report errors in text)."""
+    tool = Path(cmd[0]).name
+    if tool == "ab":
+        if not re.search(r"Failed requests:\s+0\b", out) or "Non-2xx responses" in out:
+            return "ab saw failed or non-2xx requests"
+        # ab takes the first response's length as the norm: a server that sends headers
+        # and then fails to send bodies (sendfile denied) passes its length check.
+        size = re.search(r"Document Length:\s+(\d+) bytes", out)
+        done = re.search(r"Complete requests:\s+(\d+)", out)
+        html = re.search(r"HTML transferred:\s+(\d+) bytes", out)
+        if not (size and done and html) or int(size[1]) == 0 or int(html[1]) != int(size[1]) * int(done[1]):
+            return "ab got empty or short bodies"
+    elif tool == "pgbench":
+        if "number of failed transactions" in out and not re.search(r"number of failed transactions: 0\b", out):
+            return "pgbench saw failed transactions"
+    elif tool in ("redis-benchmark", "redis-cli", "memcslap", "memcstat", "memcflush") and _ERRORS.search(out):
+        return f"{tool} reported an error"
+    return None
+
+
+def _run(cmd: Sequence[str], work: Path, timeout: float = 90) -> None:
     done = subprocess.run(list(cmd), cwd=work, capture_output=True, timeout=timeout, check=False)
-    if done.returncode != 0:
-        out = (done.stdout + done.stderr).decode(errors="replace")[-2000:]
-        raise RuntimeError(f"workload step failed ({done.returncode}): {shlex.join(cmd)}\n{out}")
+    out = (done.stdout + done.stderr).decode(errors="replace")
+    problem = f"exit {done.returncode}" if done.returncode != 0 else _output_problem(cmd, out)
+    if problem:
+        raise RuntimeError(f"workload step failed ({problem}): {shlex.join(cmd)}\n{out[-2000:]}")
 
 
 def session(server: Server, work: Path, launch: Launch) -> None:

@@ -1,0 +1,200 @@
+"""The proof of the shipped app templates: each real server runs under its own profile.
+
+For every template recorded by ``tools/record_templates.py``: compose it with the
+runtime base set (``compose(NAME, arch=..., runtime="runc")``), load the profile with
+the real kernel in the child right before ``execve`` (``seccompose.check.popen_under``),
+and run the same life the recording ran (first start, start, workload with the
+server's own benchmark/client, reload, more work, clean stop); every step must
+succeed. Then a tiny probe (raw syscalls, no libc) run under the same profile shows
+that a syscall the template does not allow really fails with EPERM, while one it
+allows works.
+
+Needs root (the servers switch to their Debian users as their images do), the
+servers from ``.ci/apt-packages``, binutils (to build the probe), and seccomp.
+"""
+
+from __future__ import annotations
+
+import errno
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from seccompose import Arch, compose
+from seccompose.arch import host_arch
+from seccompose.check import popen_under, run_under
+from seccompose.formats.oci import to_dict
+from seccompose.syscalls import table
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _recipes() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("record_templates", ROOT / "tools" / "record_templates.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["record_templates"] = module  # dataclasses resolve annotations through sys.modules
+    spec.loader.exec_module(module)
+    return module
+
+
+RECIPES = _recipes()
+NAMES = sorted(RECIPES.SERVERS)
+CLIENTS = ("ab", "curl", "redis-benchmark", "redis-cli", "memcslap", "memcstat", "memcflush", "mariadb", "mariadb-slap")
+
+# Harmless calls for the probe, none with side effects: with NULL arguments each returns
+# 0, a pid or EFAULT when allowed, so EPERM can only come from the filter.
+PROBE_CANDIDATES = ("getcpu", "sysinfo", "times", "getitimer", "sched_yield", "getppid", "getpgrp", "getpriority")
+
+
+def _seccomp_reason() -> str | None:
+    if sys.platform != "linux":
+        return "seccomp is Linux only"
+    status = Path("/proc/self/status").read_text()
+    if "Seccomp:" not in status:
+        return "this kernel has no seccomp (no Seccomp: line in /proc/self/status)"
+    if os.geteuid() != 0:
+        return "the servers switch to their own users as in their images; that needs root"
+    return None
+
+
+def _skip_reason(name: str) -> str | None:
+    reason = _seccomp_reason()
+    if reason:
+        return reason
+    server = RECIPES.SERVERS[name]
+    if not Path(server.program).exists():
+        return f"{server.program} is not installed (apt-get install {server.package}; see .ci/apt-packages)"
+    missing = [c for c in CLIENTS if shutil.which(c) is None]
+    if missing:
+        return f"workload clients missing: {', '.join(missing)} (see .ci/apt-packages)"
+    return None
+
+
+def _profile(name: str) -> dict[str, Any]:
+    return to_dict(compose(name, arch=host_arch(), runtime="runc"))
+
+
+def _allowed(profile: dict[str, Any]) -> set[str]:
+    return {n for rule in profile["syscalls"] if rule["action"] == "SCMP_ACT_ALLOW" and not rule.get("args") for n in rule["names"]}
+
+
+@pytest.fixture(scope="session")
+def probe(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A static x86_64 program: ``probe NR`` makes syscall NR(0, 0, 0) and exits with its errno (0 on success)."""
+    if host_arch() is not Arch.X86_64:
+        pytest.skip(f"the probe is x86_64 assembly; this host is {host_arch().value}")
+    if shutil.which("as") is None or shutil.which("ld") is None:
+        pytest.skip("binutils (as, ld) is needed to build the probe; apt-get install binutils")
+    folder = tmp_path_factory.mktemp("probe")
+    source = folder / "probe.s"
+    source.write_text(
+        """
+        .globl _start
+_start:
+        mov 16(%rsp), %rsi        # argv[1]: the syscall number, in decimal
+        xor %eax, %eax
+1:      movzbl (%rsi), %ecx
+        test %ecx, %ecx
+        jz 2f
+        sub $48, %ecx
+        imul $10, %eax
+        add %ecx, %eax
+        inc %rsi
+        jmp 1b
+2:      xor %edi, %edi
+        xor %esi, %esi
+        xor %edx, %edx
+        syscall
+        xor %edi, %edi
+        cmp $-4095, %rax          # -4095..-1 is an errno
+        jb 3f
+        mov %eax, %edi
+        neg %edi
+3:      mov $231, %eax            # exit_group(errno)
+        syscall
+        hlt
+""",
+        encoding="ascii",
+    )
+    subprocess.run(["as", "-o", str(folder / "probe.o"), str(source)], check=True)
+    subprocess.run(["ld", "-static", "-o", str(folder / "probe"), str(folder / "probe.o")], check=True)
+    return folder / "probe"
+
+
+def _probe_code(probe: Path, name: str, profile: dict[str, Any] | None) -> int:
+    argv = [str(probe), str(table(Arch.X86_64).number(name))]
+    if profile is None:
+        return subprocess.run(argv, check=False, timeout=10).returncode
+    return run_under(profile, argv, timeout=10).returncode
+
+
+def test_probe_tells_a_denied_call_from_an_allowed_one(probe: Path) -> None:
+    """The probe itself: EPERM only when a filter denies the call."""
+    if _seccomp_reason():
+        pytest.skip(_seccomp_reason() or "")
+    deny_getppid = {"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+        {"names": ["getppid"], "action": "SCMP_ACT_ERRNO", "errnoRet": errno.EPERM}]}  # fmt: skip
+    assert _probe_code(probe, "getppid", None) == 0
+    assert _probe_code(probe, "getppid", deny_getppid) == errno.EPERM
+    assert _probe_code(probe, "sched_yield", deny_getppid) == 0
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_template_is_at_least_twice_tighter_than_dockers_default(name: str) -> None:
+    """Docker's default allows 361 names unconditionally on x86_64 (its first rule) plus gated ones."""
+    allowed = _allowed(_profile(name))
+    assert len(allowed) * 2 <= 361, f"{name}: {len(allowed)} syscalls allowed"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_server_runs_its_workload_under_its_own_profile(name: str, probe: Path) -> None:
+    reason = _skip_reason(name)
+    if reason:
+        pytest.skip(reason)
+    server = RECIPES.SERVERS[name]
+    profile = _profile(name)
+    allowed = _allowed(profile)
+
+    # A call outside the template really fails, and the probe works under the profile otherwise.
+    outside = next(n for n in PROBE_CANDIDATES if n not in allowed)
+    inside = next(n for n in ("getpid", "getppid", "gettid", "getuid") if n in allowed)
+    assert _probe_code(probe, outside, None) != errno.EPERM, f"{outside} fails even without a filter"
+    assert _probe_code(probe, outside, profile) == errno.EPERM, f"{outside} is not denied by the {name} profile"
+    assert _probe_code(probe, inside, profile) == 0, f"the probe cannot even call {inside} under the {name} profile"
+
+    def launch(argv: list[str], user: str | None, log: Path) -> subprocess.Popen[bytes]:
+        ids: dict[str, Any] = {"user": user, "group": user, "extra_groups": []} if user else {}
+        with log.open("wb") as out:
+            return popen_under(
+                profile, argv, cwd=work, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, **ids
+            )
+
+    # Not pytest's tmp_path: its folders are 0700, and the servers run as www-data, postgres, ...
+    base = Path(tempfile.mkdtemp(prefix="seccompose-proof-"))
+    base.chmod(0o755)
+    try:
+        work = RECIPES.fresh_workdir(base, name)
+        server.prepare(work)
+        try:
+            RECIPES.session(server, work, launch)
+        except RuntimeError as exc:
+            logs = "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-1500:]}" for p in sorted(work.glob("*.log")))
+            pytest.fail(f"{name} under its profile: {exc}\n{logs}")
+        # A server may shrug off a denied call and only log it (the profile's errno is EPERM).
+        for log in sorted(work.rglob("*.log")):
+            text = log.read_text(errors="replace")
+            assert "Operation not permitted" not in text, f"{name} logged a denied call in {log.name}:\n{text[-1500:]}"
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
