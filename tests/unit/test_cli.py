@@ -368,3 +368,43 @@ def test_explain_conditional_docker_profile_for_the_containers_caps(capsys: pyte
     code, out, _ = run(capsys, "explain", "mount", "--profile", profile, "--arch", "x86_64", "--cap-add", "SYS_ADMIN")
     assert code == 0 and out.startswith("mount: allowed")
     assert 'syscalls[17] SCMP_ACT_ALLOW includes {"caps":["CAP_SYS_ADMIN"]}' in out
+
+
+def test_zsh_completion_registers_through_bashcompinit(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    zsh = shutil.which("zsh")
+    if zsh is None:
+        pytest.skip("zsh is not installed")
+    main(["completion", "zsh"])
+    script = tmp_path / "c.zsh"
+    script.write_text(capsys.readouterr().out)
+    # _bash_complete runs the function with ksharrays (0-based arrays, as in bash); zsh filters by prefix itself
+    probe = (
+        f'source {script}; echo "${{_comps[seccompose]}}"; setopt ksharrays; '
+        'COMP_WORDS=(seccompose compose --arch ""); COMP_CWORD=3; _seccompose; echo "${COMPREPLY[@]}"'
+    )
+    done = subprocess.run(
+        [zsh, "-f", "-c", probe],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"HOME": str(tmp_path), "PATH": "/usr/bin:/bin"},
+    )
+    assert done.stdout.splitlines() == ["_bash_complete -o filenames -F _seccompose", "x86_64 aarch64 x86 x32"]
+
+
+def test_fish_completion_completes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    fish = shutil.which("fish")
+    if fish is None:
+        pytest.skip("fish is not installed")
+    main(["completion", "fish"])
+    script = tmp_path / "c.fish"
+    script.write_text(capsys.readouterr().out)
+    probe = f'source {script}; complete -C "seccompose li"; complete -C "seccompose lint --str"'
+    done = subprocess.run(
+        [fish, "--no-config", "-c", probe],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"HOME": str(tmp_path), "PATH": "/usr/bin:/bin"},
+    )
+    assert [line.split("\t")[0] for line in done.stdout.splitlines()] == ["lint", "--strict"]
