@@ -118,9 +118,13 @@ class Explanation:
 
         where = f"{self.arch.value} host; exists on {', '.join(a.value for a in self.abis) or 'none of its ABIs'}"
         if self.verdict == "allowed":
-            head = f"{self.name}: allowed"
+            head = f"{self.name}: allowed" + (" and logged (SCMP_ACT_LOG)" if self.action is Action.LOG else "")
         elif self.verdict == "conditional":
             head = f"{self.name}: allowed only under argument conditions, otherwise {self.otherwise}"
+        elif self.action is Action.NOTIFY:
+            head = f"{self.name}: handed to the seccomp agent (SCMP_ACT_NOTIFY), which decides"
+        elif self.action is Action.TRACE:
+            head = f"{self.name}: handed to the ptrace tracer ({_action(self.action, self.errno)}; fails without one)"
         else:
             head = f"{self.name}: denied with {_action(self.action, self.errno)}"
         lines = [f"{head} ({where})"]

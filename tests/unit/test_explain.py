@@ -124,3 +124,20 @@ def test_summary_conditional_column() -> None:
     net = next(c for c in s.categories if c.name == "network")
     assert net.conditional == ("socket",) and net.allowed == ()
     assert s.to_json()["arch"] == "aarch64"
+
+
+@pytest.mark.parametrize(
+    ("rule", "head"),
+    [
+        (Rule(("read",), Action.LOG), "read: allowed and logged (SCMP_ACT_LOG)"),
+        (Rule(("read",), Action.NOTIFY), "read: handed to the seccomp agent (SCMP_ACT_NOTIFY), which decides"),
+        (
+            Rule(("read",), Action.TRACE, 38),
+            "read: handed to the ptrace tracer (SCMP_ACT_TRACE(ENOSYS); fails without one)",
+        ),
+        (Rule(("read",), Action.KILL_PROCESS), "read: denied with SCMP_ACT_KILL_PROCESS"),
+    ],
+)
+def test_actions_other_than_allow_and_errno(rule: Rule, head: str) -> None:
+    p = Profile(architectures=(Arch.X86_64,), rules=(rule,), listener_path="/run/agent.sock")
+    assert explain("read", p).format_text().splitlines()[0] == f"{head} (x86_64 host; exists on x86_64)"
