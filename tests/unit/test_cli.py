@@ -408,3 +408,22 @@ def test_fish_completion_completes(tmp_path: Path, capsys: pytest.CaptureFixture
         env={"HOME": str(tmp_path), "PATH": "/usr/bin:/bin"},
     )
     assert [line.split("\t")[0] for line in done.stdout.splitlines()] == ["lint", "--strict"]
+
+
+def test_explain_names_the_policy_rule(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (work / "policy.yaml").write_text(
+        "templates:\n  - template: redis\n    images: ['redis:*']\n"
+        "rules:\n  - name: no-ptrace\n    deny: [ptrace]\n"
+        "  - name: perf\n    allow: [perf_event_open]\n    scope:\n      labels: {team: perf}\n"
+    )
+    base = ["explain", "--policy", "policy.yaml", "--image", "redis:7", "--arch", "x86_64"]
+    code, out, _ = run(capsys, "explain", "perf_event_open", *base[1:], "--label", "team=perf")
+    assert code == 0 and out.splitlines()[:3] == [
+        "perf_event_open: allowed (x86_64 host; exists on x86_64, x86, x32)",
+        "decided by:",
+        "  rule:perf",
+    ]
+    code, out, _ = run(capsys, "explain", "perf_event_open", *base[1:])
+    assert code == 0 and out.startswith("perf_event_open: denied")
+    code, out, _ = run(capsys, "explain", "ptrace", *base[1:], "--cap-add", "SYS_PTRACE")
+    assert code == 0 and out.splitlines()[2] == "  rule:no-ptrace"
