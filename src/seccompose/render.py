@@ -92,7 +92,7 @@ def engine_arch_name(engine: Engine, arch: Arch) -> str:
     >>> engine_arch_name("docker", Arch.X86_64), engine_arch_name("podman", Arch.LOONGARCH64)
     ('amd64', 'loong64')
     """
-    table = _DOCKER_NATIVE if check_engine(engine) == "docker" else _PODMAN_NATIVE
+    table = _PODMAN_NATIVE if check_engine(engine) == "podman" else _DOCKER_NATIVE
     return table.get(arch, "")
 
 
@@ -102,7 +102,7 @@ def archmap_key(engine: Engine, arch: Arch) -> Arch | None:
     >>> archmap_key("docker", Arch.AARCH64), archmap_key("podman", Arch.PPC64LE)
     (<Arch.AARCH64: 'aarch64'>, None)
     """
-    table = _DOCKER_ARCHMAP if check_engine(engine) == "docker" else _PODMAN_ARCHMAP
+    table = _PODMAN_ARCHMAP if check_engine(engine) == "podman" else _DOCKER_ARCHMAP
     return table.get(arch)
 
 
@@ -133,7 +133,7 @@ class _Host:
 
     def drops(self, rule: Syscall) -> bool:
         # The order of the engines' checks; only the verdict matters since the document is valid.
-        docker = self.engine == "docker"
+        docker = self.engine != "podman"
         exc, inc = rule.excludes, rule.includes
         if exc is not None and (
             (exc.arches and self.native in exc.arches)
@@ -211,7 +211,7 @@ def render(
 
     Args:
         profile: a parsed :class:`DockerProfile`, or its JSON text / decoded dict.
-        engine: ``"docker"`` or ``"podman"``.
+        engine: ``"docker"`` (moby today), ``"docker-20.10"`` or ``"podman"``.
         arch: the host's arch (default: this machine's).
         caps: the container's bounding capabilities (default: Docker's 14).
         kernel: the host kernel, ``"X.Y"`` or a release string (default: the running one).
@@ -246,6 +246,11 @@ def render(
     # listenerPath, listenerMetadata, syscalls; all but defaultAction omitted when empty.
     out: dict[str, Any] = {"defaultAction": doc.default_action}
     default_errno = doc.default_errno_value if engine == "podman" else doc.default_errno_ret
+    if engine == "docker-20.10":
+        # Its profile type has no defaultErrnoRet, flags or listener fields (the reader refused
+        # any whose loss would change the profile).
+        doc = doc.model_copy(update={"flags": (), "listener_path": "", "listener_metadata": ""})
+        default_errno = None
     if default_errno is not None:
         out["defaultErrnoRet"] = default_errno
     architectures = list(doc.architectures)

@@ -30,7 +30,12 @@ examples:
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add the arguments of ``render``."""
     parser.add_argument("profile", metavar="PROFILE", help="a Docker or Podman seccomp profile (JSON); '-' reads stdin")
-    parser.add_argument("--engine", choices=("docker", "podman"), required=True, help="whose rules to apply")
+    parser.add_argument(
+        "--engine",
+        choices=("docker", "docker-20.10", "podman"),
+        required=True,
+        help="whose rules to apply (docker: moby today; docker-20.10: Docker 20.10, which drops defaultErrnoRet)",
+    )
     parser.add_argument(
         "--arch", required=True, help="the host's architecture: x86_64/amd64, aarch64/arm64, SCMP_ARCH_* ..."
     )

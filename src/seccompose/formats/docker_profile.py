@@ -91,8 +91,12 @@ __all__ = [
     "to_template",
 ]
 
-Engine = Literal["docker", "podman"]
-ENGINES: Final[tuple[Engine, ...]] = ("docker", "podman")
+Engine = Literal["docker", "docker-20.10", "podman"]
+ENGINES: Final[tuple[Engine, ...]] = ("docker", "docker-20.10", "podman")
+"""``docker``: moby/profiles today (also Docker 23+); ``docker-20.10``: Docker 20.10, whose profile
+type has only defaultAction, architectures, archMap and syscalls, so it drops defaultErrnoRet, flags
+and the listener fields; ``podman``: containers/common (Podman 4.3 reads profiles the same way)."""
+_DOCKER_20_DROPS: Final = ("defaultErrnoRet", "flags", "listenerPath", "listenerMetadata")
 
 MAX_PROFILE_BYTES: Final = 4 * 1024 * 1024
 """Largest profile read (4 MiB). Real profiles are 10-100 KB; a larger file is refused unread."""
@@ -126,7 +130,7 @@ _FLAGS: Final = (
 
 
 def check_engine(engine: str) -> Engine:
-    """Return ``engine`` if it is ``"docker"`` or ``"podman"``.
+    """Return ``engine`` if it is ``"docker"``, ``"docker-20.10"`` or ``"podman"``.
 
     Raises:
         InvalidEngineError: any other name.
@@ -136,6 +140,8 @@ def check_engine(engine: str) -> Engine:
     """
     if engine == "docker":
         return "docker"
+    if engine == "docker-20.10":
+        return "docker-20.10"
     if engine == "podman":
         return "podman"
     raise InvalidEngineError(str(engine), choices=ENGINES)
@@ -447,6 +453,8 @@ class DockerProfile(_Model):
                 suffix="archMap",
             )
         _check_errno_pair(self.default_errno, self.default_errno_ret, engine, "defaultErrno")
+        if engine == "docker-20.10":
+            self._check_docker_20()
         default = self.default_errno_value
         if default is not None and not Action(self.default_action).takes_errno:
             raise _fail(
@@ -456,6 +464,23 @@ class DockerProfile(_Model):
                 suffix="defaultErrnoRet",
             )
         return self
+
+    def _check_docker_20(self) -> None:
+        # Docker 20.10 silently drops these; EPERM is what a missing defaultErrnoRet means anyway.
+        dropped = {
+            "defaultErrnoRet": self.default_errno_ret not in (None, 1),
+            "flags": bool(self.flags),
+            "listenerPath": bool(self.listener_path),
+            "listenerMetadata": bool(self.listener_metadata),
+        }
+        for field, changes in dropped.items():
+            if changes:
+                raise _fail(
+                    "seccompose.conflict",
+                    f"Docker 20.10 ignores {field}, so the container would not get what the profile says",
+                    suffix=field,
+                    hint="; remove it, or render for a newer engine (docker, podman)",
+                )
 
     @property
     def default_errno_value(self) -> int | None:
@@ -600,7 +625,7 @@ class _Walk:
                 msg = f"keys {seen[field]!r} and {key!r} both mean {field!r} to the engines; keep one"
                 raise FormatError(msg, location=_path(where, key))
             seen[field] = key
-            if field in (_PODMAN_ONLY if self.engine == "docker" else _DOCKER_ONLY):
+            if field in (_DOCKER_ONLY if self.engine == "podman" else _PODMAN_ONLY):
                 self.ignored.append(_path(where, field))
             if value is not None:  # Go leaves the zero value for null: the same as absent
                 out[field] = self.value(value, schema[field], _path(where, field))
@@ -809,7 +834,7 @@ def to_template(doc: DockerProfile, *, engine: Engine | None = None, name: str =
     from seccompose.templates import Gate, Template, TemplateRule
 
     engine = check_engine(engine or doc.engine)
-    docker = engine == "docker"
+    docker = engine != "podman"
     oci = {a.oci: a for a in Arch}
     rules = []
     for rule in doc.syscalls:
