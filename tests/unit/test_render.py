@@ -403,3 +403,44 @@ def _getppid_under(steps: list[tuple[str, bool]], arg: int) -> int:
 )
 def test_libseccomp_reading_of_rule_order(steps: list[tuple[str, bool]], arg: int, errno: int) -> None:
     assert _getppid_under(steps, arg) == errno
+
+
+# --- Docker 20.10 -----------------------------------------------------------------------------------
+
+
+def test_docker_20_10_drops_default_errno_one() -> None:
+    doc = _doc(_rule("read"), defaultErrnoRet=1, architectures=["SCMP_ARCH_X86_64"])
+    assert _render(doc, engine="docker-20.10") == {
+        "defaultAction": "SCMP_ACT_ERRNO",
+        "architectures": ["SCMP_ARCH_X86_64"],
+        "syscalls": [{"names": ["read"], "action": ALLOW}],
+    }
+    assert _render(doc, engine="docker")["defaultErrnoRet"] == 1
+
+
+@pytest.mark.parametrize(
+    ("extra", "field"),
+    [
+        ({"defaultErrnoRet": 38}, "defaultErrnoRet"),
+        ({"flags": ["SECCOMP_FILTER_FLAG_SPEC_ALLOW"]}, "flags"),
+        ({"listenerPath": "/run/agent.sock"}, "listenerPath"),
+        ({"listenerMetadata": "x"}, "listenerMetadata"),
+    ],
+)
+def test_docker_20_10_refuses_what_it_would_drop(extra: dict[str, Any], field: str) -> None:
+    from seccompose.errors import ConflictError
+
+    with pytest.raises(ConflictError, match=rf"Docker 20\.10 ignores {field}.* at {field}"):
+        _render(_doc(_rule("read"), **extra), engine="docker-20.10")
+    assert _render(_doc(_rule("read"), **extra), engine="docker")[field] == next(iter(extra.values()))
+
+
+def test_docker_20_10_keeps_rule_errno_and_min_kernel() -> None:
+    doc = _doc(
+        {"names": ["clone3"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38},
+        _rule("ptrace", includes={"minKernel": "4.8"}),
+    )
+    assert _render(doc, engine="docker-20.10", kernel="4.4") == {
+        "defaultAction": "SCMP_ACT_ERRNO",
+        "syscalls": [{"names": ["clone3"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38}],
+    }
