@@ -250,8 +250,11 @@ def _document(raw: dict[str, Any], index: int, where: str, source: str | None) -
 def resolve(documents: Sequence[SeccompProfileDocument], name: str, *, namespace: str | None = None) -> dict[str, Any]:
     """Return the OCI ``linux.seccomp`` object of profile ``name``, its ``baseProfileName`` chain unioned.
 
-    The base's rules come first, then the profile's own; the profile's default action,
-    architectures, flags and listener win over its bases'.
+    With a base, the rules of the whole chain are unioned as SPO's merger does: one rule per
+    (action, errno, arguments) with its names sorted, the least restrictive first (the runtime
+    keeps a syscall's first unconditional rule, so where the chain disagrees about a syscall the
+    least restrictive action wins). Without a base the profile's rules are kept as they are.
+    The profile's default action, architectures, flags and listener win over its bases'.
 
     Raises:
         InvalidProfileError: no such profile, a base that is not among the documents
@@ -295,10 +298,46 @@ def resolve(documents: Sequence[SeccompProfileDocument], name: str, *, namespace
         out["listenerPath"] = leaf.listener_path
     if leaf.listener_metadata:
         out["listenerMetadata"] = leaf.listener_metadata
-    syscalls = [_rule(r) for doc in reversed(chain) for r in doc.profile.syscalls]
+    if len(chain) == 1:
+        syscalls = [_rule(r) for r in leaf.syscalls]
+    else:
+        syscalls = _union([_rule(r) for doc in reversed(chain) for r in doc.profile.syscalls])
     if syscalls:
         out["syscalls"] = syscalls
     return out
+
+
+# Least restrictive first: the runtime keeps a syscall's first unconditional rule, so in this
+# order the union lets the least restrictive action win, as SPO's profile merger does.
+_RESTRICTIVENESS: Final = {
+    a: i
+    for i, a in enumerate(
+        (
+            "SCMP_ACT_ALLOW",
+            "SCMP_ACT_LOG",
+            "SCMP_ACT_NOTIFY",
+            "SCMP_ACT_TRACE",
+            "SCMP_ACT_ERRNO",
+            "SCMP_ACT_TRAP",
+            "SCMP_ACT_KILL_THREAD",
+            "SCMP_ACT_KILL",
+            "SCMP_ACT_KILL_PROCESS",
+        )
+    )
+}
+
+
+def _union(rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Merge rules of a base chain: one rule per (action, errno, args), names sorted, least restrictive first."""
+    merged: dict[str, tuple[dict[str, Any], set[str]]] = {}
+    for rule in rules:
+        key = json.dumps({k: v for k, v in rule.items() if k != "names"}, sort_keys=True)
+        merged.setdefault(key, (rule, set()))[1].update(rule["names"])
+    ordered = sorted(
+        merged.items(),
+        key=lambda item: (_RESTRICTIVENESS[item[1][0]["action"]], item[1][0].get("errnoRet") or 0, item[0]),
+    )
+    return [{**rule, "names": sorted(names)} for _, (rule, names) in ordered]
 
 
 def _rule(rule: Any) -> dict[str, Any]:  # noqa: ANN401 - a docker_profile.Syscall
