@@ -219,6 +219,12 @@ def update_bundle(bundle: str | os.PathLike[str], seccomp: Mapping[str, Any] | P
     Raises:
         FormatError: as :func:`set_seccomp`.
         OSError: the file cannot be read or written.
+
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as bundle:
+    ...     _ = (Path(bundle) / "config.json").write_text('{"ociVersion": "1.2.0"}')
+    ...     print(update_bundle(bundle, {"defaultAction": "SCMP_ACT_LOG"}).read_text())
+    {"ociVersion": "1.2.0", "linux": {"seccomp": {"defaultAction": "SCMP_ACT_LOG"}}}
     """
     path = Path(bundle)
     if path.is_dir():

@@ -787,6 +787,14 @@ def load_docker_profile(
         DocumentTooLargeError: the file is too large.
         OSError: the file cannot be read.
         SeccomposeError: as :func:`parse_docker_profile`.
+
+    >>> import tempfile
+    >>> with tempfile.NamedTemporaryFile("w", suffix=".json") as f:
+    ...     _ = f.write('{"defaultAction": "SCMP_ACT_ERRNO",'
+    ...                 ' "syscalls": [{"name": "read", "action": "SCMP_ACT_ALLOW"}]}')
+    ...     f.flush()
+    ...     load_docker_profile(f.name).syscalls[0].syscall_names
+    ('read',)
     """
     file = Path(path)
     size = file.stat().st_size

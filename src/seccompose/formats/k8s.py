@@ -174,12 +174,19 @@ def _check_name(value: str, what: str) -> None:
 
 
 def load_documents(text: str | bytes, *, source: str | None = None) -> tuple[SeccompProfileDocument, ...]:
-    """Read every ``SeccompProfile`` of a YAML text (other kinds are skipped).
+    r"""Read every ``SeccompProfile`` of a YAML text (other kinds are skipped).
 
     Raises:
         DocumentTooLargeError: over 8 MiB.
         FormatError: not YAML, or a ``SeccompProfile`` of the wrong shape (with its path).
         InvalidProfileError: a spec that no runtime would load.
+
+    >>> docs = load_documents(
+    ...     "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: other}\n---\n"
+    ...     "apiVersion: security-profiles-operator.x-k8s.io/v1beta1\nkind: SeccompProfile\n"
+    ...     "metadata: {name: app, namespace: web}\nspec: {defaultAction: SCMP_ACT_LOG, baseProfileName: base}\n")
+    >>> [(d.namespace, d.name, d.base_profile_name, d.index) for d in docs]
+    [('web', 'app', 'base', 1)]
     """
     if len(text) > MAX_YAML_BYTES:
         raise DocumentTooLargeError(len(text), MAX_YAML_BYTES, source=source)
@@ -248,7 +255,7 @@ def _document(raw: dict[str, Any], index: int, where: str, source: str | None) -
 
 
 def resolve(documents: Sequence[SeccompProfileDocument], name: str, *, namespace: str | None = None) -> dict[str, Any]:
-    """Return the OCI ``linux.seccomp`` object of profile ``name``, its ``baseProfileName`` chain unioned.
+    r"""Return the OCI ``linux.seccomp`` object of profile ``name``, its ``baseProfileName`` chain unioned.
 
     With a base, the rules of the whole chain are unioned as SPO's merger does: one rule per
     (action, errno, arguments) with its names sorted, the least restrictive first (the runtime
@@ -259,6 +266,13 @@ def resolve(documents: Sequence[SeccompProfileDocument], name: str, *, namespace
     Raises:
         InvalidProfileError: no such profile, a base that is not among the documents
             (or a remote ``oci://`` one), a cycle, or a chain deeper than 15.
+
+    >>> docs = load_documents(dumps({"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [
+    ...     {"names": ["read"], "action": "SCMP_ACT_ALLOW"}]}, name="base") + "---\n" + dumps(
+    ...     {"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["write"], "action": "SCMP_ACT_ALLOW"}]},
+    ...     name="app", base_profile_name="base"))
+    >>> resolve(docs, "app")
+    {'defaultAction': 'SCMP_ACT_ERRNO', 'syscalls': [{'names': ['read', 'write'], 'action': 'SCMP_ACT_ALLOW'}]}
     """
     by_key: dict[tuple[str | None, str], SeccompProfileDocument] = {}
     for doc in documents:
