@@ -30,6 +30,9 @@ from seccompose.arch import Arch
 from seccompose.syscalls import TABLED_ARCHES, all_names, table
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from seccompose.caps import Capability
     from seccompose.profile import Profile
     from seccompose.rules import Arg
 
@@ -312,12 +315,13 @@ def diff_files(
     *,
     arch: Arch | None = None,
     runtime: str | None = "runc",
+    caps: Iterable[Capability] | None = None,
 ) -> ProfileDiff:
     """Diff two profiles given as files (OCI, ``config.json``, Docker/Podman) or template names.
 
     Template names and conditional Docker profiles are composed or rendered for a container
-    with Docker's default capabilities on an ``arch`` host (default: this machine's); with
-    ``arch``, only that host's ABIs are compared.
+    with ``caps`` (None: Docker's default capabilities) on an ``arch`` host (default: this
+    machine's); with ``arch``, only that host's ABIs are compared.
 
     Raises:
         TemplateNotFoundError, FormatError: an input cannot be read.
@@ -330,6 +334,6 @@ def diff_files(
     from seccompose.arch import host_arch
 
     host = arch or host_arch()
-    pa = read_profile(a, arch=host, runtime=runtime)
-    pb = read_profile(b, arch=host, runtime=runtime)
+    pa = read_profile(a, arch=host, runtime=runtime, caps=caps)
+    pb = read_profile(b, arch=host, runtime=runtime, caps=caps)
     return diff(pa, pb, a_name=a, b_name=b, arch=arch)

@@ -427,3 +427,15 @@ def test_explain_names_the_policy_rule(work: Path, capsys: pytest.CaptureFixture
     assert code == 0 and out.startswith("perf_event_open: denied")
     code, out, _ = run(capsys, "explain", "ptrace", *base[1:], "--cap-add", "SYS_PTRACE")
     assert code == 0 and out.splitlines()[2] == "  rule:no-ptrace"
+
+
+def test_diff_for_the_containers_caps(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    docker = str(REFERENCE / "docker-default-moby-profiles-cd3bed8.json")
+    code, _, _ = run(capsys, "compose", "--base", docker, "--arch", "x86_64", "--runtime", "none", "-o", "a.json")
+    assert code == 0
+    # a.json is Docker's default rendered for Docker's default capabilities: equal to the same rendering ...
+    assert run(capsys, "diff", "a.json", docker, "--arch", "x86_64")[0] == 0
+    # ... and not to the rendering for a container that also has CAP_SYS_ADMIN
+    code, out, _ = run(capsys, "diff", "a.json", docker, "--arch", "x86_64", "--cap-add", "SYS_ADMIN")
+    assert code == 1
+    assert "  + mount                    allowed  (was SCMP_ACT_ERRNO(EPERM) (default))" in out.splitlines()

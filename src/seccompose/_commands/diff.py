@@ -16,11 +16,13 @@ examples:
   seccompose diff old.json new.json                  OCI, config.json or Docker/Podman profiles
   seccompose diff default podman-default --arch x86_64
   seccompose diff docker-default.json default --arch aarch64 --format json
+  seccompose diff old-docker.json new-docker.json --cap-add SYS_ADMIN   for a container with CAP_SYS_ADMIN
   seccompose compose --base default -o a.json && seccompose compose --base default --cap-add SYS_PTRACE -o b.json
   seccompose diff a.json b.json || echo "the profile changed"
 
 A and B are profile files ('-' for stdin) or shipped template names; templates and conditional
-Docker profiles are composed for a container with Docker's default capabilities.
+Docker profiles are composed for the container --caps/--cap-add/--cap-drop describe
+(default: Docker's default capabilities), as 'docker run' computes them.
 exit status: 0 the profiles load the same way, 1 they differ, 2 error
 """
 
@@ -30,6 +32,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("a", metavar="A", help="the old profile: a file or a template name")
     parser.add_argument("b", metavar="B", help="the new profile: a file or a template name")
     parser.add_argument("--arch", metavar="ARCH", help="host architecture: compare only its ABIs (default: all)")
+    parser.add_argument(
+        "--caps",
+        metavar="LIST|none",
+        action="append",
+        help="the container's capabilities, for templates and conditional profiles (default: Docker's 14)",
+    )
+    parser.add_argument("--cap-add", metavar="CAP", action="append", default=[], help="add a capability (ALL: all)")
+    parser.add_argument("--cap-drop", metavar="CAP", action="append", default=[], help="drop a capability (ALL: all)")
     parser.add_argument(
         "--runtime",
         default="runc",
@@ -42,13 +52,17 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the diff; 0 when equal, 1 when different."""
-    from seccompose._commands.compose import write_output
+    from seccompose._commands.compose import _split, write_output
     from seccompose.arch import Arch
+    from seccompose.caps import container_capabilities
     from seccompose.diff import diff_files
 
     arch = Arch.parse(args.arch, location="--arch") if args.arch else None
     runtime = None if args.runtime in ("none", "") else args.runtime
-    result = diff_files(args.a, args.b, arch=arch, runtime=runtime)
+    caps = container_capabilities(
+        (_split(args.caps) or ["none"]) if args.caps else None, add=args.cap_add, drop=args.cap_drop
+    )
+    result = diff_files(args.a, args.b, arch=arch, runtime=runtime, caps=caps)
     text = json.dumps(result.to_json(), indent=2) if args.format == "json" else result.format_text()
     write_output(text, args.output)
     return 0 if result.equal else 1
