@@ -196,17 +196,20 @@ def test_compressed_traces(tmp_path: Path, opener: object) -> None:
     assert _parse(path) == _parse(FIXTURES / "f-summary.txt")
 
 
-def test_block_boundaries_do_not_change_the_result(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_block_boundaries_do_not_change_the_result() -> None:
     data = (FIXTURES / "threads-summary.txt").read_bytes()
     whole = count_file(io.BytesIO(data))
-    monkeypatch.setattr(strace, "BLOCK_SIZE", 97)  # lines cut anywhere, many blocks
-    assert count_file(io.BytesIO(data)) == whole
+    assert count_file(io.BytesIO(data), block_size=97) == whole  # lines cut anywhere, many blocks
+    assert len(data) < strace.BLOCK_SIZE  # so `whole` was one block
 
 
-def test_a_huge_line_without_newline_stays_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(strace, "BLOCK_SIZE", 1024)
-    data = b"x" * 100_000 + b"\ngetpid() = 1\n"
-    assert count_file(io.BytesIO(data)) == collections.Counter({(X86_64, "getpid"): 1})
+def test_a_line_over_a_megabyte_is_dropped_whole() -> None:
+    # Its tail looks like a call; read from the middle it would be taken for one.
+    data = b"write(1, " + b"x" * 2_000_000 + b"\nread(0) = 0\ngetpid() = 1\n"
+    assert count_file(io.BytesIO(data), block_size=4096) == collections.Counter({(X86_64, "read"): 1, (X86_64, "getpid"): 1})
+    tail = b"y" * 2_000_000 + b"\n open(0) = 0\ngetpid() = 1\n"
+    expected = collections.Counter({(X86_64, "open"): 1, (X86_64, "getpid"): 1})
+    assert count_file(io.BytesIO(tail), block_size=4096) == expected
 
 
 def test_progress_reports_every_byte() -> None:

@@ -68,6 +68,7 @@ _LINE: Final = re.compile(
     """,
     re.VERBOSE,
 )
+_MAX_LINE: Final = 1 << 20
 _UNKNOWN: Final = re.compile(r"syscall_(0x[0-9a-f]+|[0-9]+)")
 
 _Groups = tuple[bytes, bytes, bytes, bytes, bytes, bytes, bytes, bytes]
@@ -195,24 +196,37 @@ def _encode(line: str | bytes) -> bytes:
     return line.encode("utf-8", "replace") if isinstance(line, str) else line
 
 
-def _blocks(stream: BinaryIO, progress: Callable[[int], None] | None) -> Iterator[bytes]:
-    r"""Yield ``b"\n" + whole lines`` blocks of a binary stream."""
+def _blocks(stream: BinaryIO, progress: Callable[[int], None] | None, size: int) -> Iterator[bytes]:
+    r"""Yield ``b"\n" + whole lines`` blocks of a binary stream.
+
+    A line longer than ``_MAX_LINE`` (strace abbreviates arguments to 32 bytes unless
+    told otherwise) is dropped whole, so memory stays bounded and its middle is never
+    read as the start of a line.
+    """
     rest = b""
+    skipping = False
     while True:
-        data = stream.read(BLOCK_SIZE)
+        data = stream.read(size)
         if not data:
             break
         if progress is not None:
             progress(len(data))
+        if skipping:
+            first = data.find(b"\n")
+            if first < 0:
+                continue
+            data = data[first + 1 :]
+            skipping = False
         cut = data.rfind(b"\n")
         if cut < 0:
             rest += data
-            if len(rest) > BLOCK_SIZE:  # a line that long is garbage; don't let it grow
-                rest = rest[-4096:]
+            if len(rest) > _MAX_LINE:
+                rest = b""
+                skipping = True
             continue
         yield b"\n" + rest + data[: cut + 1]
         rest = data[cut + 1 :]
-    if rest:
+    if rest and not skipping:
         yield b"\n" + rest + b"\n"
 
 
@@ -243,12 +257,14 @@ def count_file(
     *,
     arch: Arch = Arch.X86_64,
     progress: Callable[[int], None] | None = None,
+    block_size: int = BLOCK_SIZE,
 ) -> collections.Counter[tuple[Arch, str]]:
     r"""Count the calls of one strace log (one file of a ``-ff`` set is one log).
 
     Names are strace's, with ``syscall_0x…`` resolved where a table knows the
     number; a name no table knows is kept as printed, for the caller to report.
-    ``progress`` is called with the number of bytes read after each block.
+    ``progress`` is called with the number of bytes read after each block of
+    ``block_size`` bytes.
 
     >>> log = io.BytesIO(b'execve("/bin/true", ["true"], 0x7ffd) = 0\nbrk(NULL) = 0x1\nbrk(0x2) = 0x2\n')
     >>> sorted((abi.value, name, n) for (abi, name), n in count_file(log).items())
@@ -256,7 +272,7 @@ def count_file(
     """
     state = _State(arch)
     tally = _Tally()
-    for block in _blocks(stream, progress):
+    for block in _blocks(stream, progress, block_size):
         _scan_block(block, state, tally)
     return tally.result()
 
