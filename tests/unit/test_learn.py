@@ -1,0 +1,161 @@
+"""learn(): traces to templates, the CLI, and the shipped learned templates' consistency."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from seccompose.arch import Arch
+from seccompose.cli import main
+from seccompose.errors import FormatError
+from seccompose.learn import learn, read_traces
+from seccompose.porting import port_names
+from seccompose.syscalls import table
+from seccompose.templates import load_template
+
+GOOD = Path(__file__).resolve().parents[1] / "fixtures" / "good"
+ROOT = Path(__file__).resolve().parents[2]
+LEARNED = ("gunicorn", "haproxy", "httpd", "lighttpd", "mariadb", "memcached", "nginx", "postgres", "redis", "squid")
+
+
+def _learn(paths: list[Path], **kw: object) -> dict[str, object]:
+    return learn(paths, program="probe", arch=Arch.X86_64, date="2026-11-29", progress=False, **kw)  # type: ignore[arg-type]
+
+
+def _names(doc: dict[str, object], arch: str) -> set[str]:
+    rules = doc["rules"]
+    assert isinstance(rules, list)
+    return {n for r in rules if r["arches"] == [arch] for n in r["names"]}
+
+
+def test_traces_merge_by_union() -> None:
+    strace_only = _names(_learn([GOOD / "strace" / "ttt-no-f.txt"]), "x86_64")
+    audit_only = _names(_learn([GOOD / "audit" / "auditd-foreground.log"]), "x86_64")
+    both = _names(_learn([GOOD / "strace" / "ttt-no-f.txt", GOOD / "audit" / "auditd-foreground.log"]), "x86_64")
+    assert both == strace_only | audit_only
+    assert audit_only - strace_only  # the merge really adds something
+
+
+def test_ff_directory_is_every_process() -> None:
+    ff = _names(_learn([GOOD / "strace" / "ff"]), "x86_64")
+    assert ff == _names(_learn([GOOD / "strace" / "f-summary.txt"]), "x86_64")
+
+
+def test_32_bit_calls_land_in_the_host_rule_but_are_not_ported() -> None:
+    learned = read_traces([GOOD / "audit" / "auditd-foreground.log"], arch=Arch.X86_64, progress=False)
+    assert learned.names([Arch.X86]) == ["exit", "getpid", "write"]
+    doc = _learn([GOOD / "audit" / "auditd-foreground.log"])
+    assert {"exit", "getpid", "write"} <= _names(doc, "x86_64")
+
+
+def test_aarch64_rule_is_the_port_of_the_x86_64_calls() -> None:
+    doc = _learn([GOOD / "strace" / "f-summary.txt"])
+    x86_64 = _names(doc, "x86_64")
+    assert "access" in x86_64
+    assert "arch_prctl" in x86_64
+    aarch64 = _names(doc, "aarch64")
+    assert aarch64 == set(port_names(sorted(x86_64)).names)
+    assert "faccessat" in aarch64
+    assert "arch_prctl" not in aarch64
+    prov = doc["provenance"]
+    assert isinstance(prov, dict)
+    assert "access -> faccessat" in prov["porting"]
+    assert "arch_prctl dropped (arch-only)" in prov["porting"]
+
+
+def test_unknown_numbers_are_left_out_and_reported() -> None:
+    doc = _learn([GOOD / "strace" / "f-summary.txt"])
+    assert "cachestat" in _names(doc, "x86_64")  # syscall_0x1c3, resolved
+    assert not any(n.startswith("syscall_") for n in _names(doc, "x86_64"))
+    prov = doc["provenance"]
+    assert isinstance(prov, dict)
+    assert prov["unresolved"] == "syscall_0x3e8 (x86_64)"
+
+
+def test_provenance_and_template_loads(tmp_path: Path) -> None:
+    doc = _learn([GOOD / "strace" / "f-summary.txt"], version="1.0", workload="run it", trace_command="strace -f ./probe")
+    prov = doc["provenance"]
+    assert isinstance(prov, dict)
+    for key in ("program", "version", "workload", "kernel", "arch", "date", "traceCommand", "traces"):
+        assert prov[key], key
+    path = tmp_path / "probe.json"
+    path.write_text(json.dumps(doc))
+    template = load_template(path)
+    assert template.name == "probe"
+    assert "openat" in template.names(Arch.X86_64)
+
+
+def test_empty_and_missing_traces_are_errors(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.txt"
+    empty.write_text("+++ exited with 0 +++\n")
+    with pytest.raises(FormatError, match=r"no syscall found in this strace trace in .*empty.txt"):
+        _learn([empty])
+    with pytest.raises(FormatError, match="no trace given"):
+        _learn([])
+    with pytest.raises(FileNotFoundError):
+        _learn([tmp_path / "missing.txt"])
+
+
+def test_progress_bar_only_when_asked(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = iter(range(10, 1000))  # every call is a redraw
+    monkeypatch.setattr("seccompose.learn.time.monotonic", lambda: float(next(clock)))
+    read_traces([GOOD / "strace" / "threads-summary.txt"], arch=Arch.X86_64, progress=True)
+    assert "learn: [" in capsys.readouterr().err
+    read_traces([GOOD / "strace" / "threads-summary.txt"], arch=Arch.X86_64, progress=False)
+    assert capsys.readouterr().err == ""
+    read_traces([GOOD / "strace" / "threads-summary.txt"], arch=Arch.X86_64)  # stderr is not a terminal here
+    assert capsys.readouterr().err == ""
+
+
+def test_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "t.json"
+    code = main(["learn", str(GOOD / "strace" / "f-summary.txt"), "-o", str(out), "--program", "probe",
+                 "--version", "9", "--image", "probe:*", "--arch", "x86_64", "--no-progress"])  # fmt: skip
+    assert code == 0
+    doc = json.loads(out.read_text())
+    assert doc["images"] == ["probe:*"]
+    assert doc["provenance"]["version"] == "9"
+    err = capsys.readouterr().err
+    assert "for x86_64" in err
+    assert "syscall_0x3e8" in err
+    assert main(["learn", str(GOOD / "strace" / "f-summary.txt"), "--arch", "sparc", "--program", "x"]) == 2
+    assert "unknown architecture 'sparc' at --arch" in capsys.readouterr().err
+
+
+def test_cli_reads_stdin(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    class Stdin:
+        buffer = io.BytesIO(b"getpid() = 1\nbrk(NULL) = 0x1\n")
+
+    monkeypatch.setattr("sys.stdin", Stdin())
+    assert main(["learn", "-", "--program", "p", "--arch", "x86_64"]) == 0
+    assert json.loads(capsys.readouterr().out)["rules"][0]["names"] == ["brk", "getpid"]
+
+
+@pytest.mark.parametrize("name", LEARNED)
+def test_shipped_learned_template_is_consistent(name: str) -> None:
+    """Drift check: each learned template's aarch64 rule is the port of its x86_64 rule."""
+    path = ROOT / "data" / "templates" / f"{name}.json"
+    doc = json.loads(path.read_text())
+    assert doc["name"] == name
+    assert name in doc["images"]
+    x86_64, aarch64 = doc["rules"]
+    assert x86_64["arches"] == ["x86_64"]
+    assert aarch64["arches"] == ["aarch64"]
+    assert x86_64["names"] == sorted(set(x86_64["names"]))
+    native = [n for n in x86_64["names"] if n in table(Arch.X86_64)]
+    assert aarch64["names"] == list(port_names(native).names)
+    for key in ("program", "version", "workload", "kernel", "arch", "date", "traceCommand", "tool"):
+        assert doc["provenance"][key], key
+    assert doc["provenance"]["tool"] == f"tools/record_templates.py {name}"
+    assert load_template(name).names()
+
+
+def test_record_tool_knows_every_learned_template() -> None:
+    text = (ROOT / "tools" / "record_templates.py").read_text()
+    for name in LEARNED:
+        assert f'name="{name}"' in text
+    assert shutil.which("python3")
