@@ -156,7 +156,7 @@ def read_traces(
     return learned
 
 
-def learn(  # noqa: PLR0913 - every provenance field is a keyword on purpose
+def learn(
     paths: Sequence[str | Path],
     *,
     program: str,

@@ -87,7 +87,12 @@ def _profile(name: str) -> dict[str, Any]:
 
 
 def _allowed(profile: dict[str, Any]) -> set[str]:
-    return {n for rule in profile["syscalls"] if rule["action"] == "SCMP_ACT_ALLOW" and not rule.get("args") for n in rule["names"]}
+    return {
+        n
+        for rule in profile["syscalls"]
+        if rule["action"] == "SCMP_ACT_ALLOW" and not rule.get("args")
+        for n in rule["names"]
+    }
 
 
 @pytest.fixture(scope="session")
@@ -190,7 +195,9 @@ def test_server_runs_its_workload_under_its_own_profile(name: str, probe: Path) 
         try:
             RECIPES.session(server, work, launch)
         except RuntimeError as exc:
-            logs = "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-1500:]}" for p in sorted(work.glob("*.log")))
+            logs = "\n".join(
+                f"--- {p.name}\n{p.read_text(errors='replace')[-1500:]}" for p in sorted(work.glob("*.log"))
+            )
             pytest.fail(f"{name} under its profile: {exc}\n{logs}")
         # A server may shrug off a denied call and only log it (the profile's errno is EPERM).
         for log in sorted(work.rglob("*.log")):

@@ -17,7 +17,9 @@ garbage_text = st.text(max_size=200)
 garbage_bytes = st.binary(max_size=300)
 # Lines that cannot be calls: strace's own non-call lines, and text with no "(" or "<".
 non_calls = st.one_of(
-    st.builds(lambda s: f"--- SIG{s} {{si_signo={s}}} ---", st.text("ABCDEFGHIJKLMNOPQRSTUVWXYZ", min_size=1, max_size=8)),
+    st.builds(
+        lambda s: f"--- SIG{s} {{si_signo={s}}} ---", st.text("ABCDEFGHIJKLMNOPQRSTUVWXYZ", min_size=1, max_size=8)
+    ),
     st.builds(lambda n: f"+++ exited with {n} +++", st.integers(0, 255)),
     st.builds(lambda p: f"strace: Process {p} attached", st.integers(1, 99999)),
     st.text(alphabet=st.characters(blacklist_characters="(<\n\r"), max_size=80),

@@ -40,19 +40,27 @@ def test_kernel_log_form_is_read_too() -> None:
     kernel = _count("dmesg.txt")
     assert (Arch.X86, "write") in kernel
     assert set(kernel) <= set(_count("auditd-foreground.log")) | {(Arch.X86_64, "getrandom")}
-    assert sum(kernel.values()) == sum(1 for line in (FIXTURES / "dmesg.txt").read_text().splitlines() if "type=1326" in line)
+    assert sum(kernel.values()) == sum(
+        1 for line in (FIXTURES / "dmesg.txt").read_text().splitlines() if "type=1326" in line
+    )
 
 
 @pytest.mark.parametrize(
     ("line", "expected"),
     [
-        ("type=SECCOMP msg=audit(1.2:3): pid=1 arch=c000003e syscall=257 compat=0 code=0x7ffc0000", (Arch.X86_64, "openat")),
+        (
+            "type=SECCOMP msg=audit(1.2:3): pid=1 arch=c000003e syscall=257 compat=0 code=0x7ffc0000",
+            (Arch.X86_64, "openat"),
+        ),
         ("audit: type=1326 audit(1.2:3): arch=c00000b7 syscall=56 compat=0 code=0x7ffc0000", (Arch.AARCH64, "openat")),
         ("type=SECCOMP msg=audit(1.2:3): arch=40000003 syscall=295 compat=1", (Arch.X86, "openat")),
         # x32: the x86_64 audit arch with __X32_SYSCALL_BIT in the number
         ("type=SECCOMP msg=audit(1.2:3): arch=c000003e syscall=1073742081 compat=0", (Arch.X32, "openat")),
         # ausearch -i, and audit's own spelling of pread64
-        ("type=SECCOMP msg=audit(11/29/26 19:11:11.970:35) : arch=x86_64 syscall=pread compat=0", (Arch.X86_64, "pread64")),
+        (
+            "type=SECCOMP msg=audit(11/29/26 19:11:11.970:35) : arch=x86_64 syscall=pread compat=0",
+            (Arch.X86_64, "pread64"),
+        ),
         ("type=SECCOMP msg=audit(1.2:3): arch=c000003e syscall=999 code=0x0", (Arch.X86_64, "syscall_0x3e7")),
         # an arch seccompose has no table for keeps the number
         ("type=SECCOMP msg=audit(1.2:3): arch=40000028 syscall=5 code=0x0", (Arch.ARM, "syscall_0x5")),

@@ -77,7 +77,9 @@ def test_unknown_numbers_are_left_out_and_reported() -> None:
 
 
 def test_provenance_and_template_loads(tmp_path: Path) -> None:
-    doc = _learn([GOOD / "strace" / "f-summary.txt"], version="1.0", workload="run it", trace_command="strace -f ./probe")
+    doc = _learn(
+        [GOOD / "strace" / "f-summary.txt"], version="1.0", workload="run it", trace_command="strace -f ./probe"
+    )
     prov = doc["provenance"]
     assert isinstance(prov, dict)
     for key in ("program", "version", "workload", "kernel", "arch", "date", "traceCommand", "traces"):

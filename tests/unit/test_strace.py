@@ -50,7 +50,11 @@ def _parse(path: Path) -> collections.Counter[tuple[Arch, str]]:
 
 def _comparable(counts: collections.Counter[tuple[Arch, str]]) -> collections.Counter[tuple[Arch, str]]:
     return collections.Counter(
-        {k: n for k, n in counts.items() if k[1] not in NEVER_RETURN and k[1] != "cachestat" and not k[1].startswith("syscall_")}
+        {
+            k: n
+            for k, n in counts.items()
+            if k[1] not in NEVER_RETURN and k[1] != "cachestat" and not k[1].startswith("syscall_")
+        }
     )
 
 
@@ -150,7 +154,12 @@ def test_line_forms(line: str, expected: list[tuple[Arch, str]]) -> None:
 
 
 def test_resumed_half_is_not_a_second_call_but_counts_if_its_start_is_missing() -> None:
-    lines = ["7 read(3,  <unfinished ...>", "8 getpid() = 8", '7 <... read resumed>"x", 1) = 1', "9 <... poll resumed>) = 1"]
+    lines = [
+        "7 read(3,  <unfinished ...>",
+        "8 getpid() = 8",
+        '7 <... read resumed>"x", 1) = 1',
+        "9 <... poll resumed>) = 1",
+    ]
     assert list(iter_calls(lines)) == [(X86_64, "read"), (X86_64, "getpid"), (X86_64, "poll")]
     assert count_calls(lines) == collections.Counter({(X86_64, "read"): 1, (X86_64, "getpid"): 1, (X86_64, "poll"): 1})
 
@@ -206,7 +215,9 @@ def test_block_boundaries_do_not_change_the_result() -> None:
 def test_a_line_over_a_megabyte_is_dropped_whole() -> None:
     # Its tail looks like a call; read from the middle it would be taken for one.
     data = b"write(1, " + b"x" * 2_000_000 + b"\nread(0) = 0\ngetpid() = 1\n"
-    assert count_file(io.BytesIO(data), block_size=4096) == collections.Counter({(X86_64, "read"): 1, (X86_64, "getpid"): 1})
+    assert count_file(io.BytesIO(data), block_size=4096) == collections.Counter(
+        {(X86_64, "read"): 1, (X86_64, "getpid"): 1}
+    )
     tail = b"y" * 2_000_000 + b"\n open(0) = 0\ngetpid() = 1\n"
     expected = collections.Counter({(X86_64, "open"): 1, (X86_64, "getpid"): 1})
     assert count_file(io.BytesIO(tail), block_size=4096) == expected
