@@ -85,15 +85,16 @@ def test_compose_on_imported_profile_equals_render(
     assert composed.effective() == _loaded(rendered, arch)
 
 
-@pytest.mark.parametrize("name", [n for n, e in FILES.items() if e == "docker"])
+@pytest.mark.parametrize(("name", "engine"), FILES.items())
 @given(caps=cap_sets, arch=hosts, kernel=kernels)
-def test_compose_base_file_equals_render_for_docker_files(
-    name: str, caps: frozenset[Capability], arch: Arch, kernel: tuple[int, int]
+def test_compose_base_file_equals_render(
+    name: str, engine: str, caps: frozenset[Capability], arch: Arch, kernel: tuple[int, int]
 ) -> None:
-    """compose(base=FILE) goes through templates.load_template (the lead's Docker reader)."""
+    """compose(base=FILE) goes through templates.load_template (the lead's Docker/Podman reader)."""
     path = PROFILES / name
     composed = compose(base=path, arch=arch, caps=caps, kernel=kernel, runtime=None)
-    assert composed.effective() == _loaded(render(path.read_text(), arch=arch, caps=caps, kernel=_kernel(kernel)), arch)
+    rendered = render(path.read_text(), engine=engine, arch=arch, caps=caps, kernel=_kernel(kernel))  # type: ignore[arg-type]
+    assert composed.effective() == _loaded(rendered, arch)
 
 
 def test_compose_base_file_keeps_podman_first_rule_wins() -> None:

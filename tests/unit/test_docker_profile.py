@@ -261,7 +261,7 @@ def test_deep_nesting_is_a_format_error() -> None:
 
 
 def test_unknown_engine() -> None:
-    with pytest.raises(InvalidEngineError, match="use one of docker, docker-20.10, podman"):
+    with pytest.raises(InvalidEngineError, match=r"use one of docker, docker-20\.10, podman"):
         parse_docker_profile(_doc(), engine="lxc")  # type: ignore[arg-type]
 
 
