@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Literal, TextIO
 from seccompose.arch import Arch, host_arch
 from seccompose.errors import FormatError
 from seccompose.formats import audit, strace
-from seccompose.porting import port_names
+from seccompose.porting import legacy_map, port_names
 from seccompose.syscalls import table
 
 if TYPE_CHECKING:
@@ -187,10 +187,10 @@ def learn(
 
     >>> import pathlib, tempfile
     >>> p = pathlib.Path(tempfile.mkdtemp()) / "t.txt"
-    >>> _ = p.write_text('getpid() = 9\n')
+    >>> _ = p.write_text('getpid() = 9\nepoll_pwait(3, [], 8, -1, NULL, 8) = 0\n')
     >>> rules = learn([p], program="x", arch=Arch.AARCH64, date="2026-01-01")["rules"]
     >>> [(r["arches"], r["names"]) for r in rules]
-    [(['aarch64'], ['getpid']), (['x86_64'], ['getpid'])]
+    [(['aarch64'], ['epoll_pwait', 'getpid']), (['x86_64'], ['epoll_pwait', 'epoll_wait', 'getpid'])]
     """
     arch = arch or host_arch()
     learned = read_traces(paths, arch=arch, kind=kind, progress=progress)
@@ -231,12 +231,16 @@ def learn(
         )
         provenance["porting"] = "; ".join(ported.notes()) or "no legacy call to port"
     elif arch is Arch.AARCH64:
+        # x86_64 has every aarch64 name, but an x86_64 build of the program may call the
+        # legacy form (epoll_wait for epoll_pwait): add those, as the porting table says.
+        have = set(recorded)
+        legacy = sorted(e.name for e in legacy_map().values() if have.intersection(e.replacements))
         rules.append(
             {
-                "names": recorded,
+                "names": sorted(have.union(legacy)),
                 "action": "SCMP_ACT_ALLOW",
                 "arches": [Arch.X86_64.value],
-                "comment": "the aarch64 names: x86_64 has every one",
+                "comment": "the aarch64 names, and the legacy x86_64 calls libc may use for them",
             }
         )
     if learned.unknown:
