@@ -26,7 +26,7 @@ def _group(name: str) -> list[str]:
 @nox.session
 def tests(session: nox.Session) -> None:
     """Run the whole test suite (unit, property, golden, docs examples, integration)."""
-    session.install("-e", ".[check]", *_group("test"))
+    session.install("-e", ".[check]", *_group("test"), *_group("docs"))
     session.run("python", "-m", "pytest", *session.posargs)
 
 

@@ -130,7 +130,7 @@ def _policy_profile(args: argparse.Namespace, arch: Arch, caps: frozenset[Capabi
     decision = policy.profile_for(container)
     rules = ", ".join(decision.rules) or "none"
     print(
-        f"seccompose compose: template {decision.template!r}"
+        f"seccompose {args.command}: template {decision.template!r}"
         + (f" (image glob {decision.image_glob!r})" if decision.image_glob else " (no image glob matched)")
         + f"; rules applied: {rules}",
         file=sys.stderr,

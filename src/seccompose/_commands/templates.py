@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from typing import Any
 
 __all__ = ["EXAMPLES", "HELP", "configure", "run", "summary"]
@@ -23,8 +22,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     lst = sub.add_parser("list", help="list the templates with their images and sizes")
     lst.add_argument("--format", choices=("text", "json"), default="text")
+    lst.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
     show = sub.add_parser("show", help="print one template's data file")
     show.add_argument("name", help="template name")
+    show.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
 
 
 def summary(name: str) -> dict[str, Any]:
@@ -53,18 +54,19 @@ def summary(name: str) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> int:
     """List or show templates."""
+    from seccompose._commands.compose import write_output
     from seccompose.templates import load_template, template_names
 
     if args.action == "show":
-        t = load_template(args.name)
-        sys.stdout.write(json.dumps(t.to_dict(), indent=1) + "\n")
+        write_output(json.dumps(load_template(args.name).to_dict(), indent=1), args.output)
         return 0
     rows = [summary(n) for n in template_names()]
     if args.format == "json":
-        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+        write_output(json.dumps(rows, indent=2), args.output)
         return 0
-    sys.stdout.write(f"{'NAME':<16}{'x86_64':>8}{'aarch64':>9}  IMAGES\n")
+    lines = [f"{'NAME':<16}{'x86_64':>8}{'aarch64':>9}  IMAGES"]
     for r in rows:
         images = ", ".join(r["images"]) or "-"
-        sys.stdout.write(f"{r['name']:<16}{r['allowed']['x86_64']:>8}{r['allowed']['aarch64']:>9}  {images}\n")
+        lines.append(f"{r['name']:<16}{r['allowed']['x86_64']:>8}{r['allowed']['aarch64']:>9}  {images}")
+    write_output("\n".join(lines), args.output)
     return 0
