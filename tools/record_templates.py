@@ -636,7 +636,10 @@ def _output_problem(cmd: Sequence[str], out: str) -> str | None:
 
 
 def _run(cmd: Sequence[str], work: Path, timeout: float = 90) -> None:
-    done = subprocess.run(list(cmd), cwd=work, capture_output=True, timeout=timeout, check=False)
+    try:
+        done = subprocess.run(list(cmd), cwd=work, capture_output=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        raise RuntimeError(f"workload step timed out after {timeout}s: {shlex.join(cmd)}") from None
     out = (done.stdout + done.stderr).decode(errors="replace")
     problem = f"exit {done.returncode}" if done.returncode != 0 else _output_problem(cmd, out)
     if problem:
@@ -652,7 +655,13 @@ def session(server: Server, work: Path, launch: Launch) -> None:
     with backend(work) if server.name in PROXIED else contextlib.nullcontext():
         for i, cmd in enumerate(server.first_start(work)):
             proc = launch(cmd, server.user, work / f"first-start-{i}.log")
-            if proc.wait(timeout=300) != 0:
+            try:
+                proc.wait(timeout=300)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+                raise RuntimeError(f"first-start step timed out: {shlex.join(cmd)}") from None
+            if proc.returncode != 0:
                 log = (work / f"first-start-{i}.log").read_text(errors="replace")[-2000:]
                 raise RuntimeError(f"first-start step failed ({proc.returncode}): {shlex.join(cmd)}\n{log}")
         proc = launch([*ENTRYPOINT, *server.argv(work)], server.user, work / "server.log")
@@ -668,7 +677,10 @@ def session(server: Server, work: Path, launch: Launch) -> None:
             for cmd in server.after_reload(work):
                 _run(cmd, work)
             os.kill(server_pid(proc), server.stop_signal)
-            code = proc.wait(timeout=60)
+            try:
+                code = proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                raise RuntimeError(f"{server.name} did not stop within 60s of {server.stop_signal.name}") from None
         finally:
             if proc.poll() is None:
                 # Each launch is its own session: kill the whole group, or a server traced
