@@ -283,6 +283,12 @@ def _combine(
         deny_bits |= r.bits
     log_bits &= ~allow_bits
     decided = allow_bits | log_bits | deny_bits
+    # A name some layer allows under conditions keeps that allow: a soft refusal of the same
+    # name from another layer would override it in libseccomp, so the refusal gives way.
+    conditional_allow = 0
+    for r in union:
+        if r.rule.args and r.rule.action.allows:
+            conditional_allow |= r.bits
     out: list[Rule] = []
     if allow_bits & ~deny_bits or foreign_allow:
         out.append(Rule(u.names_of(allow_bits & ~deny_bits) + tuple(foreign_allow), Action.ALLOW))
@@ -294,6 +300,7 @@ def _combine(
             continue
         bits = r.bits & ~decided
         if not r.rule.args and not r.rule.action.allows:
+            bits &= ~conditional_allow
             if r.rule.action is action and r.rule.errno == errno:
                 continue  # the runtime would skip it: the default does the same
             _check_conflicts(u, hard, bits, r)

@@ -60,24 +60,34 @@ def first_wins(rules: Iterable[Rule], default_action: Action, default_errno: int
 
     runc and crun skip rules equal to the default action, then add the rest in
     order; libseccomp keeps the first unconditional verdict a syscall gets and
-    ignores later, different ones. Canonical profiles are sorted, so the conflict
-    is settled here, before order is lost.
+    ignores later, different ones; an unconditional verdict overrides the
+    syscall's conditional rules whatever their order. Canonical profiles are
+    sorted, so these conflicts are settled here, before order is lost.
 
     >>> rules = [Rule(("perf_event_open",), Action.ERRNO, 1), Rule(("perf_event_open", "read"))]
     >>> [(r.names, r.action.name) for r in first_wins(rules, Action.ERRNO, 38)]
     [(('perf_event_open',), 'ERRNO'), (('read',), 'ALLOW')]
     """
     claimed: dict[str, tuple[Action, int | None]] = {}
-    out = []
+    kept: list[Rule] = []
     for rule in rules:
         if rule.args or (rule.action is default_action and rule.errno == default_errno):
-            out.append(rule)
+            kept.append(rule)
             continue
         verdict = (rule.action, rule.errno)
         keep = tuple(n for n in rule.names if claimed.setdefault(n, verdict) == verdict)
         if len(keep) == len(rule.names):
-            out.append(rule)
+            kept.append(rule)
         elif keep:
+            kept.append(Rule(keep, rule.action, rule.errno, rule.args, rule.comment))
+    # An unconditional verdict also overrides every conditional rule of the syscall, in any order.
+    out = []
+    for rule in kept:
+        if not rule.args or not any(n in claimed for n in rule.names):
+            out.append(rule)
+            continue
+        keep = tuple(n for n in rule.names if n not in claimed)
+        if keep:
             out.append(Rule(keep, rule.action, rule.errno, rule.args, rule.comment))
     return out
 
