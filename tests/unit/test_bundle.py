@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -159,11 +160,12 @@ def test_runtime_enforces_the_rendered_profile(
     config.write_text(json.dumps(doc, indent="\t"))
 
     def run() -> str:
-        name = f"seccompose-{uuid.uuid4().hex[:12]}"
-        proc = subprocess.run(
-            [binary, "run", name], cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False
-        )
-        subprocess.run([binary, "delete", "--force", name], capture_output=True, check=False)
+        # tools/make_bundle.run_container runs crun 1.8 with the hybrid-cgroup workaround it needs here.
+        spec = importlib.util.spec_from_file_location("make_bundle", Path(__file__).parents[2] / "tools" / "make_bundle.py")
+        assert spec is not None and spec.loader is not None
+        make_bundle = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(make_bundle)
+        proc = make_bundle.run_container(runtime, tmp_path, f"seccompose-{uuid.uuid4().hex[:12]}", timeout=60)
         if proc.returncode != 0 and "unshare=" not in proc.stdout:
             pytest.skip(f"{runtime} cannot start a container on this machine: {proc.stderr.strip()[:200]}")
         return proc.stdout + proc.stderr
