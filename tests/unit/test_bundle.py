@@ -165,7 +165,9 @@ def test_runtime_enforces_the_rendered_profile(
         assert spec is not None and spec.loader is not None
         make_bundle = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(make_bundle)
-        proc = make_bundle.run_container(runtime, tmp_path, f"seccompose-{uuid.uuid4().hex[:12]}", timeout=60)
+        proc: subprocess.CompletedProcess[str] = make_bundle.run_container(
+            runtime, tmp_path, f"seccompose-{uuid.uuid4().hex[:12]}", timeout=60
+        )
         if proc.returncode != 0 and "unshare=" not in proc.stdout:
             pytest.skip(f"{runtime} cannot start a container on this machine: {proc.stderr.strip()[:200]}")
         return proc.stdout + proc.stderr
