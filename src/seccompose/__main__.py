@@ -1,4 +1,7 @@
-from seccompose.cli import main
+"""``python -m seccompose``: the command line."""
+
 import sys
+
+from seccompose.cli import main
 
 sys.exit(main())

@@ -218,7 +218,10 @@ def compose(
                 union += _resolve(u, Layer(f"capability:{cap.name}", (Rule(names),)), warnings, "caps")
     if runtime:
         union += _resolve(
-            u, Layer(f"runtime:{runtime}", (Rule(_runtime_names(runtime, no_new_privileges, arch)),)), warnings, "runtime"
+            u,
+            Layer(f"runtime:{runtime}", (Rule(_runtime_names(runtime, no_new_privileges, arch)),)),
+            warnings,
+            "runtime",
         )
     allow = list(allow)
     deny = list(deny)
