@@ -76,7 +76,7 @@ class Server:
     def workload_text(self, work: Path) -> str:
         cmds = [shlex.join(c).replace(str(work), "$WORK") for c in self.workload(work)]
         after = [shlex.join(c).replace(str(work), "$WORK") for c in self.after_reload(work)]
-        reload = f"kill -{self.reload_signal.name}" if self.reload_signal else "no reload (none exists)"
+        reload = f"kill -{self.reload_signal.name}" if self.reload_signal else "(it has no reload signal)"
         return "; ".join([*cmds, reload, *after, f"kill -{self.stop_signal.name}"])
 
 
@@ -364,8 +364,8 @@ SERVERS: dict[str, Server] = {
             prepare=_redis_prepare,
             argv=lambda w: ["/usr/bin/redis-server", f"{w}/redis.conf"],
             workload=lambda _w: [
-                ["redis-benchmark", "-p", "47102", "-q", "-n", "20000", "-c", "10"],
-                ["redis-benchmark", "-p", "47102", "-q", "-n", "20000", "-P", "16", "-t", "set,get,lpush,incr"],
+                ["redis-benchmark", "-p", "47102", "-q", "-n", "10000", "-c", "10"],
+                ["redis-benchmark", "-p", "47102", "-q", "-n", "10000", "-P", "16", "-t", "set,get,lpush,incr"],
                 _redis_cli("BGSAVE"),
                 ["sh", "-c", "sleep 1"],
                 _redis_cli("BGREWRITEAOF"),
@@ -635,7 +635,7 @@ def _output_problem(cmd: Sequence[str], out: str) -> str | None:
     return None
 
 
-def _run(cmd: Sequence[str], work: Path, timeout: float = 90) -> None:
+def _run(cmd: Sequence[str], work: Path, timeout: float) -> None:
     try:
         done = subprocess.run(list(cmd), cwd=work, capture_output=True, timeout=timeout, check=False)
     except subprocess.TimeoutExpired:
@@ -646,7 +646,7 @@ def _run(cmd: Sequence[str], work: Path, timeout: float = 90) -> None:
         raise RuntimeError(f"workload step failed ({problem}): {shlex.join(cmd)}\n{out[-2000:]}")
 
 
-def session(server: Server, work: Path, launch: Launch) -> None:
+def session(server: Server, work: Path, launch: Launch, *, step_timeout: float = 120) -> None:
     """Run one server's life: first start, start, workload, reload, more work, clean stop.
 
     ``launch`` starts each server-side command (the first-start ones and the server);
@@ -669,13 +669,13 @@ def session(server: Server, work: Path, launch: Launch) -> None:
             wait_port(server.port, proc)
             time.sleep(0.5)  # let workers finish starting
             for cmd in server.workload(work):
-                _run(cmd, work)
+                _run(cmd, work, step_timeout)
             if server.reload_signal is not None:
                 os.kill(server_pid(proc), server.reload_signal)
                 time.sleep(2)
                 wait_port(server.port, proc)
             for cmd in server.after_reload(work):
-                _run(cmd, work)
+                _run(cmd, work, step_timeout)
             os.kill(server_pid(proc), server.stop_signal)
             try:
                 code = proc.wait(timeout=60)
@@ -727,7 +727,7 @@ def record(server: Server, base: Path, out_dir: Path) -> Path:
                 start_new_session=True,
             )
 
-    session(server, work, launch)
+    session(server, work, launch, step_timeout=600)  # everything is slower under strace
     sys.path.insert(0, str(ROOT / "src"))
     from seccompose.learn import learn
 
@@ -775,7 +775,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             continue
         doc = json.loads(path.read_text())
         sizes = ", ".join(f"{r['arches'][0]} {len(r['names'])}" for r in doc["rules"])
-        print(f"{name}: {sizes} syscalls -> {path.relative_to(ROOT)} ({time.monotonic() - started:.0f}s)")
+        print(f"{name}: {sizes} syscalls -> {path} ({time.monotonic() - started:.0f}s)")
     return 1 if failed else 0
 
 
