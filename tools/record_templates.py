@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import fcntl
 import http.server
 import json
 import os
@@ -36,6 +37,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -646,12 +648,25 @@ def _run(cmd: Sequence[str], work: Path, timeout: float) -> None:
         raise RuntimeError(f"workload step failed ({problem}): {shlex.join(cmd)}\n{out[-2000:]}")
 
 
+LOCK = Path(tempfile.gettempdir()) / "seccompose-servers.lock"
+"""Sessions use fixed ports: concurrent runs on one machine (two test runs) take turns."""
+
+
 def session(server: Server, work: Path, launch: Launch, *, step_timeout: float = 120) -> None:
     """Run one server's life: first start, start, workload, reload, more work, clean stop.
 
     ``launch`` starts each server-side command (the first-start ones and the server);
     client commands run plain. Raises RuntimeError when a step fails.
     """
+    with LOCK.open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            _session(server, work, launch, step_timeout)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _session(server: Server, work: Path, launch: Launch, step_timeout: float) -> None:
     with backend(work) if server.name in PROXIED else contextlib.nullcontext():
         for i, cmd in enumerate(server.first_start(work)):
             proc = launch(cmd, server.user, work / f"first-start-{i}.log")
