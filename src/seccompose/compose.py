@@ -26,17 +26,20 @@ whatever its conditions. Each syscall keeps the layers that decided it
 
 from __future__ import annotations
 
+import bisect
+import functools
+import operator
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Final, Literal
 
 from seccompose.actions import ENOSYS, EPERM, Action
 from seccompose.arch import Arch
 from seccompose.caps import Capability
 from seccompose.errors import ConflictError, InvalidActionError, UnknownSyscallError
-from seccompose.profile import Flag, Profile, Provenance, first_wins, verdict_from_rules
-from seccompose.rules import Rule
+from seccompose.profile import Flag, Profile, Provenance, _default_errno, verdict_from_rules
+from seccompose.rules import Arg, Rule
 from seccompose.syscalls import all_names
 from seccompose.syscallset import Universe, universe
 from seccompose.templates import Gate, Template, load_template, template_from_profile
@@ -64,12 +67,16 @@ class Layer:
     """Names unknown on every arch are errors (user input); False keeps them for the runtime (profile files)."""
 
 
-@dataclass(frozen=True, slots=True)
 class _Resolved:
-    label: str
-    rule: Rule
-    bits: int
-    foreign: tuple[str, ...]
+    """One rule of a layer resolved on a universe: its bits, and the names no table has."""
+
+    __slots__ = ("bits", "foreign", "label", "rule")
+
+    def __init__(self, label: str, rule: Rule, bits: int, foreign: tuple[str, ...]) -> None:
+        self.label = label
+        self.rule = rule
+        self.bits = bits
+        self.foreign = foreign
 
 
 def _resolve(u: Universe, layer: Layer, warnings: list[str], location: str) -> list[_Resolved]:
@@ -99,6 +106,59 @@ def _resolve(u: Universe, layer: Layer, warnings: list[str], location: str) -> l
     return out
 
 
+class _Part:
+    """One or more layers resolved on a universe, summed up for the algebra (computed once, then cached).
+
+    ``allow``/``log``: the bits allowed outright (ALLOW, LOG); ``foreign``: names outside the
+    tables allowed outright; ``others``: the rules with conditions or a non-allowing action,
+    which keep their own rule in the profile; ``every``: the bits of every rule (what a deny
+    layer removes).
+    """
+
+    __slots__ = ("_resolved", "allow", "conditional", "every", "foreign", "label", "log", "others", "warnings")
+
+    def __init__(self, resolved: Sequence[_Resolved], warnings: Sequence[str] = ()) -> None:
+        self._resolved: tuple[_Resolved, ...] | None = tuple(resolved)
+        self.label = ""
+        self.warnings = tuple(warnings)
+        self.allow = self.log = self.every = 0
+        foreign: dict[str, None] = {}
+        others = []
+        self.conditional: str | None = None
+        for r in self._resolved:
+            self.every |= r.bits
+            if r.rule.args and self.conditional is None:
+                self.conditional = r.label
+            if r.rule.args or not r.rule.action.allows:
+                others.append(r)
+            elif r.rule.action is Action.ALLOW:
+                self.allow |= r.bits
+                foreign.update(dict.fromkeys(r.foreign))
+            else:
+                self.log |= r.bits
+        self.foreign = tuple(foreign)
+        self.others = tuple(others)
+
+    @classmethod
+    def names(cls, label: str, bits: int) -> _Part:
+        """A layer that allows (or denies) names all in the universe: its rule is only built if explained."""
+        part = object.__new__(cls)
+        part._resolved = None
+        part.label = label
+        part.warnings = part.foreign = part.others = ()
+        part.allow = part.every = bits
+        part.log = 0
+        part.conditional = None
+        return part
+
+    def resolved(self, u: Universe) -> tuple[_Resolved, ...]:
+        """Return the layer's resolved rules (for ``explain``)."""
+        if self._resolved is None:
+            rule = Rule._trusted(u.names_of(self.every), Action.ALLOW, None, ())  # noqa: SLF001 - sorted, unique
+            self._resolved = (_Resolved(self.label, rule, self.every, ()),)
+        return self._resolved
+
+
 def _check_names(u: Universe, names: Sequence[str], location: str) -> None:
     """Name the first unknown syscall by its position in the user's own list."""
     known = None
@@ -109,14 +169,38 @@ def _check_names(u: Universe, names: Sequence[str], location: str) -> None:
                 raise UnknownSyscallError(name, location=f"{location}[{i}]", choices=sorted(known))
 
 
+_CACHE_SIZE: Final = 512
+"""Entries each cache keeps; on overflow it starts again (memory stays flat whatever the inputs)."""
+
+_BASES: Final = 4096
+"""Bases kept per template: one per capability set its gates tell apart (Docker's default: 14 capabilities)."""
+
+_FEW_CAPSETS: Final = 16
+"""Capability sets a base keeps its allowed names for (its gates fix most of what the capabilities add)."""
+
+_NAMED: dict[str, Template] = {}
+"""Shipped templates by name: ``load_template`` checks the file exists on every call, this skips it."""
+
+
 def _base(base: str | Path | Template | Profile | None) -> Template:
     if base is None:
-        return Template(name="empty")
+        return _EMPTY
     if isinstance(base, Template):
         return base
     if isinstance(base, Profile):
         return template_from_profile(base)
+    if isinstance(base, str):
+        template = _NAMED.get(base)
+        if template is None:
+            template = load_template(base)
+            if template.source and Path(template.source).parent == _SHIPPED:
+                _NAMED[base] = template
+        return template
     return load_template(base)
+
+
+_EMPTY: Final = Template(name="empty")
+_SHIPPED: Final = Path(__file__).parent / "data" / "templates"
 
 
 def _capability_names(capmap: str, cap: Capability, arch: Arch) -> tuple[str, ...]:
@@ -129,6 +213,309 @@ def _runtime_names(runtime: str, no_new_privileges: bool, arch: Arch) -> tuple[s
     from seccompose.runtime import runtime_base
 
     return tuple(sorted(runtime_base(runtime, no_new_privileges=no_new_privileges, arch=arch)))
+
+
+# --- per-layer caches: each layer is resolved once per universe, then only its bits are combined ------------------
+
+_CAP_BITS: dict[object, int] = {}
+"""What callers pass as a capability (``"NET_ADMIN"``, a ``Capability``) -> ``1 << number``."""
+
+
+def _cap_bit(item: object) -> int:
+    cap = item if isinstance(item, Capability) else Capability.parse(item, location="caps")  # type: ignore[arg-type]
+    if len(_CAP_BITS) >= _CACHE_SIZE:
+        _CAP_BITS.clear()
+    bit = 1 << cap.number
+    _CAP_BITS[item] = bit
+    return bit
+
+
+@functools.cache
+def _capabilities() -> dict[int, Capability]:
+    from seccompose.caps import all_capabilities
+
+    return {cap.number: cap for cap in all_capabilities()}
+
+
+def _capset(capbits: int) -> frozenset[Capability]:
+    """Return the capabilities whose bits are set."""
+    return frozenset(cap for number, cap in _capabilities().items() if capbits >> number & 1)
+
+
+class _CapMap:
+    """A capability map on one universe: each capability's syscall bits, computed when first asked for."""
+
+    __slots__ = ("_bits", "_union", "capmap", "u")
+
+    def __init__(self, capmap: str | None, u: Universe) -> None:
+        self.capmap = capmap
+        self.u = u
+        self._bits: dict[int, int] = {}
+        self._union: dict[int, int] = {0: 0}
+
+    def bits(self, number: int) -> int:
+        """Return the bits of the syscalls capability ``number`` unlocks."""
+        found = self._bits.get(number)
+        if found is None:
+            names = _capability_names(self.capmap, _capabilities()[number], self.u.arch) if self.capmap else ()
+            found = self._bits[number] = self.u.mask(names)
+        return found
+
+    def syscalls(self, capbits: int) -> int:
+        """Return the bits of every syscall the capabilities in ``capbits`` unlock."""
+        found = self._union.get(capbits)
+        if found is None:
+            found = 0
+            rest = capbits
+            while rest:
+                low = rest & -rest
+                found |= self.bits(low.bit_length() - 1)
+                rest ^= low
+            if len(self._union) >= _BASES:
+                self._union.clear()
+            self._union[capbits] = found
+        return found
+
+    def resolved(self, capbits: int) -> list[_Resolved]:
+        """Return the capability layers of ``capbits`` (each capability that unlocks something), by number."""
+        out = []
+        for number, cap in sorted(_capabilities().items()):
+            if capbits >> number & 1 and self.bits(number):
+                names = self.u.names_of(self.bits(number))
+                out.append(_Resolved(f"capability:{cap.name}", Rule(names), self.bits(number), ()))
+        return out
+
+
+_CAPMAPS: dict[tuple[str | None, Universe], _CapMap] = {}
+
+
+def _capmap(capmap: str | None, u: Universe) -> _CapMap:
+    found = _CAPMAPS.get((capmap, u))
+    if found is None:
+        found = _CAPMAPS[capmap, u] = _CapMap(capmap, u)
+    return found
+
+
+_RUNTIMES: dict[tuple[str, bool, Universe], _Part] = {}
+
+
+def _runtime(runtime: str, no_new_privileges: bool, u: Universe) -> _Part:
+    found = _RUNTIMES.get((runtime, no_new_privileges, u))
+    if found is None:
+        warnings: list[str] = []
+        layer = Layer(f"runtime:{runtime}", (Rule(_runtime_names(runtime, no_new_privileges, u.arch)),))
+        found = _Part(_resolve(u, layer, warnings, "runtime"), warnings)
+        if len(_RUNTIMES) >= _CACHE_SIZE:
+            _RUNTIMES.clear()
+        _RUNTIMES[runtime, no_new_privileges, u] = found
+    return found
+
+
+class _TemplateRule:
+    """One template rule resolved on one universe, once: its bits, and its names outside the universe."""
+
+    __slots__ = ("foreign", "resolved", "skipped")
+
+    def __init__(self, u: Universe, label: str, rule: Rule) -> None:
+        index = u.index
+        known = all_names()
+        bits = 0
+        foreign = []
+        skipped = []
+        for name in rule.names:
+            bit = index.get(name)
+            if bit is not None:
+                bits |= 1 << bit
+            elif name in known:
+                skipped.append(name)  # on another arch's table: the profile skips it, with a warning
+            else:
+                foreign.append(name)  # on no table: kept for the runtime, with a warning
+        self.resolved = _Resolved(label, rule, bits, tuple(foreign))
+        self.skipped = tuple(skipped)
+        self.foreign = self.resolved.foreign
+
+
+def _first_wins(
+    u: Universe, label: str, selected: Sequence[_TemplateRule], action: Action, errno: int | None
+) -> tuple[list[_Resolved], list[str]]:
+    """``profile.first_wins`` on resolved rules, with the warnings of what is left.
+
+    The first unconditional verdict keeps a name; conditional rules lose the names any
+    unconditional verdict has. Works on bits, so a base costs a few integer operations
+    per rule; names outside the universe are settled by name, as ``first_wins`` does.
+    """
+    claimed: dict[tuple[Action, int | None], int] = {}
+    claimed_any = 0
+    claimed_names: dict[str, tuple[Action, int | None]] = {}
+    kept: list[tuple[_Resolved, tuple[str, ...]]] = []
+    out: list[_Resolved] = []
+    warnings: list[str] = []
+    arch = u.arch.value
+    for tr in selected:
+        r = tr.resolved
+        rule = r.rule
+        skipped = tr.skipped
+        if not (rule.args or (rule.action is action and rule.errno == errno)):
+            verdict = (rule.action, rule.errno)
+            mine = claimed.get(verdict, 0)
+            bits = r.bits & ~(claimed_any & ~mine)
+            claimed[verdict] = mine | bits
+            claimed_any |= bits
+            if tr.skipped or tr.foreign:
+                skipped = tuple(n for n in tr.skipped if claimed_names.setdefault(n, verdict) == verdict)
+                foreign = tuple(n for n in tr.foreign if claimed_names.setdefault(n, verdict) == verdict)
+            else:
+                foreign = ()
+            if bits != r.bits or len(skipped) != len(tr.skipped) or len(foreign) != len(tr.foreign):
+                if not (bits or skipped or foreign):
+                    continue
+                names = tuple(sorted({*u.names_of(bits), *skipped, *foreign}))
+                r = _Resolved(label, Rule(names, rule.action, rule.errno, rule.args, rule.comment), bits, foreign)
+        kept.append((r, skipped))
+    # An unconditional verdict also overrides every conditional rule of the syscall, in any order.
+    for r, skipped in kept:
+        rule = r.rule
+        if rule.args and (r.bits & claimed_any or any(n in claimed_names for n in (*skipped, *r.foreign))):
+            bits = r.bits & ~claimed_any
+            skipped = tuple(n for n in skipped if n not in claimed_names)  # noqa: PLW2901 - the kept part
+            foreign = tuple(n for n in r.foreign if n not in claimed_names)
+            if not (bits or skipped or foreign):
+                continue
+            names = tuple(sorted({*u.names_of(bits), *skipped, *foreign}))
+            r = _Resolved(label, Rule(names, rule.action, rule.errno, rule.args, rule.comment), bits, foreign)  # noqa: PLW2901
+        warnings += [f"{name!r} does not exist on {arch}; skipped ({label})" for name in skipped]
+        warnings += [
+            f"{name!r} is not in seccompose's syscall tables; kept for the runtime to resolve ({label})"
+            for name in r.foreign
+        ]
+        out.append(r)
+    return out, warnings
+
+
+class _Base:
+    """The template's rules selected for one container, plus the runtime's base set: everything but its own layers.
+
+    Also holds the profile rules those layers give when nothing else touches their
+    conditional and non-allowing rules (the common case), so a composition only adds
+    its own allowed and denied bits.
+    """
+
+    __slots__ = (
+        "_allowed",
+        "action",
+        "allow",
+        "architectures",
+        "cmap",
+        "conditional_allow",
+        "decided",
+        "errno",
+        "flags",
+        "foreign",
+        "log",
+        "others",
+        "others_bits",
+        "rule_list",
+        "rules",
+        "runtime",
+        "template",
+        "trusted",
+        "u",
+        "warnings",
+    )
+
+    def __init__(
+        self,
+        u: Universe,
+        template: Template,
+        selected: Sequence[_TemplateRule],
+        runtime: _Part | None,
+        action: Action,
+        errno: int | None,
+        cmap: _CapMap,
+    ) -> None:
+        self.u = u
+        self.action = action
+        self.errno = _default_errno(action, errno)  # raises as Profile would, before anything is cached
+        self.cmap = cmap
+        # Inside one template the runtime's reading holds: the first unconditional verdict wins.
+        resolved, warnings = _first_wins(u, f"template:{template.name}", selected, action, errno)
+        self.template = _Part(resolved, warnings)
+        self.runtime = runtime
+        parts = (self.template, runtime) if runtime is not None else (self.template,)
+        self.allow = functools.reduce(operator.or_, (p.allow for p in parts))
+        self.log = functools.reduce(operator.or_, (p.log for p in parts))
+        self.foreign = tuple(dict.fromkeys(n for p in parts for n in p.foreign))
+        self.others = tuple(r for p in parts for r in p.others)
+        self.others_bits = functools.reduce(operator.or_, (r.bits for r in self.others), 0)
+        self.decided = self.allow | self.log
+        self.conditional_allow = functools.reduce(
+            operator.or_, (r.bits for r in self.others if r.rule.args and r.rule.action.allows), 0
+        )
+        self.architectures = tuple(dict.fromkeys(template.architectures_for(u.arch)))
+        self.flags = tuple(sorted({Flag(f) for f in template.flags}, key=lambda f: f.value))
+        try:
+            self.rules: list[tuple[_SortKey, Rule]] | None = _group_rules(
+                u, _groups(u, self.others, self.decided, action, self.errno, self.conditional_allow)
+            )
+        except ConflictError:  # it may vanish once the container's own layers decide the names: check per call
+            self.rules = None
+        self.rule_list = tuple(r for _, r in self.rules or ())
+        self.warnings = tuple(sorted({*self.template.warnings, *(runtime.warnings if runtime else ())}))
+        self._allowed: dict[int, tuple[int, tuple[str, ...]]] = {}
+        # Profile._trusted may build the profile: no name outside the tables, the listener there if needed.
+        self.trusted = (
+            self.rules is not None
+            and not self.foreign
+            and not any(r.foreign for r in self.others)
+            and (template.listener_path is not None or all(r.action is not Action.NOTIFY for _, r in self.rules))
+        )
+
+
+    def allowed(self, cap_bits: int) -> tuple[int, tuple[str, ...]]:
+        """Return the bits and names the base and capabilities ``cap_bits`` allow outright (kept per ``cap_bits``)."""
+        found = self._allowed.get(cap_bits)
+        if found is None:
+            bits = self.allow | cap_bits
+            if len(self._allowed) >= _FEW_CAPSETS:
+                self._allowed.clear()
+            found = self._allowed[cap_bits] = (bits, self.u.names_of(bits))
+        return found
+
+
+class _TemplateInfo:
+    """Per template: which capabilities its gates look at, its rules resolved per universe, its bases."""
+
+    __slots__ = ("_rules", "bases", "gate_caps", "template")
+
+    def __init__(self, template: Template) -> None:
+        self.template = template
+        self.gate_caps = 0
+        for tr in template.rules:
+            for cap in tr.gate.includes_caps | tr.gate.excludes_caps:
+                self.gate_caps |= 1 << cap.number
+        self.bases: dict[tuple[object, ...], _Base] = {}
+        self._rules: dict[Universe, tuple[_TemplateRule, ...]] = {}
+
+    def rules(self, u: Universe) -> tuple[_TemplateRule, ...]:
+        """Return the template's rules resolved on ``u`` (once per universe)."""
+        found = self._rules.get(u)
+        if found is None:
+            label = f"template:{self.template.name}"
+            found = self._rules[u] = tuple(_TemplateRule(u, label, tr.rule) for tr in self.template.rules)
+        return found
+
+
+_TEMPLATES: dict[int, _TemplateInfo] = {}
+"""By ``id(template)``; the info holds the template, so the id stays its own while cached."""
+
+
+def _template_info(template: Template) -> _TemplateInfo:
+    info = _TEMPLATES.get(id(template))
+    if info is None or info.template is not template:
+        if len(_TEMPLATES) >= _CACHE_SIZE:
+            _TEMPLATES.clear()
+        info = _TEMPLATES[id(template)] = _TemplateInfo(template)
+    return info
 
 
 def _default(
@@ -196,70 +583,215 @@ def compose(
     (['openat'], ("'open' does not exist on aarch64; skipped (allow)",))
     """
     template = _base(base)
-    capset = frozenset(c if isinstance(c, Capability) else Capability.parse(c, location="caps") for c in caps)
-    action, errno = _default(template, errno_policy, default_action)
-    u = universe(arch)
-    warnings: list[str] = []
+    capbits = 0
+    get = _CAP_BITS.get
+    for item in caps:
+        try:
+            bit = get(item)
+        except TypeError:  # unhashable: let Capability.parse say what is wrong with it
+            bit = None
+        capbits |= _cap_bit(item) if bit is None else bit
+    base_ = _base_for(
+        template, capbits, arch, kernel, runtime, no_new_privileges, errno_policy, default_action, capability_map
+    )
+    u = base_.u
+    cap_bits = base_.cmap.syscalls(capbits)
 
-    union: list[_Resolved] = []
-    denies: list[_Resolved] = []
-    tlabel = f"template:{template.name}"
-    selected = [tr for tr in template.rules if tr.gate.passes(arch, capset, kernel)]
-    if selected:
-        # Inside one template the runtime's reading holds: the first unconditional verdict wins.
-        t_rules = first_wins((tr.rule for tr in selected), action, errno)
-        t_layer = Layer(tlabel, tuple(t_rules), strict=False)
-        union += _resolve(u, t_layer, warnings, "base.rules")
-    capmap = capability_map if capability_map is not None else template.capability_map
-    if capmap:
-        for cap in sorted(capset):
-            names = _capability_names(capmap, cap, arch)
-            if names:
-                union += _resolve(u, Layer(f"capability:{cap.name}", (Rule(names),)), warnings, "caps")
-    if runtime:
-        union += _resolve(
-            u,
-            Layer(f"runtime:{runtime}", (Rule(_runtime_names(runtime, no_new_privileges, arch)),)),
-            warnings,
-            "runtime",
-        )
+    # The caller's allow and deny lists: plain bits when every name is in the universe (the usual case).
     allow = list(allow)
     deny = list(deny)
-    _check_names(u, allow, "allow")
-    _check_names(u, deny, "deny")
-    if allow:
-        union += _resolve(u, Layer("allow", (Rule(tuple(allow)),)), warnings, "allow")
+    allow_bits = _names_bits(u, allow) if allow else 0
+    deny_bits = _names_bits(u, deny) if deny else 0
+    warnings: list[str] = []  # beyond the base's, only on the slow paths
+    union: list[_Part] = []
+    denies: list[_Part] = []
+    if allow_bits < 0 or deny_bits < 0:
+        _check_names(u, allow, "allow")
+        _check_names(u, deny, "deny")
+        if allow_bits < 0:
+            union.append(_Part(_resolve(u, Layer("allow", (Rule(tuple(allow)),)), warnings, "allow")))
+            allow_bits = 0
     extra = tuple(rules)
     if extra:
-        union += _resolve(u, Layer("rule", extra), warnings, "rules")
+        union.append(_Part(_resolve(u, Layer("rule", extra), warnings, "rules")))
     for k, layer in enumerate(layers):
-        if not layer.gate.passes(arch, capset, kernel):
+        if not layer.gate.passes(arch, _capset(capbits), kernel):
             continue
-        (denies if layer.deny else union).extend(_resolve(u, layer, warnings, f"layers[{k}].rules"))
-    if deny:
-        denies += _resolve(u, Layer("deny", (Rule(tuple(deny)),), deny=True), warnings, "deny")
+        (denies if layer.deny else union).append(_Part(_resolve(u, layer, warnings, f"layers[{k}].rules")))
+    if deny_bits < 0:
+        denies.append(_Part(_resolve(u, Layer("deny", (Rule(tuple(deny)),), deny=True), warnings, "deny")))
+        deny_bits = 0
 
-    profile_rules = _combine(u, union, denies, action, errno, deny_errno)
-    architectures = template.architectures_for(arch)
-    flags = tuple(Flag(f) for f in template.flags)
-    explain = _Explainer(u, tuple(union), tuple(denies))
-    profile = Profile(
-        action,
-        errno,
-        architectures,
-        tuple(profile_rules),
-        flags,
-        template.listener_path,
-        template.listener_metadata,
-        tuple(sorted(set(warnings))),
-        None,
+    explain = _Explainer(base_, capbits, allow_bits, deny_bits, union, denies)
+    fields = (base_.architectures, base_.flags, template.listener_path, template.listener_metadata)
+    warned = tuple(sorted({*base_.warnings, *warnings})) if warnings else base_.warnings
+    if base_.trusted and not union and not denies:
+        rules_ = _combine(u, base_, cap_bits, allow_bits, deny_bits, deny_errno)
+        return Profile._trusted(  # noqa: SLF001 - canonical by construction, the default checked by _Base
+            base_.action, base_.errno, fields[0], rules_, fields[1], fields[2], fields[3], warned, explain
+        )
+    # The general case: the caller's own rules and layers, names outside the tables, conflicts to report.
+    rules_ = tuple(_combine_layers(u, *explain.layers(), base_.action, base_.errno, deny_errno))
+    return Profile(base_.action, base_.errno, fields[0], rules_, fields[1], fields[2], fields[3], warned, explain)
+
+
+def _base_for(
+    template: Template,
+    capbits: int,
+    arch: Arch,
+    kernel: tuple[int, int] | None,
+    runtime: str | None,
+    no_new_privileges: bool,
+    errno_policy: ErrnoPolicy | None,
+    default_action: Action | None,
+    capability_map: str | None,
+) -> _Base:
+    """Return the (cached) base of a template for a container: what all but its own layers give."""
+    info = _template_info(template)
+    # Arch by id: enum hashing runs Python code, and this is the hot path.
+    key = (
+        id(arch),
+        capbits & info.gate_caps,
+        kernel,
+        runtime,
+        no_new_privileges,
+        errno_policy,
+        default_action,
+        capability_map,
     )
-    explain.profile = profile
-    object.__setattr__(profile, "_explain", explain)
-    return profile
+    base = info.bases.get(key)
+    if base is None:
+        action, errno = _default(template, errno_policy, default_action)
+        u = universe(arch)
+        capset = _capset(capbits & info.gate_caps)
+        resolved = info.rules(u)
+        selected = [resolved[i] for i, tr in enumerate(template.rules) if tr.gate.passes(arch, capset, kernel)]
+        runtime_part = _runtime(runtime, no_new_privileges, u) if runtime else None
+        capmap = capability_map if capability_map is not None else template.capability_map
+        base = _Base(u, template, selected, runtime_part, action, errno, _capmap(capmap, u))
+        if len(info.bases) >= _BASES:
+            info.bases.clear()
+        info.bases[key] = base
+    return base
+
+
+def _names_bits(u: Universe, names: list[str]) -> int:
+    """Return the bits of the caller's names, or -1 when one is outside the universe (the slow path)."""
+    index = u.index
+    bits = 0
+    for name in names:
+        bit = index.get(name)
+        if bit is None:
+            return -1
+        bits |= 1 << bit
+    return bits
+
+
+_SortKey = tuple[object, ...]
+_ALLOW: Final = Action.ALLOW
+_ERRNO: Final = Action.ERRNO
+_ALLOW_KEY: Final = Rule(("read",)).sort_key()[:-1]
+"""The unconditional ALLOW rule sorts first."""
+_Groups = dict[tuple[Action, int | None, tuple[Arg, ...]], tuple[int, tuple[str, ...]]]
+
+
+def _groups(
+    u: Universe, others: Iterable[_Resolved], decided: int, action: Action, errno: int | None, conditional_allow: int
+) -> _Groups:
+    """Merge the conditional and non-allowing rules by (action, errno, conditions), as the profile keeps them.
+
+    Minus the names decided outright; soft refusals give way to conditional allows; and,
+    as ``Profile`` reads rules (``first_wins``), conditional rules lose the names an
+    unconditional verdict has.
+    """
+    hard: dict[int, tuple[Action, int | None, str]] = {}
+    out: _Groups = {}
+    for r in others:
+        bits = r.bits & ~decided
+        rule = r.rule
+        if not rule.args and not rule.action.allows:
+            bits &= ~conditional_allow
+            if rule.action is action and rule.errno == errno:
+                continue  # the runtime would skip it: the default does the same
+            _check_conflicts(u, hard, bits, r)
+        if bits or r.foreign:
+            key = (rule.action, rule.errno, rule.args)
+            seen = out.get(key)
+            out[key] = (bits, r.foreign) if seen is None else (seen[0] | bits, seen[1] + r.foreign)
+    claimed = functools.reduce(operator.or_, (bits for (_, _, args), (bits, _) in out.items() if not args), 0)
+    if claimed:
+        for key, (bits, foreign) in list(out.items()):
+            if key[2] and bits & claimed:
+                if bits & ~claimed or foreign:
+                    out[key] = (bits & ~claimed, foreign)
+                else:
+                    del out[key]
+    return out
+
+
+def _rule(u: Universe, key: tuple[Action, int | None, tuple[Arg, ...]], bits: int, foreign: tuple[str, ...]) -> Rule:
+    names = u.names_of(bits)
+    if foreign:
+        return Rule._trusted(tuple(sorted({*names, *foreign})), *key)  # noqa: SLF001 - sorted, unique
+    return Rule._trusted(names, *key, (u, bits))  # noqa: SLF001 - names sorted and unique, the key canonical
+
+
+def _group_rules(u: Universe, groups: _Groups) -> list[tuple[_SortKey, Rule]]:
+    out: list[tuple[_SortKey, Rule]] = []
+    for key, (bits, foreign) in groups.items():
+        rule = _rule(u, key, bits, foreign)
+        out.append((rule.sort_key()[:-1], rule))
+    out.sort(key=operator.itemgetter(0))
+    return out
 
 
 def _combine(
+    u: Universe, base: _Base, cap_bits: int, allow_bits: int, deny_bits: int, deny_errno: int
+) -> tuple[Rule, ...]:
+    """Return the profile's rules when only the capabilities and allow/deny lists add to a trusted base.
+
+    The rules are canonical (merged by key, names sorted, sorted), equal to what
+    ``_combine_layers`` and ``Profile`` make of the same layers.
+    """
+    action = base.action
+    errno = base.errno
+    allow_bits |= base.allow | cap_bits
+    log_bits = base.log & ~allow_bits
+    decided = allow_bits | log_bits | deny_bits
+    allowed = allow_bits & ~deny_bits
+    log_bits &= ~deny_bits
+    deny_rule = bool(deny_bits) and (action is not _ERRNO or errno != deny_errno)
+    if base.rules is not None and not (decided & ~base.decided & base.others_bits):
+        # The common case: nothing of this container's touches the base's own rules, which are ready.
+        if not log_bits and not deny_rule:
+            if not allowed:
+                return base.rule_list
+            # Sorts first (ALLOW, no errno, no condition); its names from the base's and the capabilities'.
+            names = u.names_near(allowed, *base.allowed(cap_bits))
+            return (Rule._trusted(names, _ALLOW, None, (), (u, allowed)), *base.rule_list)  # noqa: SLF001
+        keyed = base.rules
+    else:
+        keyed = _group_rules(u, _groups(u, base.others, decided, action, errno, base.conditional_allow))
+    out = list(keyed)
+    if allowed:
+        out.insert(0, (_ALLOW_KEY, _rule(u, (_ALLOW, None, ()), allowed, ())))
+    if log_bits:
+        log = _rule(u, (Action.LOG, None, ()), log_bits, ())
+        bisect.insort(out, (log.sort_key()[:-1], log), key=operator.itemgetter(0))
+    if deny_rule:
+        key = (_ERRNO, deny_errno, ())
+        names = u.names_of(deny_bits)
+        for i, (_, rule) in enumerate(out):
+            if rule.key() == key:  # the base's own unconditional denies with that errno: one rule
+                names = tuple(sorted({*names, *rule.names}))
+                del out[i]
+                break
+        denied = Rule._trusted(names, *key)  # noqa: SLF001 - names sorted and unique
+        bisect.insort(out, (denied.sort_key()[:-1], denied), key=operator.itemgetter(0))
+    return tuple(r for _, r in out)
+
+
+def _combine_layers(
     u: Universe,
     union: Sequence[_Resolved],
     denies: Sequence[_Resolved],
@@ -267,6 +799,11 @@ def _combine(
     errno: int | None,
     deny_errno: int,
 ) -> list[Rule]:
+    """Return the profile's rules from every layer's resolved rules, in layer order, for ``Profile`` to canonicalise.
+
+    The general algebra (conditional rules of the caller's, names outside the tables);
+    ``_combine`` is its fast path.
+    """
     allow_bits = log_bits = deny_bits = 0
     foreign_allow: set[str] = set()
     for r in union:
@@ -332,32 +869,53 @@ def _check_conflicts(u: Universe, hard: dict[int, tuple[Action, int | None, str]
 class _Explainer:
     """Lazily works out which layers decided a syscall (kept off the hot path)."""
 
-    __slots__ = ("denies", "profile", "u", "union")
+    __slots__ = ("_layers", "inputs")
 
-    def __init__(self, u: Universe, union: tuple[_Resolved, ...], denies: tuple[_Resolved, ...]) -> None:
-        self.u = u
-        self.union = union
-        self.denies = denies
-        self.profile: Profile | None = None
+    def __init__(
+        self,
+        base: _Base,
+        capbits: int,
+        allow_bits: int,
+        deny_bits: int,
+        union: Sequence[_Part],
+        denies: Sequence[_Part],
+    ) -> None:
+        self.inputs = (base, capbits, allow_bits, deny_bits, union, denies)
+        self._layers: tuple[tuple[_Resolved, ...], tuple[_Resolved, ...]] | None = None
 
-    def __call__(self, name: str) -> Provenance:
-        assert self.profile is not None  # noqa: S101 - set by compose before the profile is returned
-        bit = self.u.index.get(name)
+    def layers(self) -> tuple[tuple[_Resolved, ...], tuple[_Resolved, ...]]:
+        """Return the resolved rules of every union layer and every deny layer, in compose's order."""
+        if self._layers is None:
+            base, capbits, allow_bits, deny_bits, union_parts, deny_parts = self.inputs
+            u = base.u
+            if allow_bits:
+                union_parts = [_Part.names("allow", allow_bits), *union_parts]
+            if deny_bits:
+                deny_parts = [*deny_parts, _Part.names("deny", deny_bits)]
+            caps = base.cmap.resolved(capbits)
+            runtime = base.runtime.resolved(u) if base.runtime is not None else ()
+            union = (*base.template.resolved(u), *caps, *runtime, *(r for p in union_parts for r in p.resolved(u)))
+            self._layers = (union, tuple(r for p in deny_parts for r in p.resolved(u)))
+        return self._layers
+
+    def __call__(self, profile: Profile, name: str) -> Provenance:
+        union, denies = self.layers()
+        bit = self.inputs[0].u.index.get(name)
 
         def has(r: _Resolved) -> bool:
             return (bit is not None and bool(r.bits >> bit & 1)) or name in r.foreign
 
-        deniers = tuple(dict.fromkeys(r.label for r in self.denies if has(r)))
+        deniers = tuple(dict.fromkeys(r.label for r in denies if has(r)))
         if deniers:
-            p = verdict_from_rules(self.profile, name, deniers)
+            p = verdict_from_rules(profile, name, deniers)
             return Provenance(name, "denied", p.action, p.errno, deniers)
-        verdict = verdict_from_rules(self.profile, name, ())
+        verdict = verdict_from_rules(profile, name, ())
         if verdict.verdict == "allowed":
             labels = tuple(
-                dict.fromkeys(r.label for r in self.union if has(r) and not r.rule.args and r.rule.action.allows)
+                dict.fromkeys(r.label for r in union if has(r) and not r.rule.args and r.rule.action.allows)
             )
         elif verdict.verdict == "default":
             return verdict
         else:
-            labels = tuple(dict.fromkeys(r.label for r in self.union if has(r)))
+            labels = tuple(dict.fromkeys(r.label for r in union if has(r)))
         return Provenance(name, verdict.verdict, verdict.action, verdict.errno, labels, verdict.conditions)

@@ -52,7 +52,8 @@ class Provenance:
     conditions: tuple[tuple[Arg, ...], ...] = ()
 
 
-_Explainer = Callable[[str], Provenance]
+_Explainer = Callable[["Profile", str], Provenance]
+"""Explains a name given the profile: the explainer keeps no reference to its profile (no cycle to collect)."""
 
 
 def first_wins(rules: Iterable[Rule], default_action: Action, default_errno: int | None) -> list[Rule]:
@@ -101,6 +102,29 @@ def _canonical(rules: Iterable[Rule]) -> tuple[Rule, ...]:
     return tuple(out)
 
 
+def _default_errno(action: Action, errno: int | None) -> int | None:
+    """Return the errno unnamed syscalls get with ``action`` (EPERM if unset), or raise if it takes none."""
+    if action.takes_errno:
+        return EPERM if errno is None else parse_errno(errno, location="defaultErrnoRet")
+    if errno is not None:
+        raise InvalidActionError(
+            f"defaultErrnoRet {errno!r} given with {action.value}; only "
+            "SCMP_ACT_ERRNO and SCMP_ACT_TRACE take one: remove it or change defaultAction",
+            location="defaultErrnoRet",
+        )
+    return None
+
+
+def _check_listener(rules: tuple[Rule, ...], listener_path: str | None) -> None:
+    if not listener_path and any(r.action is Action.NOTIFY for r in rules):
+        # runc refuses this too; saying so here gives the fix.
+        raise InvalidProfileError(
+            "SCMP_ACT_NOTIFY needs a listenerPath (the seccomp agent's socket); add listenerPath or "
+            "use another action",
+            location="listenerPath",
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class Profile:
     """A seccomp profile as an OCI runtime reads it (``linux.seccomp``), canonical and immutable."""
@@ -119,15 +143,7 @@ class Profile:
     def __post_init__(self) -> None:
         if not isinstance(self.default_action, Action):
             object.__setattr__(self, "default_action", Action.parse(self.default_action, location="defaultAction"))
-        if self.default_action.takes_errno:
-            errno = EPERM if self.default_errno is None else parse_errno(self.default_errno, location="defaultErrnoRet")
-            object.__setattr__(self, "default_errno", errno)
-        elif self.default_errno is not None:
-            raise InvalidActionError(
-                f"defaultErrnoRet {self.default_errno!r} given with {self.default_action.value}; only "
-                "SCMP_ACT_ERRNO and SCMP_ACT_TRACE take one: remove it or change defaultAction",
-                location="defaultErrnoRet",
-            )
+        object.__setattr__(self, "default_errno", _default_errno(self.default_action, self.default_errno))
         seen: dict[Arch, None] = {}
         for i, arch in enumerate(self.architectures):
             if not isinstance(arch, Arch):
@@ -138,13 +154,40 @@ class Profile:
         object.__setattr__(
             self, "rules", _canonical(first_wins(self.rules, self.default_action, self.default_errno))
         )
-        if Action.NOTIFY in (r.action for r in self.rules) and not self.listener_path:
-            # runc refuses this too; saying so here gives the fix.
-            raise InvalidProfileError(
-                "SCMP_ACT_NOTIFY needs a listenerPath (the seccomp agent's socket); add listenerPath or "
-                "use another action",
-                location="listenerPath",
-            )
+        _check_listener(self.rules, self.listener_path)
+
+    @classmethod
+    def _trusted(
+        cls,
+        default_action: Action,
+        default_errno: int | None,
+        architectures: tuple[Arch, ...],
+        rules: tuple[Rule, ...],
+        flags: tuple[Flag, ...],
+        listener_path: str | None,
+        listener_metadata: str | None,
+        warnings: tuple[str, ...],
+        explain: _Explainer | None,
+    ) -> Profile:
+        """Build a profile from parts canonical and checked already (``compose``'s fast path).
+
+        The caller vouches for everything ``__post_init__`` does: the default errno
+        normalised (``_default_errno``), arches unique, flags sorted, rules merged by key
+        with sorted names and sorted by ``Rule.sort_key``, no two unconditional verdicts
+        for one name (``first_wins`` would change nothing), a listener if a rule notifies.
+        """
+        profile = object.__new__(cls)
+        setattr_ = object.__setattr__
+        setattr_(profile, "default_action", default_action)
+        setattr_(profile, "default_errno", default_errno)
+        setattr_(profile, "architectures", architectures)
+        setattr_(profile, "rules", rules)
+        setattr_(profile, "flags", flags)
+        setattr_(profile, "listener_path", listener_path)
+        setattr_(profile, "listener_metadata", listener_metadata)
+        setattr_(profile, "warnings", warnings)
+        setattr_(profile, "_explain", explain)
+        return profile
 
     @property
     def arch(self) -> Arch | None:
@@ -177,6 +220,7 @@ class Profile:
         keep = tuple(
             r for r in self.rules if not (r.action is self.default_action and r.errno == self.default_errno)
         )
+        explain = self._explain
         return Profile(
             self.default_action,
             self.default_errno,
@@ -186,7 +230,8 @@ class Profile:
             self.listener_path,
             self.listener_metadata,
             self.warnings,
-            self._explain,
+            # Still explained against this profile, where the dropped rules are.
+            None if explain is None else lambda _, name: explain(self, name),
         )
 
     def explain(self, name: str) -> Provenance:
@@ -198,7 +243,7 @@ class Profile:
         'allowed'
         """
         if self._explain is not None:
-            return self._explain(name)
+            return self._explain(self, name)
         return verdict_from_rules(self, name, ("profile",))
 
 

@@ -22,10 +22,13 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from seccompose.actions import EPERM, Action, parse_errno
 from seccompose.errors import InvalidActionError, InvalidArgumentError, did_you_mean
+
+if TYPE_CHECKING:
+    from seccompose.syscallset import Universe
 
 __all__ = ["MAX_ARG_INDEX", "Arg", "Operator", "Rule"]
 
@@ -139,6 +142,11 @@ class Rule:
     errno: int | None = None
     args: tuple[Arg, ...] = ()
     comment: str = field(default="", compare=False)
+    _bits: tuple[Universe, int] | None = field(default=None, init=False, compare=False, repr=False)
+    """The universe and bitset the names are exactly, when they were built from one (emitters then skip a step
+    per name); None otherwise."""
+    _texts: dict[str, str] | None = field(default=None, init=False, compare=False, repr=False)
+    """Emitters' text of this rule, by format and layout (the rule is immutable, so is its text)."""
 
     def __post_init__(self) -> None:
         if isinstance(self.names, str):
@@ -155,6 +163,32 @@ class Rule:
                 "SCMP_ACT_TRACE take one: remove it or change the action"
             )
         object.__setattr__(self, "args", tuple(sorted(self.args, key=Arg.sort_key)))
+
+    @classmethod
+    def _trusted(
+        cls,
+        names: tuple[str, ...],
+        action: Action,
+        errno: int | None,
+        args: tuple[Arg, ...],
+        bits: tuple[Universe, int] | None = None,
+    ) -> Rule:
+        """Build a rule from parts already canonical (names sorted and unique, args sorted, errno checked).
+
+        The composition's fast path: it derives names from a bitset in sorted order, so
+        ``__post_init__`` would only redo the work. ``bits``: the universe and bitset
+        ``names`` is exactly (``Universe.names_of``).
+        """
+        rule = object.__new__(cls)
+        setattr_ = object.__setattr__
+        setattr_(rule, "names", names)
+        setattr_(rule, "action", action)
+        setattr_(rule, "errno", errno)
+        setattr_(rule, "args", args)
+        setattr_(rule, "comment", "")
+        setattr_(rule, "_bits", bits)
+        setattr_(rule, "_texts", None)
+        return rule
 
     @property
     def conditional(self) -> bool:

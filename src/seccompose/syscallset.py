@@ -23,9 +23,12 @@ build both for the same arch
 
 from __future__ import annotations
 
+import bisect
 import functools
-from collections.abc import Iterable, Iterator
-from typing import Final
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from operator import getitem
+from typing import Final, TypeVar
 
 from seccompose.arch import Arch
 from seccompose.errors import ArchMismatchError, UnknownSyscallError
@@ -33,17 +36,41 @@ from seccompose.syscalls import all_names, host_names
 
 __all__ = ["SyscallSet", "Universe", "universe"]
 
+_T = TypeVar("_T", str, tuple[str, ...])
+
+_FEW: Final = 12
+"""Up to this many set bits, walking the bits beats the per-byte tables."""
+_WARM: Final = 32
+"""Calls before a universe builds its per-byte tables (a few milliseconds): a one-shot CLI never does."""
+
+
+def _per_byte(units: Sequence[_T], empty: _T) -> list[tuple[_T, ...]]:
+    """Return, for each byte of a bitset, the concatenated units of each of its 256 values."""
+    tables = []
+    for start in range(0, len(units), 8):
+        chunk = units[start : start + 8]
+        table = [empty]
+        for value in range(1, 256):
+            high = value.bit_length() - 1
+            table.append(table[value ^ (1 << high)] + (chunk[high] if high < len(chunk) else empty))
+        tables.append(tuple(table))
+    return tables
+
 
 class Universe:
     """The names a host arch can be asked for, each with a fixed bit position (sorted order)."""
 
-    __slots__ = ("arch", "full", "index", "names")
+    __slots__ = ("_calls", "_fragments", "_names", "arch", "full", "index", "names", "nbytes")
 
     def __init__(self, arch: Arch) -> None:
         self.arch: Final = arch
         self.names: Final = host_names(arch)
         self.index: Final = {name: bit for bit, name in enumerate(self.names)}
         self.full: Final = (1 << len(self.names)) - 1
+        self.nbytes: Final = (len(self.names) + 7) // 8
+        self._names: list[tuple[tuple[str, ...], ...]] = []
+        self._fragments: dict[str, list[tuple[str, ...]]] = {}
+        self._calls = 0
 
     def mask(self, names: Iterable[str], *, location: str | None = None) -> int:
         """Return the bitmask of ``names``.
@@ -62,14 +89,72 @@ class Universe:
         return bits
 
     def names_of(self, bits: int) -> tuple[str, ...]:
-        """Return the names whose bits are set, in sorted order."""
-        names = self.names
+        """Return the names whose bits are set, in sorted order.
+
+        >>> universe(Arch.AARCH64).names_of(0b1011)
+        ('accept', 'accept4', 'add_key')
+        """
+        if bits.bit_count() <= _FEW or (not self._names and self._warming()):
+            names = self.names
+            out = []
+            while bits:
+                low = bits & -bits
+                out.append(names[low.bit_length() - 1])
+                bits ^= low
+            return tuple(out)
+        if not self._names:
+            self._names[:] = _per_byte([(name,) for name in self.names], ())
+        # One table lookup per byte; list.extend copies each byte's names in C.
         out = []
-        while bits:
-            low = bits & -bits
-            out.append(names[low.bit_length() - 1])
-            bits ^= low
+        deque(map(out.extend, map(getitem, self._names, bits.to_bytes(self.nbytes, "little"))), maxlen=0)
         return tuple(out)
+
+    def names_near(self, bits: int, known_bits: int, known_names: tuple[str, ...]) -> tuple[str, ...]:
+        """Return ``names_of(bits)`` from ``known_names`` (``names_of(known_bits)``) when they differ in a few bits.
+
+        A container's allow list is its base's plus or minus a handful of names:
+        inserting those into a copy beats building the whole tuple again.
+
+        >>> u = universe(Arch.AARCH64)
+        >>> u.names_near(0b1001, 0b11, ("accept", "accept4"))
+        ('accept', 'add_key')
+        """
+        diff = bits ^ known_bits
+        if not diff:
+            return known_names
+        if diff.bit_count() > _FEW:
+            return self.names_of(bits)
+        out = list(known_names)
+        names = self.names
+        while diff:
+            low = diff & -diff
+            name = names[low.bit_length() - 1]
+            if known_bits & low:
+                del out[bisect.bisect_left(out, name)]
+            else:
+                bisect.insort(out, name)
+            diff ^= low
+        return tuple(out)
+
+    def _warming(self) -> bool:
+        """Count a call; whether the universe is still too little used to build per-byte tables."""
+        self._calls += 1
+        return self._calls <= _WARM
+
+    def join(self, bits: int, style: str, render: Callable[[str], str]) -> str:
+        """Return ``"".join(render(name) for name in names_of(bits))``, from per-byte tables kept per ``style``.
+
+        Emitters use it to write a large name list as text without a step per name.
+
+        >>> universe(Arch.AARCH64).join(0b101, "csv", lambda name: name + ",")
+        'accept,acct,'
+        """
+        tables = self._fragments.get(style)
+        if tables is None:
+            if self._warming():
+                return "".join(map(render, self.names_of(bits)))
+            tables = self._fragments[style] = _per_byte([render(name) for name in self.names], "")
+        return "".join(map(getitem, tables, bits.to_bytes(self.nbytes, "little")))
 
 
 @functools.cache

@@ -1,0 +1,123 @@
+"""The fast paths give exactly what the plain ones do.
+
+- ``oci.dumps`` writes the bytes ``json.dumps(to_dict(p), indent=...)`` writes;
+- ``Universe.names_of``/``names_near``/``join`` (per-byte tables) equal a walk over the bits;
+- ``compose`` with its per-layer caches warm gives the profile (rules, warnings,
+  provenance) it gives with them cold, and a profile ``Profile`` itself would
+  canonicalise to the same thing.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from seccompose import Action, Arch, Profile, Rule, Template, compose, dumps, template_names
+from seccompose.formats.oci import to_dict
+from seccompose.syscallset import universe
+from tests.property.strategies import arches, capabilities, names, rules
+
+compose_module = sys.modules["seccompose.compose"]
+
+
+@st.composite
+def profiles(draw: st.DrawFn) -> Profile:
+    arch = draw(arches)
+    action = draw(st.sampled_from([Action.ERRNO, Action.KILL_PROCESS, Action.ALLOW, Action.LOG, Action.TRACE]))
+    many = [Rule(tuple(draw(names(arch, max_size=200))) or ("read",))] if draw(st.booleans()) else []
+    return Profile(
+        default_action=action,
+        default_errno=draw(st.integers(1, 133)) if action.takes_errno else None,
+        architectures=arch.abis if draw(st.booleans()) else (arch,),
+        rules=(*many, *draw(st.lists(rules(arch), max_size=6))),
+        listener_path=draw(st.none() | st.text(max_size=8)),
+        listener_metadata=draw(st.none() | st.text(max_size=8)),
+    )
+
+
+@given(profiles(), st.sampled_from([2, None, 4, 0]))
+def test_oci_dumps_is_json_dumps(p: Profile, indent: int | None) -> None:
+    assert dumps(p, indent=indent) == json.dumps(to_dict(p), indent=indent)
+
+
+@given(arches, st.data())
+def test_names_of_near_and_join_equal_a_walk_over_the_bits(arch: Arch, data: st.DataObject) -> None:
+    u = universe(arch)
+    for _ in range(40):  # past the warm-up, so the per-byte tables are used
+        u.names_of(u.full)
+        u.join(u.full, "test-csv", lambda name: name + ",")
+    bits = data.draw(st.integers(0, u.full))
+    walked = tuple(name for i, name in enumerate(u.names) if bits >> i & 1)
+    assert u.names_of(bits) == walked
+    assert u.join(bits, "test-csv", lambda name: name + ",") == "".join(name + "," for name in walked)
+    near = bits ^ data.draw(st.integers(0, u.full)) & data.draw(st.integers(0, u.full)) & data.draw(st.integers(0, u.full))
+    assert u.names_near(bits, near, u.names_of(near)) == walked
+
+
+def _cold() -> None:
+    for cache in ("_TEMPLATES", "_CAPMAPS", "_RUNTIMES", "_CAP_BITS", "_NAMED"):
+        getattr(compose_module, cache).clear()
+
+
+@st.composite
+def containers(draw: st.DrawFn) -> dict[str, object]:
+    arch = draw(arches)
+    base = draw(st.sampled_from([None, *template_names(), "app"]))
+    template: object = base
+    if base == "app":
+        template = Template.from_dict(
+            {
+                "schema": 1,
+                "name": "app",
+                "defaultAction": draw(st.sampled_from(["SCMP_ACT_ERRNO", "SCMP_ACT_KILL_PROCESS"])),
+                "rules": [
+                    {"names": draw(names(arch, max_size=60)) or ["read"]},
+                    {
+                        "names": ["clone", "socket"],
+                        "args": [{"index": 0, "value": 1, "op": "SCMP_CMP_EQ"}],
+                        "excludes": {"caps": ["CAP_SYS_ADMIN"]},
+                    },
+                    {"names": ["mount", "socket"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38},
+                    {"names": ["mount"], "action": "SCMP_ACT_KILL", "includes": {"caps": ["CAP_SYS_BOOT"]}},
+                ],
+            }
+        )
+    return {
+        "base": template,
+        "arch": arch,
+        "caps": [c.name for c in draw(capabilities)],
+        "allow": draw(names(arch, max_size=6)),
+        "deny": draw(names(arch, max_size=4)),
+        "runtime": draw(st.sampled_from([None, "runc", "crun"])),
+        "errno_policy": draw(st.sampled_from([None, "eperm", "enosys"])),
+        "deny_errno": draw(st.sampled_from([1, 38])),
+    }
+
+
+@given(containers())
+def test_compose_with_warm_caches_equals_compose_cold(c: dict[str, object]) -> None:
+    compose(**c)  # type: ignore[arg-type]
+    warm = compose(**c)  # type: ignore[arg-type]  # the second call reads every cache
+    _cold()
+    cold = compose(**c)  # type: ignore[arg-type]
+    assert warm == cold
+    assert warm.warnings == cold.warnings
+    assert dumps(warm) == dumps(cold)
+    for name in ("read", "clone", "mount", "ptrace", "socket", *c["allow"], *c["deny"]):  # type: ignore[misc]
+        assert warm.explain(name) == cold.explain(name)
+        assert warm.effective().explain(name) == cold.effective().explain(name)
+    # Canonical already: Profile's own canonicalisation changes nothing.
+    again = Profile(
+        warm.default_action,
+        warm.default_errno,
+        warm.architectures,
+        warm.rules,
+        warm.flags,
+        warm.listener_path,
+        warm.listener_metadata,
+    )
+    assert again == warm
+    assert [r.names for r in again.rules] == [r.names for r in warm.rules]
