@@ -115,6 +115,13 @@ def test_32_bit_child_is_attributed_to_x86() -> None:
     assert {n for (abi, n) in counts if abi is X86} == {"write", "getpid", "exit"}
 
 
+def test_real_single_32_bit_process() -> None:
+    counts = _parse(FIXTURES / "stderr-32bit-only.txt")
+    assert counts == collections.Counter(
+        {(X86_64, "execve"): 1, (X86, "write"): 1, (X86, "getpid"): 1, (X86, "exit"): 1}
+    )
+
+
 def test_ff_files_are_one_process_each() -> None:
     files = sorted((FIXTURES / "ff").iterdir())
     assert len(files) == 2
@@ -179,6 +186,18 @@ def test_personality_note_switches_only_that_pid_until_it_switches_back() -> Non
     assert list(iter_calls(lines)) == [
         (X86_64, "execve"), (X86, "write"), (X86_64, "write"), (X86, "execve"), (X86_64, "getpid"), (Arch.X32, "getpid"),
     ]  # fmt: skip
+    assert count_calls(lines) == collections.Counter(iter_calls(lines))
+
+
+def test_single_32_bit_process_traced_to_stderr() -> None:
+    # `strace ./prog32`: no pid prefixes at all, the note names the pid.
+    lines = [
+        'execve("./a32", ["a32"], 0x7ffd) = 0',
+        "[ Process PID=9 runs in 32 bit mode. ]",
+        "getpid() = 9",
+        "+++ exited with 0 +++",
+    ]
+    assert list(iter_calls(lines)) == [(X86_64, "execve"), (X86, "getpid")]
     assert count_calls(lines) == collections.Counter(iter_calls(lines))
 
 

@@ -140,15 +140,15 @@ class _State:
             abi = self.abi(pid, narrow, name)
             return abi, resolve_name(abi, name), bool(resumed)
         if mode:
+            # strace drops the "[pid N] " prefix while only one process is traced, so an
+            # unprefixed note also covers the unprefixed lines (key b"").
             abi = self.mode(mode)
-            key = pid or mode_pid
-            if abi is self.arch:
-                self.modes.pop(key, None)
-                self.modes.pop(mode_pid, None)
-            else:
-                self.modes[key] = abi
-                self.modes[mode_pid] = abi
-        elif gone and pid:
+            for key in {pid, mode_pid}:
+                if abi is self.arch:
+                    self.modes.pop(key, None)
+                else:
+                    self.modes[key] = abi
+        elif gone:
             self.modes.pop(pid, None)
         return None
 
