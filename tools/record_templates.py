@@ -12,7 +12,7 @@ Installs nothing. The Debian packages it needs (also in ``.ci/apt-packages``)::
 
     apt-get install strace nginx-light redis-server redis-tools postgresql memcached \\
         libmemcached-tools mariadb-server mariadb-client apache2 apache2-utils haproxy \\
-        squid lighttpd gunicorn python3-gunicorn curl
+        squid lighttpd lighttpd-mod-deflate gunicorn python3-gunicorn curl binutils
 
 Debian starts some of these services on install unless ``/usr/sbin/policy-rc.d`` says
 ``exit 101``; this script needs none of them running (it uses its own ports, 47101-47120).
