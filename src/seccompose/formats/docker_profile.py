@@ -53,7 +53,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from seccompose.actions import Action
+from seccompose.actions import EPERM, Action
 from seccompose.arch import Arch
 from seccompose.caps import all_capabilities
 from seccompose.errors import (
@@ -866,8 +866,10 @@ def to_template(doc: DockerProfile, *, engine: Engine | None = None, name: str =
             below_kernel=(exc.min_kernel.major, exc.min_kernel.minor) if docker and exc.min_kernel else None,
         )
         rules.append(TemplateRule(core, gate, rule.comment))
-    rules = _first_wins(rules)
     default_errno = doc.default_errno_value if engine == "podman" else doc.default_errno_ret
+    default_action = Action(doc.default_action)
+    runtime_errno = (EPERM if default_errno is None else default_errno) if default_action.takes_errno else None
+    rules = _first_wins(rules, (default_action, runtime_errno))
     return Template(
         name=name,
         rules=tuple(rules),
@@ -1024,16 +1026,19 @@ def _both(a: Gate, b: Gate) -> Gate | None:
     return Gate(arches - excluded if arches else arches, excluded, inc, exc, low, high)
 
 
-def _first_wins(rules: list[TemplateRule]) -> list[TemplateRule]:
+def _first_wins(rules: list[TemplateRule], default: tuple[Action, int | None]) -> list[TemplateRule]:
     """Encode, as gates, how libseccomp loads rules in order.
 
     Per syscall the first unconditional rule wins, and any unconditional rule overrides
-    every conditional one, whatever the order.
+    every conditional one, whatever the order. Rules equal to the default action never
+    reach libseccomp (runc and crun skip them), so they block nothing.
     """
     from seccompose.rules import Rule
     from seccompose.templates import TemplateRule
 
-    unconditional = [(i, tr) for i, tr in enumerate(rules) if not tr.rule.args]
+    unconditional = [
+        (i, tr) for i, tr in enumerate(rules) if not tr.rule.args and (tr.rule.action, tr.rule.errno) != default
+    ]
     out: list[TemplateRule] = []
     for i, tr in enumerate(rules):
         key = (tr.rule.action, tr.rule.errno)
