@@ -15,7 +15,8 @@ Installs nothing. The Debian packages it needs (also in ``.ci/apt-packages``)::
         squid lighttpd lighttpd-mod-deflate gunicorn python3-gunicorn curl binutils
 
 Debian starts some of these services on install unless ``/usr/sbin/policy-rc.d`` says
-``exit 101``; this script needs none of them running (it uses its own ports, 47101-47120).
+``exit 101``; this script needs none of them running. It uses its own ports, 28101-28120:
+below the kernel's ephemeral range (32768-60999), so no client socket can be holding one.
 
 The recipes (``SERVERS``) are also what ``tests/integration/test_templates_run.py``
 runs under the composed profiles, so the proof exercises what was recorded.
@@ -45,7 +46,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-BACKEND_PORT = 47120
+BACKEND_PORT = 28120
 ENTRYPOINT = ["/bin/sh", "-c", 'exec "$0" "$@"']
 """How an image's entrypoint script hands over to the server; traced, so the template covers it."""
 
@@ -182,7 +183,7 @@ http {{
   client_body_temp_path {work}/body; proxy_temp_path {work}/proxy; fastcgi_temp_path {work}/fastcgi;
   uwsgi_temp_path {work}/uwsgi; scgi_temp_path {work}/scgi;
   sendfile on; tcp_nopush on; keepalive_timeout 5; gzip on; gzip_types text/plain;
-  server {{ listen 127.0.0.1:47101; root {work}/html; location / {{ index index.html; }} }}
+  server {{ listen 127.0.0.1:28101; root {work}/html; location / {{ index index.html; }} }}
 }}
 """,
     )
@@ -191,12 +192,12 @@ http {{
 def _redis_prepare(work: Path) -> None:
     _write(
         work / "redis.conf",
-        f'port 47102\nbind 127.0.0.1\ndir {work}\nsave ""\nappendonly yes\ndaemonize no\nlogfile {work}/redis.log\n',
+        f'port 28102\nbind 127.0.0.1\ndir {work}\nsave ""\nappendonly yes\ndaemonize no\nlogfile {work}/redis.log\n',
     )
 
 
 def _redis_cli(*args: str) -> list[str]:
-    return ["redis-cli", "-p", "47102", *args]
+    return ["redis-cli", "-p", "28102", *args]
 
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
@@ -208,7 +209,7 @@ def _pg_prepare(work: Path) -> None:
 
 
 def _pg(cmd: str, *args: str) -> list[str]:
-    return [str(PG_BIN / cmd), "-h", "127.0.0.1", "-p", "47103", "-U", "postgres", *args]
+    return [str(PG_BIN / cmd), "-h", "127.0.0.1", "-p", "28103", "-U", "postgres", *args]
 
 
 def _maria_prepare(work: Path) -> None:
@@ -218,7 +219,7 @@ def _maria_prepare(work: Path) -> None:
 
 
 def _maria(*args: str) -> list[str]:
-    return ["mariadb", "--protocol=tcp", "-h", "127.0.0.1", "-P", "47105", "-uroot", *args]
+    return ["mariadb", "--protocol=tcp", "-h", "127.0.0.1", "-P", "28105", "-uroot", *args]
 
 
 def _httpd_prepare(work: Path) -> None:
@@ -230,7 +231,7 @@ def _httpd_prepare(work: Path) -> None:
         work / "httpd.conf",
         f"""ServerRoot {work}
 {loads}
-Listen 127.0.0.1:47106
+Listen 127.0.0.1:28106
 ServerName localhost
 PidFile {work}/httpd.pid
 DefaultRuntimeDir {work}
@@ -268,7 +269,7 @@ defaults
   timeout client 10s
   timeout server 10s
 frontend fe
-  bind 127.0.0.1:47107
+  bind 127.0.0.1:28107
   http-request return status 200 content-type text/plain string ok if {{ path /healthz }}
   default_backend be
 backend be
@@ -281,7 +282,7 @@ backend be
 def _squid_prepare(work: Path) -> None:
     _write(
         work / "squid.conf",
-        f"""http_port 127.0.0.1:47108
+        f"""http_port 127.0.0.1:28108
 visible_hostname localhost
 pid_filename {work}/squid.pid
 cache_log {work}/cache.log
@@ -305,7 +306,7 @@ def _lighttpd_prepare(work: Path) -> None:
     _write(
         work / "lighttpd.conf",
         f"""server.document-root = "{work}/html"
-server.port = 47109
+server.port = 28109
 server.bind = "127.0.0.1"
 server.pid-file = "{work}/lighttpd.pid"
 server.errorlog = "{work}/error.log"
@@ -347,12 +348,12 @@ SERVERS: dict[str, Server] = {
             name="nginx",
             package="nginx-light",
             program="/usr/sbin/nginx",
-            port=47101,
+            port=28101,
             images=("nginx", "nginx:*", "docker.io/library/nginx", "docker.io/library/nginx:*"),
             prepare=_nginx_prepare,
             argv=lambda w: ["/usr/sbin/nginx", "-e", f"{w}/error.log", "-p", str(w), "-c", f"{w}/nginx.conf"],
-            workload=lambda _w: _http(47101),
-            after_reload=lambda _w: _http(47101, n=200)[:1],
+            workload=lambda _w: _http(28101),
+            after_reload=lambda _w: _http(28101, n=200)[:1],
             reload_signal=signal.SIGHUP,
             stop_signal=signal.SIGQUIT,
             description="nginx (master + 2 workers as www-data) serving static files, sendfile and gzip",
@@ -361,13 +362,13 @@ SERVERS: dict[str, Server] = {
             name="redis",
             package="redis-server",
             program="/usr/bin/redis-server",
-            port=47102,
+            port=28102,
             images=("redis", "redis:*", "docker.io/library/redis", "docker.io/library/redis:*"),
             prepare=_redis_prepare,
             argv=lambda w: ["/usr/bin/redis-server", f"{w}/redis.conf"],
             workload=lambda _w: [
-                ["redis-benchmark", "-p", "47102", "-q", "-n", "10000", "-c", "10"],
-                ["redis-benchmark", "-p", "47102", "-q", "-n", "10000", "-P", "16", "-t", "set,get,lpush,incr"],
+                ["redis-benchmark", "-p", "28102", "-q", "-n", "10000", "-c", "10"],
+                ["redis-benchmark", "-p", "28102", "-q", "-n", "10000", "-P", "16", "-t", "set,get,lpush,incr"],
                 _redis_cli("BGSAVE"),
                 ["sh", "-c", "sleep 1"],
                 _redis_cli("BGREWRITEAOF"),
@@ -381,7 +382,7 @@ SERVERS: dict[str, Server] = {
             name="postgres",
             package="postgresql-15",
             program=str(PG_BIN / "postgres"),
-            port=47103,
+            port=28103,
             images=("postgres", "postgres:*", "docker.io/library/postgres", "docker.io/library/postgres:*"),
             user="postgres",
             prepare=_pg_prepare,
@@ -391,7 +392,7 @@ SERVERS: dict[str, Server] = {
                 "-D",
                 f"{w}/data",
                 "-p",
-                "47103",
+                "28103",
                 "-k",
                 f"{w}/run",
                 "-c",
@@ -421,7 +422,7 @@ SERVERS: dict[str, Server] = {
             name="memcached",
             package="memcached",
             program="/usr/bin/memcached",
-            port=47104,
+            port=28104,
             images=("memcached", "memcached:*", "docker.io/library/memcached", "docker.io/library/memcached:*"),
             argv=lambda _w: [
                 "/usr/bin/memcached",
@@ -430,19 +431,19 @@ SERVERS: dict[str, Server] = {
                 "-l",
                 "127.0.0.1",
                 "-p",
-                "47104",
+                "28104",
                 "-U",
                 "0",
                 "-t",
                 "4",
             ],
             workload=lambda _w: [
-                ["memcslap", "--servers=127.0.0.1:47104", "--concurrency=4", "--execute-number=5000", "--test=set"],
-                ["memcslap", "--servers=127.0.0.1:47104", "--concurrency=4", "--execute-number=5000", "--test=get"],
-                ["memcslap", "--servers=127.0.0.1:47104", "--binary", "--concurrency=2", "--execute-number=2000"],
-                ["memcstat", "--servers=127.0.0.1:47104"],
+                ["memcslap", "--servers=127.0.0.1:28104", "--concurrency=4", "--execute-number=5000", "--test=set"],
+                ["memcslap", "--servers=127.0.0.1:28104", "--concurrency=4", "--execute-number=5000", "--test=get"],
+                ["memcslap", "--servers=127.0.0.1:28104", "--binary", "--concurrency=2", "--execute-number=2000"],
+                ["memcstat", "--servers=127.0.0.1:28104"],
             ],
-            after_reload=lambda _w: [["memcflush", "--servers=127.0.0.1:47104"]],
+            after_reload=lambda _w: [["memcflush", "--servers=127.0.0.1:28104"]],
             reload_signal=None,
             description="memcached with 4 threads under memcslap (text and binary protocol), stats, flush",
         ),
@@ -450,7 +451,7 @@ SERVERS: dict[str, Server] = {
             name="mariadb",
             package="mariadb-server",
             program="/usr/sbin/mariadbd",
-            port=47105,
+            port=28105,
             images=("mariadb", "mariadb:*", "docker.io/library/mariadb", "docker.io/library/mariadb:*"),
             prepare=_maria_prepare,
             first_start=lambda w: [
@@ -468,7 +469,7 @@ SERVERS: dict[str, Server] = {
                 "--no-defaults",
                 f"--datadir={w}/data",
                 f"--socket={w}/run/mysqld.sock",
-                "--port=47105",
+                "--port=28105",
                 "--bind-address=127.0.0.1",
                 "--user=mysql",
                 f"--pid-file={w}/run/mysqld.pid",
@@ -482,7 +483,7 @@ SERVERS: dict[str, Server] = {
                     "-h",
                     "127.0.0.1",
                     "-P",
-                    "47105",
+                    "28105",
                     "-uroot",
                     "--concurrency=4",
                     "--iterations=2",
@@ -504,15 +505,15 @@ SERVERS: dict[str, Server] = {
             name="httpd",
             package="apache2",
             program="/usr/sbin/apache2",
-            port=47106,
+            port=28106,
             images=("httpd", "httpd:*", "docker.io/library/httpd", "docker.io/library/httpd:*"),
             prepare=_httpd_prepare,
             argv=lambda w: ["/usr/sbin/apache2", "-f", f"{w}/httpd.conf", "-DFOREGROUND"],
             workload=lambda _w: [
-                *_http(47106),
-                ["curl", "-fsS", "-o", "/dev/null", "http://127.0.0.1:47106/server-status"],
+                *_http(28106),
+                ["curl", "-fsS", "-o", "/dev/null", "http://127.0.0.1:28106/server-status"],
             ],
-            after_reload=lambda _w: _http(47106, n=200)[:1],
+            after_reload=lambda _w: _http(28106, n=200)[:1],
             reload_signal=signal.SIGUSR1,
             stop_signal=signal.SIGWINCH,
             description="Apache httpd 2.4 (mpm_event, children as www-data) serving static files with deflate",
@@ -521,16 +522,16 @@ SERVERS: dict[str, Server] = {
             name="haproxy",
             package="haproxy",
             program="/usr/sbin/haproxy",
-            port=47107,
+            port=28107,
             images=("haproxy", "haproxy:*", "docker.io/library/haproxy", "docker.io/library/haproxy:*"),
             prepare=_haproxy_prepare,
             argv=lambda w: ["/usr/sbin/haproxy", "-W", "-db", "-f", f"{w}/haproxy.cfg"],
             workload=lambda _w: [
-                ["ab", "-q", "-n", "2000", "-c", "8", "-k", "http://127.0.0.1:47107/index.html"],
-                ["ab", "-q", "-n", "200", "-c", "4", "http://127.0.0.1:47107/big.bin"],
-                ["curl", "-fsS", "-o", "/dev/null", "http://127.0.0.1:47107/healthz"],
+                ["ab", "-q", "-n", "2000", "-c", "8", "-k", "http://127.0.0.1:28107/index.html"],
+                ["ab", "-q", "-n", "200", "-c", "4", "http://127.0.0.1:28107/big.bin"],
+                ["curl", "-fsS", "-o", "/dev/null", "http://127.0.0.1:28107/healthz"],
             ],
-            after_reload=lambda _w: [["ab", "-q", "-n", "200", "-c", "4", "http://127.0.0.1:47107/index.html"]],
+            after_reload=lambda _w: [["ab", "-q", "-n", "200", "-c", "4", "http://127.0.0.1:28107/index.html"]],
             reload_signal=signal.SIGUSR2,
             stop_signal=signal.SIGUSR1,
             description="HAProxy master-worker (as haproxy) proxying HTTP to a local origin, health checks, reload",
@@ -539,12 +540,12 @@ SERVERS: dict[str, Server] = {
             name="squid",
             package="squid",
             program="/usr/sbin/squid",
-            port=47108,
+            port=28108,
             images=("squid", "squid:*", "ubuntu/squid", "ubuntu/squid:*", "docker.io/ubuntu/squid:*"),
             prepare=_squid_prepare,
             argv=lambda w: ["/usr/sbin/squid", "-N", "-f", f"{w}/squid.conf"],
-            workload=lambda _w: _http(47108, proxy=47108, n=1000),
-            after_reload=lambda _w: _http(47108, proxy=47108, n=100)[:1],
+            workload=lambda _w: _http(28108, proxy=28108, n=1000),
+            after_reload=lambda _w: _http(28108, proxy=28108, n=100)[:1],
             reload_signal=signal.SIGHUP,
             description="Squid forward proxy (as proxy) with a memory cache, in front of a local origin",
         ),
@@ -552,12 +553,12 @@ SERVERS: dict[str, Server] = {
             name="lighttpd",
             package="lighttpd",
             program="/usr/sbin/lighttpd",
-            port=47109,
+            port=28109,
             images=("lighttpd", "lighttpd:*", "*/lighttpd", "*/lighttpd:*"),
             prepare=_lighttpd_prepare,
             argv=lambda w: ["/usr/sbin/lighttpd", "-D", "-f", f"{w}/lighttpd.conf"],
-            workload=lambda _w: _http(47109),
-            after_reload=lambda _w: _http(47109, n=200)[:1],
+            workload=lambda _w: _http(28109),
+            after_reload=lambda _w: _http(28109, n=200)[:1],
             reload_signal=signal.SIGUSR1,
             stop_signal=signal.SIGINT,
             description="lighttpd serving static files with mod_deflate, as www-data; graceful restart",
@@ -566,7 +567,7 @@ SERVERS: dict[str, Server] = {
             name="gunicorn",
             package="gunicorn",
             program="/usr/bin/gunicorn",
-            port=47110,
+            port=28110,
             images=("gunicorn", "gunicorn:*", "*/gunicorn", "*/gunicorn:*"),
             user="www-data",
             prepare=_gunicorn_prepare,
@@ -575,7 +576,7 @@ SERVERS: dict[str, Server] = {
                 "--chdir",
                 str(w),
                 "-b",
-                "127.0.0.1:47110",
+                "127.0.0.1:28110",
                 "-w",
                 "2",
                 "--worker-tmp-dir",
@@ -585,7 +586,7 @@ SERVERS: dict[str, Server] = {
                 "app:app",
             ],
             workload=lambda w: [
-                ["ab", "-q", "-n", "2000", "-c", "8", "-k", "http://127.0.0.1:47110/hello"],
+                ["ab", "-q", "-n", "2000", "-c", "8", "-k", "http://127.0.0.1:28110/hello"],
                 [
                     "ab",
                     "-q",
@@ -597,10 +598,10 @@ SERVERS: dict[str, Server] = {
                     f"{w}/app.py",
                     "-T",
                     "text/plain",
-                    "http://127.0.0.1:47110/post",
+                    "http://127.0.0.1:28110/post",
                 ],
             ],
-            after_reload=lambda _w: [["ab", "-q", "-n", "200", "-c", "4", "http://127.0.0.1:47110/again"]],
+            after_reload=lambda _w: [["ab", "-q", "-n", "200", "-c", "4", "http://127.0.0.1:28110/again"]],
             reload_signal=signal.SIGHUP,
             description="gunicorn (Python 3 WSGI server, 2 sync workers) serving a small JSON app",
         ),
