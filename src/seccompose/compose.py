@@ -32,7 +32,7 @@ import operator
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 from seccompose.actions import ENOSYS, EPERM, Action
 from seccompose.arch import Arch
@@ -172,11 +172,18 @@ def _check_names(u: Universe, names: Sequence[str], location: str) -> None:
 _CACHE_SIZE: Final = 512
 """Entries each cache keeps; on overflow it starts again (memory stays flat whatever the inputs)."""
 
-_BASES: Final = 4096
-"""Bases kept per template: one per capability set its gates tell apart (Docker's default: 14 capabilities)."""
+_BASES: Final = 1024
+"""Entries of the per-capability-set caches (ints, or a few kB each)."""
 
-_FEW_CAPSETS: Final = 16
-"""Capability sets a base keeps its allowed names for (its gates fix most of what the capabilities add)."""
+_BASES_PER_TEMPLATE: Final = 512
+"""Bases kept per template: one per set of the capabilities its refusing and conditional rules look at."""
+
+_REFERENCES: dict[tuple[Universe, int], tuple[str, ...]] = {}
+"""Names of what bases and capabilities allow outright, by bits: a container's own list is one of these plus or
+minus a few names (``Universe.names_near``). Bounded to ``_BASES // 4`` entries of a few kB."""
+
+_INTERNED: dict[tuple[object, ...], Any] = {}
+"""Arches and flags tuples, one object per value (few values: one per host arch and template)."""
 
 _NAMED: dict[str, Template] = {}
 """Shipped templates by name: ``load_template`` checks the file exists on every call, this skips it."""
@@ -401,7 +408,6 @@ class _Base:
     """
 
     __slots__ = (
-        "_allowed",
         "action",
         "allow",
         "architectures",
@@ -414,9 +420,11 @@ class _Base:
         "log",
         "others",
         "others_bits",
+        "raw_errno",
         "rule_list",
         "rules",
         "runtime",
+        "source",
         "template",
         "trusted",
         "u",
@@ -436,6 +444,8 @@ class _Base:
         self.u = u
         self.action = action
         self.errno = _default_errno(action, errno)  # raises as Profile would, before anything is cached
+        self.raw_errno = errno
+        self.source: tuple[_TemplateInfo, _Additive, tuple[int, int] | None]  # set by _base_for
         self.cmap = cmap
         # Inside one template the runtime's reading holds: the first unconditional verdict wins.
         resolved, warnings = _first_wins(u, f"template:{template.name}", selected, action, errno)
@@ -451,8 +461,11 @@ class _Base:
         self.conditional_allow = functools.reduce(
             operator.or_, (r.bits for r in self.others if r.rule.args and r.rule.action.allows), 0
         )
-        self.architectures = tuple(dict.fromkeys(template.architectures_for(u.arch)))
-        self.flags = tuple(sorted({Flag(f) for f in template.flags}, key=lambda f: f.value))
+        # One tuple object per value: emitters key what they keep on the identity of these.
+        arches = tuple(dict.fromkeys(template.architectures_for(u.arch)))
+        flags = tuple(sorted({Flag(f) for f in template.flags}, key=lambda f: f.value))
+        self.architectures = _INTERNED.setdefault(arches, arches)
+        self.flags = _INTERNED.setdefault(flags, flags)
         try:
             self.rules: list[tuple[_SortKey, Rule]] | None = _group_rules(
                 u, _groups(u, self.others, self.decided, action, self.errno, self.conditional_allow)
@@ -461,7 +474,6 @@ class _Base:
             self.rules = None
         self.rule_list = tuple(r for _, r in self.rules or ())
         self.warnings = tuple(sorted({*self.template.warnings, *(runtime.warnings if runtime else ())}))
-        self._allowed: dict[int, tuple[int, tuple[str, ...]]] = {}
         # Profile._trusted may build the profile: no name outside the tables, the listener there if needed.
         self.trusted = (
             self.rules is not None
@@ -472,29 +484,96 @@ class _Base:
 
 
     def allowed(self, cap_bits: int) -> tuple[int, tuple[str, ...]]:
-        """Return the bits and names the base and capabilities ``cap_bits`` allow outright (kept per ``cap_bits``)."""
-        found = self._allowed.get(cap_bits)
+        """Return the bits and names the base and capabilities ``cap_bits`` allow outright (kept per bits)."""
+        bits = self.allow | cap_bits
+        key = (self.u, bits)
+        found = _REFERENCES.get(key)
         if found is None:
-            bits = self.allow | cap_bits
-            if len(self._allowed) >= _FEW_CAPSETS:
-                self._allowed.clear()
-            found = self._allowed[cap_bits] = (bits, self.u.names_of(bits))
+            if len(_REFERENCES) >= _BASES // 4:
+                _REFERENCES.clear()
+            found = _REFERENCES[key] = self.u.names_of(bits)
+        return bits, found
+
+
+class _Additive:
+    """A template's rules that only allow names for capabilities: they add like a capability map.
+
+    Docker's default allows ``reboot`` with CAP_SYS_BOOT, ``ptrace`` with CAP_SYS_PTRACE…:
+    an unconditional ALLOW whose gate is capabilities it needs. When no conditional or
+    refusing rule of the template names the same syscalls, first-wins cannot touch it,
+    so its bits are simply OR-ed per container; the other ("structural") rules decide
+    the base, which then depends on few capabilities.
+    """
+
+    __slots__ = ("_memo", "gates", "indexes", "structural_caps", "u")
+
+    def __init__(self, info: _TemplateInfo, u: Universe, kernel: tuple[int, int] | None) -> None:
+        self.u = u
+        rules = info.rules(u)
+        # Rules first-wins may settle against an allow (conditional or refusing ones), and the
+        # capabilities that drop each: an allow that needs one of those never meets that rule.
+        touchy = [
+            (resolved.resolved.bits, functools.reduce(operator.or_, (1 << c.number for c in tr.gate.excludes_caps), 0))
+            for tr, resolved in zip(info.template.rules, rules, strict=True)
+            if resolved.resolved.rule.args or resolved.resolved.rule.action is not _ALLOW
+        ]
+        gates: dict[int, int] = {}
+        indexes = []
+        self.structural_caps = 0
+        for i, (template_rule, resolved) in enumerate(zip(info.template.rules, rules, strict=True)):
+            gate = template_rule.gate
+            rule = template_rule.rule
+            needs = functools.reduce(operator.or_, (1 << c.number for c in gate.includes_caps), 0)
+            if (
+                needs
+                and not gate.excludes_caps
+                and not rule.args
+                and rule.action is _ALLOW
+                and not (resolved.skipped or resolved.foreign)
+                and not any(bits & resolved.resolved.bits and not dropped & needs for bits, dropped in touchy)
+            ):
+                if gate.passes(u.arch, gate.includes_caps, kernel):  # its arch and kernel hold here
+                    gates[needs] = gates.get(needs, 0) | resolved.resolved.bits
+                    indexes.append(i)
+                continue
+            if gate.passes(u.arch, gate.includes_caps, kernel) or gate.excludes_caps:
+                for cap in gate.includes_caps | gate.excludes_caps:
+                    self.structural_caps |= 1 << cap.number
+        self.gates = tuple(gates.items())
+        self.indexes = frozenset(indexes)
+        self._memo: dict[int, int] = {0: 0}
+
+    def syscalls(self, capbits: int) -> int:
+        """Return the bits the additive rules allow for the capabilities in ``capbits``."""
+        found = self._memo.get(capbits)
+        if found is None:
+            found = 0
+            for needs, bits in self.gates:
+                if not needs & ~capbits:
+                    found |= bits
+            if len(self._memo) >= _BASES:
+                self._memo.clear()
+            self._memo[capbits] = found
         return found
 
 
 class _TemplateInfo:
     """Per template: which capabilities its gates look at, its rules resolved per universe, its bases."""
 
-    __slots__ = ("_rules", "bases", "gate_caps", "template")
+    __slots__ = ("_additive", "_rules", "bases", "template")
 
     def __init__(self, template: Template) -> None:
         self.template = template
-        self.gate_caps = 0
-        for tr in template.rules:
-            for cap in tr.gate.includes_caps | tr.gate.excludes_caps:
-                self.gate_caps |= 1 << cap.number
         self.bases: dict[tuple[object, ...], _Base] = {}
         self._rules: dict[Universe, tuple[_TemplateRule, ...]] = {}
+        self._additive: dict[tuple[int, tuple[int, int] | None], _Additive] = {}
+
+    def additive(self, arch: Arch, kernel: tuple[int, int] | None) -> _Additive:
+        """Return the template's capability-gated allow rules on an ``arch`` host (once per arch and kernel)."""
+        found = self._additive.get((id(arch), kernel))
+        if found is None:
+            found = self._additive[id(arch), kernel] = _Additive(self, universe(arch), kernel)
+        return found
 
     def rules(self, u: Universe) -> tuple[_TemplateRule, ...]:
         """Return the template's rules resolved on ``u`` (once per universe)."""
@@ -595,7 +674,8 @@ def compose(
         template, capbits, arch, kernel, runtime, no_new_privileges, errno_policy, default_action, capability_map
     )
     u = base_.u
-    cap_bits = base_.cmap.syscalls(capbits)
+    additive = base_.source[1]
+    cap_bits = base_.cmap.syscalls(capbits) | additive.syscalls(capbits)
 
     # The caller's allow and deny lists: plain bits when every name is in the universe (the usual case).
     allow = list(allow)
@@ -648,10 +728,11 @@ def _base_for(
 ) -> _Base:
     """Return the (cached) base of a template for a container: what all but its own layers give."""
     info = _template_info(template)
+    additive = info.additive(arch, kernel)
     # Arch by id: enum hashing runs Python code, and this is the hot path.
     key = (
         id(arch),
-        capbits & info.gate_caps,
+        capbits & additive.structural_caps,
         kernel,
         runtime,
         no_new_privileges,
@@ -662,14 +743,19 @@ def _base_for(
     base = info.bases.get(key)
     if base is None:
         action, errno = _default(template, errno_policy, default_action)
-        u = universe(arch)
-        capset = _capset(capbits & info.gate_caps)
+        u = additive.u
+        capset = _capset(capbits & additive.structural_caps)
         resolved = info.rules(u)
-        selected = [resolved[i] for i, tr in enumerate(template.rules) if tr.gate.passes(arch, capset, kernel)]
+        selected = [
+            resolved[i]
+            for i, tr in enumerate(template.rules)
+            if i not in additive.indexes and tr.gate.passes(arch, capset, kernel)
+        ]
         runtime_part = _runtime(runtime, no_new_privileges, u) if runtime else None
         capmap = capability_map if capability_map is not None else template.capability_map
         base = _Base(u, template, selected, runtime_part, action, errno, _capmap(capmap, u))
-        if len(info.bases) >= _BASES:
+        base.source = (info, additive, kernel)
+        if len(info.bases) >= _BASES_PER_TEMPLATE:
             info.bases.clear()
         info.bases[key] = base
     return base
@@ -866,6 +952,18 @@ def _check_conflicts(u: Universe, hard: dict[int, tuple[Action, int | None, str]
         bits ^= low
 
 
+def _template_part(base: _Base, capbits: int) -> list[_Resolved]:
+    """Return the template's resolved rules for a container, additive ones included, as compose would alone."""
+    info, additive, kernel = base.source
+    if not additive.indexes:
+        return list(base.template.resolved(base.u))
+    capset = _capset(capbits)
+    rules = info.rules(base.u)
+    selected = [rules[i] for i, tr in enumerate(info.template.rules) if tr.gate.passes(base.u.arch, capset, kernel)]
+    resolved, _ = _first_wins(base.u, f"template:{info.template.name}", selected, base.action, base.raw_errno)
+    return resolved
+
+
 class _Explainer:
     """Lazily works out which layers decided a syscall (kept off the hot path)."""
 
@@ -894,7 +992,7 @@ class _Explainer:
                 deny_parts = [*deny_parts, _Part.names("deny", deny_bits)]
             caps = base.cmap.resolved(capbits)
             runtime = base.runtime.resolved(u) if base.runtime is not None else ()
-            union = (*base.template.resolved(u), *caps, *runtime, *(r for p in union_parts for r in p.resolved(u)))
+            union = (*_template_part(base, capbits), *caps, *runtime, *(r for p in union_parts for r in p.resolved(u)))
             self._layers = (union, tuple(r for p in deny_parts for r in p.resolved(u)))
         return self._layers
 

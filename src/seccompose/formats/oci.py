@@ -191,14 +191,20 @@ class _Layout:
     def profile(self, profile: Profile) -> str:
         """The whole document, joined once."""
         out = [self.head(profile)]
-        if profile.rules:
+        rules = profile.rules
+        if rules:
             out.append(self.sep[1] + '"syscalls": [' + self.nl[2])
             first = True
-            for rule in profile.rules:
+            for rule in rules:
                 if not first:
                     out.append(self.sep[2])
                 first = False
-                self.rule(rule, out)
+                texts = rule._texts  # noqa: SLF001 - the rule's own cache, kept as long as the rule
+                text = texts.get(self.style) if texts is not None else None
+                if text is None:
+                    self.rule(rule, out)
+                else:
+                    out.append(text)
             out.append(self.nl[1] + "]")
         out.append(self.nl[0] + "}")
         return "".join(out)
