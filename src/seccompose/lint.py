@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 from seccompose.actions import ENOSYS, EPERM, Action, errno_name, parse_errno
 from seccompose.arch import Arch
 from seccompose.errors import InvalidProfileError, did_you_mean
+from seccompose.fallbacks import ENOSYS_FALLBACK
 from seccompose.syscalls import TABLED_ARCHES, all_names, table
 
 if TYPE_CHECKING:
@@ -203,36 +204,7 @@ def rule(rule_id: str) -> LintRule:
         raise InvalidProfileError(f"unknown lint rule {rule_id!r}{hint}") from None
 
 
-ENOSYS_FALLBACK: Final[dict[str, tuple[str, ...]]] = {
-    "clone3": ("clone",),
-    "faccessat2": ("faccessat",),
-    "close_range": ("close",),
-    "openat2": ("openat",),
-    "statx": ("newfstatat", "fstatat64", "fstat", "stat", "lstat"),
-    "fchmodat2": ("fchmodat",),
-    "epoll_pwait2": ("epoll_pwait",),
-    "clock_gettime64": ("clock_gettime",),
-    "clock_settime64": ("clock_settime",),
-    "clock_adjtime64": ("clock_adjtime",),
-    "clock_getres_time64": ("clock_getres",),
-    "clock_nanosleep_time64": ("clock_nanosleep",),
-    "timer_gettime64": ("timer_gettime",),
-    "timer_settime64": ("timer_settime",),
-    "timerfd_gettime64": ("timerfd_gettime",),
-    "timerfd_settime64": ("timerfd_settime",),
-    "utimensat_time64": ("utimensat",),
-    "pselect6_time64": ("pselect6",),
-    "ppoll_time64": ("ppoll",),
-    "io_pgetevents_time64": ("io_pgetevents",),
-    "recvmmsg_time64": ("recvmmsg",),
-    "mq_timedsend_time64": ("mq_timedsend",),
-    "mq_timedreceive_time64": ("mq_timedreceive",),
-    "semtimedop_time64": ("semtimedop",),
-    "rt_sigtimedwait_time64": ("rt_sigtimedwait",),
-    "futex_time64": ("futex",),
-    "sched_rr_get_interval_time64": ("sched_rr_get_interval",),
-}
-"""Syscalls that C libraries try first, and the older calls they fall back to on ENOSYS only."""
+
 
 DANGEROUS: Final = frozenset(
     {
