@@ -29,7 +29,7 @@ from __future__ import annotations
 import bisect
 import functools
 import operator
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Literal
@@ -249,16 +249,41 @@ def _capset(capbits: int) -> frozenset[Capability]:
     return frozenset(cap for number, cap in _capabilities().items() if capbits >> number & 1)
 
 
+def _numbers(bits: int) -> Iterator[int]:
+    """Yield the positions of the set bits, lowest first."""
+    while bits:
+        low = bits & -bits
+        yield low.bit_length() - 1
+        bits ^= low
+
+
+def _per_cap_byte(bits_of: dict[int, int]) -> list[tuple[int, ...]]:
+    """Return, per byte of a capability set, the OR of the syscall bits of each of its 256 values."""
+    tables = []
+    for start in range(0, max(_capabilities()) + 1, 8):  # every capability has its byte
+        table = [0]
+        for value in range(1, 256):
+            high = value.bit_length() - 1
+            table.append(table[value ^ (1 << high)] | bits_of.get(start + high, 0))
+        tables.append(tuple(table))
+    return tables
+
+
+def _or_bytes(tables: list[tuple[int, ...]], capbits: int) -> int:
+    """OR the table entries of each byte of ``capbits``: the syscalls of every capability in it."""
+    return functools.reduce(operator.or_, map(operator.getitem, tables, capbits.to_bytes(len(tables), "little")), 0)
+
+
 class _CapMap:
     """A capability map on one universe: each capability's syscall bits, computed when first asked for."""
 
-    __slots__ = ("_bits", "_union", "capmap", "u")
+    __slots__ = ("_bits", "_tables", "capmap", "u")
 
     def __init__(self, capmap: str | None, u: Universe) -> None:
         self.capmap = capmap
         self.u = u
         self._bits: dict[int, int] = {}
-        self._union: dict[int, int] = {0: 0}
+        self._tables: list[tuple[int, ...]] | None = None
 
     def bits(self, number: int) -> int:
         """Return the bits of the syscalls capability ``number`` unlocks."""
@@ -270,18 +295,14 @@ class _CapMap:
 
     def syscalls(self, capbits: int) -> int:
         """Return the bits of every syscall the capabilities in ``capbits`` unlock."""
-        found = self._union.get(capbits)
-        if found is None:
-            found = 0
-            rest = capbits
-            while rest:
-                low = rest & -rest
-                found |= self.bits(low.bit_length() - 1)
-                rest ^= low
-            if len(self._union) >= _BASES:
-                self._union.clear()
-            self._union[capbits] = found
-        return found
+        if self._tables is None:
+            if capbits.bit_count() <= 2:  # a few: not worth the tables yet
+                found = 0
+                for number in _numbers(capbits):
+                    found |= self.bits(number)
+                return found
+            self._tables = _per_cap_byte({number: self.bits(number) for number in _capabilities()})
+        return _or_bytes(self._tables, capbits)
 
     def resolved(self, capbits: int) -> list[_Resolved]:
         """Return the capability layers of ``capbits`` (each capability that unlocks something), by number."""
@@ -505,7 +526,7 @@ class _Additive:
     the base, which then depends on few capabilities.
     """
 
-    __slots__ = ("_memo", "gates", "indexes", "structural_caps", "u")
+    __slots__ = ("gates", "indexes", "structural_caps", "tables", "u")
 
     def __init__(self, info: _TemplateInfo, u: Universe, kernel: tuple[int, int] | None) -> None:
         self.u = u
@@ -539,21 +560,17 @@ class _Additive:
             if gate.passes(u.arch, gate.includes_caps, kernel) or gate.excludes_caps:
                 for cap in gate.includes_caps | gate.excludes_caps:
                     self.structural_caps |= 1 << cap.number
-        self.gates = tuple(gates.items())
         self.indexes = frozenset(indexes)
-        self._memo: dict[int, int] = {0: 0}
+        # Gates on one capability OR by bytes of the capability set; gates on several are checked one by one.
+        self.tables = _per_cap_byte({n.bit_length() - 1: bits for n, bits in gates.items() if n.bit_count() == 1})
+        self.gates = tuple((n, bits) for n, bits in gates.items() if n.bit_count() > 1)
 
     def syscalls(self, capbits: int) -> int:
         """Return the bits the additive rules allow for the capabilities in ``capbits``."""
-        found = self._memo.get(capbits)
-        if found is None:
-            found = 0
-            for needs, bits in self.gates:
-                if not needs & ~capbits:
-                    found |= bits
-            if len(self._memo) >= _BASES:
-                self._memo.clear()
-            self._memo[capbits] = found
+        found = _or_bytes(self.tables, capbits)
+        for needs, bits in self.gates:
+            if not needs & ~capbits:
+                found |= bits
         return found
 
 
