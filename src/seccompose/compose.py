@@ -864,18 +864,24 @@ def _combine(
     allowed = allow_bits & ~deny_bits
     log_bits &= ~deny_bits
     deny_rule = bool(deny_bits) and (action is not _ERRNO or errno != deny_errno)
-    if base.rules is not None and not (decided & ~base.decided & base.others_bits):
+    touched = decided & ~base.decided & base.others_bits
+    if not touched and not log_bits and not deny_rule:
         # The common case: nothing of this container's touches the base's own rules, which are ready.
-        if not log_bits and not deny_rule:
-            if not allowed:
-                return base.rule_list
-            # Sorts first (ALLOW, no errno, no condition); its names from the base's and the capabilities'.
-            names = u.names_near(allowed, *base.allowed(cap_bits))
-            return (Rule._trusted(names, _ALLOW, None, (), (u, allowed)), *base.rule_list)  # noqa: SLF001
-        keyed = base.rules
-    else:
-        keyed = _group_rules(u, _groups(u, base.others, decided, action, errno, base.conditional_allow))
-    out = list(keyed)
+        if not allowed:
+            return base.rule_list
+        # Sorts first (ALLOW, no errno, no condition); its names from the base's and the capabilities'.
+        names = u.names_near(allowed, *base.allowed(cap_bits))
+        return (Rule._trusted(names, _ALLOW, None, (), (u, allowed)), *base.rule_list)  # noqa: SLF001
+    out = list(base.rules or ())
+    if touched:
+        # Deciding more names only takes them out of the base's own rules (conflicts and first-wins
+        # cannot come back), so each touched rule just loses them, in place.
+        kept = []
+        for sk, rule in out:
+            bits = _bits_of(rule)
+            if bits & ~decided:
+                kept.append((sk, rule if not bits & touched else _rule(u, rule.key(), bits & ~decided, ())))
+        out = kept
     if allowed:
         out.insert(0, (_ALLOW_KEY, _rule(u, (_ALLOW, None, ()), allowed, ())))
     if log_bits:
@@ -892,6 +898,13 @@ def _combine(
         denied = Rule._trusted(names, *key)  # noqa: SLF001 - names sorted and unique
         bisect.insort(out, (denied.sort_key()[:-1], denied), key=operator.itemgetter(0))
     return tuple(r for _, r in out)
+
+
+def _bits_of(rule: Rule) -> int:
+    """Return the bits of one of a trusted base's rules (all have them: no name is outside the tables)."""
+    hint = rule._bits  # noqa: SLF001 - set by Rule._trusted
+    assert hint is not None  # noqa: S101 - _Base.trusted checked there is no foreign name
+    return hint[1]
 
 
 def _combine_layers(
