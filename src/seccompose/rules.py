@@ -147,6 +147,8 @@ class Rule:
     per name); None otherwise."""
     _texts: dict[str, str] | None = field(default=None, init=False, compare=False, repr=False)
     """Emitters' text of this rule, by format and layout (the rule is immutable, so is its text)."""
+    _runs: dict[str, tuple[tuple[Rule, ...], str]] | None = field(default=None, init=False, compare=False, repr=False)
+    """Emitters' text of this rule and the rules that followed it last time (those, and the text), by layout."""
 
     def __post_init__(self) -> None:
         if isinstance(self.names, str):
@@ -188,6 +190,7 @@ class Rule:
         setattr_(rule, "comment", "")
         setattr_(rule, "_bits", bits)
         setattr_(rule, "_texts", None)
+        setattr_(rule, "_runs", None)
         return rule
 
     @property

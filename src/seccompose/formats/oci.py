@@ -163,6 +163,28 @@ class _Layout:
                 texts[self.style] = text
         out.append(text)
 
+    def run(self, first: Rule, rest: tuple[Rule, ...]) -> str:
+        """The text of ``first`` and ``rest``, each after a separator; kept on ``first`` for the same ``rest``.
+
+        Profiles composed on one base end with the base's own rules (after the container's
+        allow list): their text is joined once, and lives as long as those rules.
+        """
+        runs = first._runs  # noqa: SLF001 - the rule's own cache
+        seen = runs.get(self.style) if runs is not None else None
+        if seen is not None and seen[0] == rest:  # equal rules write equal text
+            return seen[1]
+        out = [self.sep[2]]
+        self.rule(first, out)
+        for rule in rest:
+            out.append(self.sep[2])
+            self.rule(rule, out)
+        text = "".join(out)
+        if runs is None:
+            object.__setattr__(first, "_runs", {self.style: (rest, text)})
+        else:
+            runs[self.style] = (rest, text)
+        return text
+
     def head(self, profile: Profile) -> str:
         """The text before the rules: default, arches, flags, listener, and ``"syscalls": [``."""
         # By identity: compose hands out the same arches and flags tuples for every profile of a base.
@@ -194,17 +216,9 @@ class _Layout:
         rules = profile.rules
         if rules:
             out.append(self.sep[1] + '"syscalls": [' + self.nl[2])
-            first = True
-            for rule in rules:
-                if not first:
-                    out.append(self.sep[2])
-                first = False
-                texts = rule._texts  # noqa: SLF001 - the rule's own cache, kept as long as the rule
-                text = texts.get(self.style) if texts is not None else None
-                if text is None:
-                    self.rule(rule, out)
-                else:
-                    out.append(text)
+            self.rule(rules[0], out)
+            if len(rules) > 1:
+                out.append(self.run(rules[1], rules[2:]))
             out.append(self.nl[1] + "]")
         out.append(self.nl[0] + "}")
         return "".join(out)
