@@ -526,7 +526,7 @@ class _Additive:
     the base, which then depends on few capabilities.
     """
 
-    __slots__ = ("gates", "indexes", "structural_caps", "tables", "u")
+    __slots__ = ("gates", "indexes", "structural", "structural_caps", "tables", "u")
 
     def __init__(self, info: _TemplateInfo, u: Universe, kernel: tuple[int, int] | None) -> None:
         self.u = u
@@ -540,6 +540,7 @@ class _Additive:
         ]
         gates: dict[int, int] = {}
         indexes = []
+        structural: list[tuple[int, int, int]] = []
         self.structural_caps = 0
         for i, (template_rule, resolved) in enumerate(zip(info.template.rules, rules, strict=True)):
             gate = template_rule.gate
@@ -557,10 +558,13 @@ class _Additive:
                     gates[needs] = gates.get(needs, 0) | resolved.resolved.bits
                     indexes.append(i)
                 continue
-            if gate.passes(u.arch, gate.includes_caps, kernel) or gate.excludes_caps:
-                for cap in gate.includes_caps | gate.excludes_caps:
-                    self.structural_caps |= 1 << cap.number
+            if gate.passes(u.arch, gate.includes_caps, kernel):  # else it never applies on this host
+                drops = functools.reduce(operator.or_, (1 << c.number for c in gate.excludes_caps), 0)
+                structural.append((i, needs, drops))
+                self.structural_caps |= needs | drops
         self.indexes = frozenset(indexes)
+        self.structural = tuple(structural)
+        """The other rules that can apply on this host: (index, capabilities needed, capabilities that drop it)."""
         # Gates on one capability OR by bytes of the capability set; gates on several are checked one by one.
         self.tables = _per_cap_byte({n.bit_length() - 1: bits for n, bits in gates.items() if n.bit_count() == 1})
         self.gates = tuple((n, bits) for n, bits in gates.items() if n.bit_count() > 1)
@@ -761,13 +765,8 @@ def _base_for(
     if base is None:
         action, errno = _default(template, errno_policy, default_action)
         u = additive.u
-        capset = _capset(capbits & additive.structural_caps)
         resolved = info.rules(u)
-        selected = [
-            resolved[i]
-            for i, tr in enumerate(template.rules)
-            if i not in additive.indexes and tr.gate.passes(arch, capset, kernel)
-        ]
+        selected = [resolved[i] for i, needs, drops in additive.structural if not (needs & ~capbits or drops & capbits)]
         runtime_part = _runtime(runtime, no_new_privileges, u) if runtime else None
         capmap = capability_map if capability_map is not None else template.capability_map
         base = _Base(u, template, selected, runtime_part, action, errno, _capmap(capmap, u))
@@ -839,11 +838,24 @@ def _rule(u: Universe, key: tuple[Action, int | None, tuple[Arg, ...]], bits: in
     return Rule._trusted(names, *key, (u, bits))  # noqa: SLF001 - names sorted and unique, the key canonical
 
 
+_SHARED: dict[tuple[Universe, tuple[Action, int | None, tuple[Arg, ...]], int], tuple[_SortKey, Rule]] = {}
+"""Bases' rules, one object per (key, names): bases of one template mostly share them, and their text."""
+
+
 def _group_rules(u: Universe, groups: _Groups) -> list[tuple[_SortKey, Rule]]:
     out: list[tuple[_SortKey, Rule]] = []
     for key, (bits, foreign) in groups.items():
-        rule = _rule(u, key, bits, foreign)
-        out.append((rule.sort_key()[:-1], rule))
+        if foreign:
+            rule = _rule(u, key, bits, foreign)
+            out.append((rule.sort_key()[:-1], rule))
+            continue
+        shared = _SHARED.get((u, key, bits))
+        if shared is None:
+            rule = _rule(u, key, bits, ())
+            if len(_SHARED) >= _BASES:
+                _SHARED.clear()
+            shared = _SHARED[u, key, bits] = (rule.sort_key()[:-1], rule)
+        out.append(shared)
     out.sort(key=operator.itemgetter(0))
     return out
 

@@ -58,7 +58,7 @@ def test_names_of_near_and_join_equal_a_walk_over_the_bits(arch: Arch, data: st.
 
 
 def _cold() -> None:
-    for cache in ("_TEMPLATES", "_CAPMAPS", "_RUNTIMES", "_CAP_BITS", "_NAMED"):
+    for cache in ("_TEMPLATES", "_CAPMAPS", "_RUNTIMES", "_CAP_BITS", "_NAMED", "_SHARED", "_REFERENCES"):
         getattr(compose_module, cache).clear()
 
 
