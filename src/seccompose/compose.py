@@ -29,7 +29,7 @@ from __future__ import annotations
 import bisect
 import functools
 import operator
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Literal
@@ -249,14 +249,6 @@ def _capset(capbits: int) -> frozenset[Capability]:
     return frozenset(cap for number, cap in _capabilities().items() if capbits >> number & 1)
 
 
-def _numbers(bits: int) -> Iterator[int]:
-    """Yield the positions of the set bits, lowest first."""
-    while bits:
-        low = bits & -bits
-        yield low.bit_length() - 1
-        bits ^= low
-
-
 def _per_cap_byte(bits_of: dict[int, int]) -> list[tuple[int, ...]]:
     """Return, per byte of a capability set, the OR of the syscall bits of each of its 256 values."""
     tables = []
@@ -293,16 +285,11 @@ class _CapMap:
             found = self._bits[number] = self.u.mask(names)
         return found
 
-    def syscalls(self, capbits: int) -> int:
-        """Return the bits of every syscall the capabilities in ``capbits`` unlock."""
+    def tables(self) -> list[tuple[int, ...]]:
+        """Return per-byte tables of the syscall bits of capability sets (built once)."""
         if self._tables is None:
-            if capbits.bit_count() <= 2:  # a few: not worth the tables yet
-                found = 0
-                for number in _numbers(capbits):
-                    found |= self.bits(number)
-                return found
             self._tables = _per_cap_byte({number: self.bits(number) for number in _capabilities()})
-        return _or_bytes(self._tables, capbits)
+        return self._tables
 
     def resolved(self, capbits: int) -> list[_Resolved]:
         """Return the capability layers of ``capbits`` (each capability that unlocks something), by number."""
@@ -526,7 +513,7 @@ class _Additive:
     the base, which then depends on few capabilities.
     """
 
-    __slots__ = ("gates", "indexes", "structural", "structural_caps", "tables", "u")
+    __slots__ = ("_with", "gates", "indexes", "structural", "structural_caps", "tables", "u")
 
     def __init__(self, info: _TemplateInfo, u: Universe, kernel: tuple[int, int] | None) -> None:
         self.u = u
@@ -568,10 +555,18 @@ class _Additive:
         # Gates on one capability OR by bytes of the capability set; gates on several are checked one by one.
         self.tables = _per_cap_byte({n.bit_length() - 1: bits for n, bits in gates.items() if n.bit_count() == 1})
         self.gates = tuple((n, bits) for n, bits in gates.items() if n.bit_count() > 1)
+        self._with: dict[int, tuple[_CapMap, list[tuple[int, ...]]]] = {}
 
-    def syscalls(self, capbits: int) -> int:
-        """Return the bits the additive rules allow for the capabilities in ``capbits``."""
-        found = _or_bytes(self.tables, capbits)
+    def syscalls(self, capbits: int, cmap: _CapMap) -> int:
+        """Return the bits the additive rules and the capability map ``cmap`` allow for ``capbits``."""
+        tables = self._with.get(id(cmap))
+        if tables is None or tables[0] is not cmap:
+            merged = [
+                tuple(a | b for a, b in zip(mine, theirs, strict=True))
+                for mine, theirs in zip(self.tables, cmap.tables(), strict=True)
+            ]
+            tables = self._with[id(cmap)] = (cmap, merged)
+        found = _or_bytes(tables[1], capbits)
         for needs, bits in self.gates:
             if not needs & ~capbits:
                 found |= bits
@@ -696,7 +691,7 @@ def compose(
     )
     u = base_.u
     additive = base_.source[1]
-    cap_bits = base_.cmap.syscalls(capbits) | additive.syscalls(capbits)
+    cap_bits = additive.syscalls(capbits, base_.cmap)
 
     # The caller's allow and deny lists: plain bits when every name is in the universe (the usual case).
     allow = list(allow)
