@@ -11,8 +11,10 @@ The provenance records how the template was made.
 >>> d = pathlib.Path(tempfile.mkdtemp())
 >>> _ = (d / "t.txt").write_text('7 open("/x", O_RDONLY) = 3\n7 read(3, "", 9) = 0\n7 arch_prctl(0x3001, 0) = -1\n')
 >>> doc = learn([d / "t.txt"], program="demo", version="1.0", workload="cat /x", date="2026-11-29")
->>> [(r["arches"], r["names"]) for r in doc["rules"]]
-[(['x86_64'], ['arch_prctl', 'open', 'read']), (['aarch64'], ['openat', 'read'])]
+>>> [(r["arches"], r["action"], r["names"]) for r in doc["rules"]]  # doctest: +NORMALIZE_WHITESPACE
+[(['x86_64'], 'SCMP_ACT_ALLOW', ['arch_prctl', 'open', 'read']),
+ (['aarch64'], 'SCMP_ACT_ALLOW', ['openat', 'read']),
+ (['aarch64'], 'SCMP_ACT_ERRNO', ['openat2'])]
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TextIO
 
+from seccompose.actions import ENOSYS
 from seccompose.arch import Arch, host_arch
 from seccompose.errors import FormatError
 from seccompose.formats import audit, strace
@@ -35,7 +38,7 @@ from seccompose.syscalls import table
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
-__all__ = ["Learned", "learn", "read_traces"]
+__all__ = ["Learned", "add_enosys_fallbacks", "learn", "read_traces"]
 
 TraceKind = Literal["auto", "strace", "audit"]
 _SNIFF = 1 << 16
@@ -156,6 +159,43 @@ def read_traces(
     return learned
 
 
+def add_enosys_fallbacks(doc: dict[str, Any]) -> dict[str, Any]:
+    """Add, per arch, an ENOSYS rule for newer syscalls the program was not seen to call.
+
+    glibc tries ``clone3``, ``faccessat2``, ``statx``… first and falls back to the older
+    call only when the kernel answers ENOSYS. A trace on a new kernel shows the newer
+    call; the same program on an older kernel, or a code path the workload missed, may
+    try one the trace never saw: under EPERM it would fail instead of falling back.
+    Idempotent: the rule is rebuilt from the allow rules.
+
+    >>> doc = {"rules": [{"names": ["clone", "read"], "action": "SCMP_ACT_ALLOW", "arches": ["x86_64"]}]}
+    >>> add_enosys_fallbacks(doc)["rules"][1]["names"]
+    ['clone3']
+    """
+    from seccompose.fallbacks import ENOSYS_FALLBACK
+    from seccompose.syscalls import host_names
+
+    comment = "newer calls libc falls back from only on ENOSYS (seccompose.fallbacks)"
+    rules = [r for r in doc["rules"] if r.get("comment") != comment]
+    extra = []
+    for rule in rules:
+        if rule.get("action", "SCMP_ACT_ALLOW") != "SCMP_ACT_ALLOW" or rule.get("args"):
+            continue
+        have = set(rule["names"])
+        arches = rule.get("arches") or []
+        universe = set().union(*(host_names(Arch.parse(a)) for a in arches)) if arches else None
+        names = sorted(
+            new
+            for new, old in ENOSYS_FALLBACK.items()
+            if new not in have and have.intersection(old) and (universe is None or new in universe)
+        )
+        if names:
+            extra.append(
+                {"names": names, "action": "SCMP_ACT_ERRNO", "errnoRet": ENOSYS, "arches": arches, "comment": comment}
+            )
+    return {**doc, "rules": rules + extra}
+
+
 def learn(
     paths: Sequence[str | Path],
     *,
@@ -189,7 +229,7 @@ def learn(
     >>> p = pathlib.Path(tempfile.mkdtemp()) / "t.txt"
     >>> _ = p.write_text('getpid() = 9\nepoll_pwait(3, [], 8, -1, NULL, 8) = 0\n')
     >>> rules = learn([p], program="x", arch=Arch.AARCH64, date="2026-01-01")["rules"]
-    >>> [(r["arches"], r["names"]) for r in rules]
+    >>> [(r["arches"], r["names"]) for r in rules if r["action"] == "SCMP_ACT_ALLOW"]
     [(['aarch64'], ['epoll_pwait', 'getpid']), (['x86_64'], ['epoll_pwait', 'epoll_wait', 'getpid'])]
     """
     arch = arch or host_arch()
@@ -255,4 +295,4 @@ def learn(
         "provenance": {k: v for k, v in provenance.items() if v},
         "rules": rules,
     }
-    return doc
+    return add_enosys_fallbacks(doc)

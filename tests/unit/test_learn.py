@@ -29,7 +29,7 @@ def _learn(paths: list[Path], **kw: object) -> dict[str, object]:
 def _names(doc: dict[str, object], arch: str) -> set[str]:
     rules = doc["rules"]
     assert isinstance(rules, list)
-    return {n for r in rules if r["arches"] == [arch] for n in r["names"]}
+    return {n for r in rules if r["arches"] == [arch] and r["action"] == "SCMP_ACT_ALLOW" for n in r["names"]}
 
 
 def test_traces_merge_by_union() -> None:
@@ -161,3 +161,22 @@ def test_record_tool_knows_every_learned_template() -> None:
     for name in LEARNED:
         assert f'name="{name}"' in text
     assert shutil.which("python3")
+
+
+def test_newer_calls_not_seen_fall_back_with_enosys() -> None:
+    # The trace shows clone but not clone3: a glibc that tries clone3 must get ENOSYS to fall back.
+    doc = _learn([GOOD / "strace" / "f-summary.txt"])
+    enosys = [r for r in doc["rules"] if r["action"] == "SCMP_ACT_ERRNO"]
+    assert {"clone3", "statx"} <= {n for r in enosys if r["arches"] == ["x86_64"] for n in r["names"]}
+    assert all(r["errnoRet"] == 38 for r in enosys)
+    allowed = _names(doc, "x86_64")
+    for r in enosys:
+        assert allowed.isdisjoint(r["names"]) or r["arches"] != ["x86_64"]
+    from seccompose import Arch, compose
+    from seccompose.learn import add_enosys_fallbacks
+    from seccompose.templates import Template
+
+    assert add_enosys_fallbacks(doc) == doc  # idempotent
+    profile = compose(Template.from_dict(doc), arch=Arch.X86_64, runtime=None)
+    for name in (n for r in enosys if r["arches"] == ["x86_64"] for n in r["names"]):
+        assert profile.explain(name).errno == 38
