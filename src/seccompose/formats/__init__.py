@@ -22,10 +22,16 @@ __all__ = ["FORMATS", "dumps", "loads"]
 FORMATS: Final = ("oci", "docker")
 
 
+_LOADED: dict[str, Any] = {}
+
+
 def _module(format: str) -> Any:  # noqa: A002, ANN401 - `format` mirrors the CLI flag; modules are duck-typed
-    if format not in FORMATS:
-        raise FormatError(f"unknown format {format!r}; use one of {', '.join(FORMATS)}")
-    return importlib.import_module(f"seccompose.formats.{format}")
+    module = _LOADED.get(format)
+    if module is None:
+        if format not in FORMATS:
+            raise FormatError(f"unknown format {format!r}; use one of {', '.join(FORMATS)}")
+        module = _LOADED[format] = importlib.import_module(f"seccompose.formats.{format}")
+    return module
 
 
 def dumps(profile: Profile, format: str = "oci", **options: Any) -> str:  # noqa: A002, ANN401
