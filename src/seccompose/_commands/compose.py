@@ -20,6 +20,7 @@ EXAMPLES = """examples:
   seccompose compose --base redis --cap-drop ALL         the redis template, no capabilities
   seccompose compose --base default --allow perf_event_open --deny ptrace -o profile.json
   seccompose compose --base default --arch aarch64 --format docker
+  seccompose compose --base nginx --format k8s --profile-name nginx   SeccompProfile for SPO
   seccompose compose --base ./my-profile.json --caps CHOWN,SETUID --errno-policy enosys
   seccompose compose --policy policy.yaml --image redis:7 --label env=prod
 """
@@ -71,7 +72,16 @@ def container_args(parser: argparse.ArgumentParser) -> None:
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add compose's arguments."""
     container_args(parser)
-    parser.add_argument("--format", choices=("oci", "docker"), default="oci", help="output format (default: oci)")
+    parser.add_argument(
+        "--format",
+        choices=("oci", "docker", "k8s", "localhost"),
+        default="oci",
+        help="oci (config.json linux.seccomp, default), docker (docker/podman --security-opt), "
+        "k8s (Security Profiles Operator SeccompProfile YAML), localhost (kubelet's seccomp directory JSON)",
+    )
+    parser.add_argument(
+        "--profile-name", metavar="NAME", help="metadata.name of the SeccompProfile (--format k8s; default: the base)"
+    )
     parser.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
 
 
@@ -145,5 +155,16 @@ def run(args: argparse.Namespace) -> int:
     profile = compose_from_args(args)
     for warning in profile.warnings:
         print(f"seccompose compose: warning: {warning}", file=sys.stderr)
-    write_output(dumps(profile, format=args.format), args.output)
+    if args.format in ("k8s", "localhost"):
+        from seccompose.formats import k8s
+
+        if args.format == "localhost":
+            text = k8s.localhost_profile(profile).rstrip("\n")
+        else:
+            stem = Path(args.base).stem if args.base else "seccompose"
+            name = args.profile_name or stem.lower().replace("_", "-").replace(".", "-")
+            text = k8s.dumps(profile, name=name).rstrip("\n")
+    else:
+        text = dumps(profile, format=args.format)
+    write_output(text, args.output)
     return 0
