@@ -927,7 +927,7 @@ def export_conditional(template: Template, *, engine: Engine = "docker") -> dict
         out["listenerPath"] = template.listener_path
     if template.listener_metadata:
         out["listenerMetadata"] = template.listener_metadata
-    rules = [r for i, tr in enumerate(template.rules) if (r := _export_rule(tr, i, engine)) is not None]
+    rules = []
     if template.capability_map:
         capmap = load_capability_map(template.capability_map)
         for host in _EXPORT_HOSTS:
@@ -942,6 +942,9 @@ def export_conditional(template: Template, *, engine: Engine = "docker") -> dict
                             "comment": f"{template.capability_map} capability map: {cap.name}",
                         }
                     )
+    # The capability rules come first: libseccomp keeps a syscall's first unconditional verdict, and in
+    # compose a capability's allow outranks the template's own refusals (e.g. clone3's ENOSYS).
+    rules += [r for i, tr in enumerate(template.rules) if (r := _export_rule(tr, i, engine)) is not None]
     out["syscalls"] = rules
     return out
 
