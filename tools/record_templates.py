@@ -698,12 +698,12 @@ def _session(server: Server, work: Path, launch: Launch, step_timeout: float) ->
             except subprocess.TimeoutExpired:
                 raise RuntimeError(f"{server.name} did not stop within 60s of {server.stop_signal.name}") from None
         finally:
-            if proc.poll() is None:
-                # Each launch is its own session: kill the whole group, or a server traced
-                # by a killed strace would live on, detached, holding its port.
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+            # Each launch is its own session: kill whatever of the group is left, even after a clean
+            # stop (a worker re-executed by a reload can outlive its master and hold the port), and a
+            # server traced by a killed strace would otherwise live on, detached.
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
         if code not in (0, -server.stop_signal, 128 + server.stop_signal):
             log = (work / "server.log").read_text(errors="replace")[-2000:]
             raise RuntimeError(f"{server.name} did not stop cleanly (exit {code})\n{log}")
