@@ -35,6 +35,7 @@ FILES = {
         "capabilities-manpage-syscalls.tsv",
         "capabilities.7",
         "crosscheck.tsv",
+        "libseccomp-pr457-syscalls.csv",
     ],
     "oci-runtime-spec": [
         "README.md",

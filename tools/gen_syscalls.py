@@ -6,6 +6,10 @@ tests/fixtures/reference/linux):
   syscall_32.tbl           arch/x86/entry/syscalls/syscall_32.tbl   -> x86 (i386)
   syscall.tbl              scripts/syscall.tbl                      -> aarch64
   arm64-Makefile.syscalls  arch/arm64/kernel/Makefile.syscalls      (extra arm64 ABIs)
+  libseccomp-pr457-syscalls.csv
+                           libseccomp's src/syscalls.csv (v6.16): its `arm` column (EABI numbers; "PNR"
+                           = not on arm) and `arm_kver` (since) -> arm. The reference data has no
+                           arch/arm/tools/syscall.tbl; libseccomp derives the column from it.
   {x86_64,x86,aarch64}.tsv the reference folder's derived tables: only their `since` column is used,
                            and only after checking they list exactly the numbers and names parsed here.
 
@@ -17,6 +21,7 @@ Usage:
 from __future__ import annotations
 
 import argparse
+import csv
 import re
 import sys
 from pathlib import Path
@@ -62,6 +67,64 @@ def parse_tbl(path: Path, abis: tuple[str, ...]) -> list[tuple[int, str, str]]:
             raise SystemExit(msg)
         rows[number] = (number, name, entry)
     return [rows[n] for n in sorted(rows)]
+
+
+LIBSECCOMP_CSV = "libseccomp-pr457-syscalls.csv"
+# arch/arm/include/uapi/asm/unistd.h: the ARM private calls, __ARM_NR_BASE (0x0f0000) + n. They are
+# not in the kernel's syscall.tbl, and libseccomp v6.16 lists only `breakpoint` among them in its
+# csv (its arch-arm.c resolves the rest); the tests check each number against libseccomp's resolver.
+ARM_NR_BASE = 0x0F0000
+ARM_PRIVATE = {"breakpoint": 1, "cacheflush": 2, "usr26": 3, "usr32": 4, "set_tls": 5, "get_tls": 6}
+# Second names of one arm number, listed right after the first. The kernel's arch/arm/tools/syscall.tbl
+# calls 341 arm_sync_file_range (unistd.h: #define __NR_sync_file_range2 __NR_arm_sync_file_range);
+# libseccomp v6.16's csv lists it as sync_file_range2, libseccomp 2.5 resolves arm_sync_file_range.
+ARM_ALIASES = {"arm_sync_file_range": "sync_file_range2"}
+
+
+def libseccomp_version(path: Path) -> str:
+    """Return the kernel version libseccomp's csv header names (``#syscall (v6.16.0 2025-08-26)`` -> 6.16)."""
+    first = path.read_text(encoding="utf-8").split("\n", 1)[0]
+    found = re.match(r"#syscall \(v(\d+)\.(\d+)", first)
+    if not found:
+        msg = f"{path}: header does not name the kernel version ('#syscall (vX.Y.Z ...)')"
+        raise SystemExit(msg)
+    return f"{found.group(1)}.{found.group(2)}"
+
+
+def parse_libseccomp_arm(path: Path) -> tuple[list[tuple[int, str, str]], dict[int, str]]:
+    """Return the arm (EABI) rows of libseccomp's syscalls.csv and number -> since (``<=3.0`` for 3.0)."""
+    with path.open(encoding="utf-8", newline="") as f:
+        rows = list(csv.reader(f))
+    column = {h: i for i, h in enumerate(rows[0])}
+    nr_col, kv_col = column["arm"], column["arm_kver"]
+    by_number: dict[int, tuple[int, str, str]] = {}
+    since: dict[int, str] = {}
+    for lineno, row in enumerate(rows[1:], 2):
+        name, nr, kv = row[0], row[nr_col], row[kv_col]
+        if nr == "PNR":
+            continue
+        number = int(nr)
+        if number in by_number:
+            msg = f"{path}:{lineno}: arm number {number} given twice ({by_number[number][1]}, {name})"
+            raise SystemExit(msg)
+        by_number[number] = (number, name, "")
+        found = re.fullmatch(r"SCMP_KV_(\d+)_(\d+)", kv)
+        if found:
+            version = f"{found.group(1)}.{found.group(2)}"
+            since[number] = "<=3.0" if version == "3.0" else version
+    names = {name for _, name, _ in by_number.values()}
+    for name, offset in ARM_PRIVATE.items():
+        number = ARM_NR_BASE + offset
+        if name not in names and number not in by_number:
+            by_number[number] = (number, name, "")
+        elif by_number.get(number, (0, ""))[1] != name:
+            msg = f"{path}: arm {name} is not __ARM_NR_BASE + {offset} ({number:#x})"
+            raise SystemExit(msg)
+    out = [by_number[n] for n in sorted(by_number)]
+    for alias, name in ARM_ALIASES.items():
+        at = next(i for i, row in enumerate(out) if row[1] == name)
+        out.insert(at + 1, (out[at][0], alias, ""))
+    return out, since
 
 
 def arm64_abis(source: Path) -> tuple[str, ...]:
@@ -110,6 +173,8 @@ def generate(source: Path) -> dict[str, str]:
     since64 = reference_since(source, "x86_64", x86_64)
     by_name64 = {name: since64.get(n, "") for n, name, _ in x86_64}
     x32_since = {n | X32_SYSCALL_BIT: by_name64.get(name, "") for n, name, _ in x32_raw}
+    arm, arm_since = parse_libseccomp_arm(source / LIBSECCOMP_CSV)
+    arm_version = libseccomp_version(source / LIBSECCOMP_CSV)
     return {
         "x86_64": render(
             "x86_64", version, "arch/x86/entry/syscalls/syscall_64.tbl (ABIs common, 64)", x86_64, since64
@@ -134,6 +199,15 @@ def generate(source: Path) -> dict[str, str]:
             "arch/x86/entry/syscalls/syscall_64.tbl (ABIs common, x32; numbers | __X32_SYSCALL_BIT)",
             x32,
             x32_since,
+        ),
+        "arm": render(
+            "arm",
+            arm_version,
+            f"libseccomp syscalls.csv v{arm_version} (derived from the kernel's arch/arm/tools/syscall.tbl), "
+            "column arm (EABI); plus the ARM private calls of arch/arm/include/uapi/asm/unistd.h "
+            "(__ARM_NR_BASE + n) and arm_sync_file_range, the kernel's name for 341; no entry points",
+            arm,
+            arm_since,
         ),
     }
 

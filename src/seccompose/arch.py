@@ -141,7 +141,7 @@ _AUDIT: Final = {
 }
 _BY_AUDIT: Final = {v: a for a, v in _AUDIT.items() if a is not Arch.X32}
 
-_TABLED: Final = (Arch.X86_64, Arch.AARCH64, Arch.X86, Arch.X32)
+_TABLED: Final = (Arch.X86_64, Arch.AARCH64, Arch.X86, Arch.X32, Arch.ARM)
 
 _BY_NAME: Final[dict[str, Arch]] = {}
 for _a in Arch:

@@ -673,9 +673,9 @@ def compose(
         InvalidCapabilityError: an unknown capability.
         ConflictError: two layers give the same syscall different deny actions.
 
-    >>> p = compose(arch=Arch.AARCH64, allow=["open", "openat"], runtime=None)
+    >>> p = compose(arch=Arch.AARCH64, allow=["arch_prctl", "openat"], runtime=None)
     >>> sorted(p.allowed()), p.warnings
-    (['openat'], ("'open' does not exist on aarch64; skipped (allow)",))
+    (['openat'], ("'arch_prctl' does not exist on aarch64; skipped (allow)",))
     """
     template = _base(base)
     capbits = 0

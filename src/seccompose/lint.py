@@ -92,9 +92,9 @@ RULES: Final = (
         "unverifiable-syscall",
         "info",
         "A name no table has, in a profile for architectures seccompose has no table for",
-        "seccompose has kernel tables for x86_64, x86, x32 and aarch64. The profile also targets other "
-        "architectures (s390x, ppc64le, riscv64, ...) where the name may exist (Docker's default lists "
-        "s390_pci_mmio_read, cacheflush, ...); lint cannot tell a typo from such a name.",
+        "seccompose has syscall tables for x86_64, x86, x32, aarch64 and arm. The profile also targets "
+        "other architectures (s390x, ppc64le, riscv64, ...) where the name may exist (Docker's default "
+        "lists s390_pci_mmio_read, swapcontext, ...); lint cannot tell a typo from such a name.",
         "Nothing if the name belongs to one of those architectures; otherwise fix the spelling.",
     ),
     LintRule(
@@ -581,7 +581,7 @@ def _names(doc: _Doc) -> Iterator[Finding]:
                 if _untabled(doc, r):
                     yield Finding(
                         _BY_ID["unverifiable-syscall"],
-                        f"{name!r} is in none of seccompose's tables (x86_64, x86, x32, aarch64); it may exist on "
+                        f"{name!r} is in none of seccompose's tables (x86_64, x86, x32, aarch64, arm); it may exist on "
                         "another architecture this profile lists",
                         loc,
                         (name,),

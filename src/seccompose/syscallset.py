@@ -92,7 +92,7 @@ class Universe:
         """Return the names whose bits are set, in sorted order.
 
         >>> universe(Arch.AARCH64).names_of(0b1011)
-        ('accept', 'accept4', 'add_key')
+        ('_llseek', '_newselect', 'accept')
         """
         if bits.bit_count() <= _FEW or (not self._names and self._warming()):
             names = self.names
@@ -116,8 +116,8 @@ class Universe:
         inserting those into a copy beats building the whole tuple again.
 
         >>> u = universe(Arch.AARCH64)
-        >>> u.names_near(0b1001, 0b11, ("accept", "accept4"))
-        ('accept', 'add_key')
+        >>> u.names_near(0b1001, 0b11, ("_llseek", "_newselect"))
+        ('_llseek', 'accept')
         """
         diff = bits ^ known_bits
         if not diff:
@@ -147,7 +147,7 @@ class Universe:
         Emitters use it to write a large name list as text without a step per name.
 
         >>> universe(Arch.AARCH64).join(0b101, "csv", lambda name: name + ",")
-        'accept,acct,'
+        '_llseek,_sysctl,'
         """
         tables = self._fragments.get(style)
         if tables is None:
@@ -195,8 +195,11 @@ class SyscallSet:
     def all(cls, arch: Arch) -> SyscallSet:
         """Return the whole universe of ``arch``.
 
-        >>> len(SyscallSet.all(Arch.AARCH64))
-        327
+        An aarch64 host's universe is its own table and the 32-bit arm one:
+
+        >>> from seccompose.syscalls import table
+        >>> len(SyscallSet.all(Arch.AARCH64)) == len(set(table(Arch.AARCH64)) | set(table(Arch.ARM)))
+        True
         """
         u = universe(arch)
         return cls._from_bits(u, u.full)
@@ -210,9 +213,9 @@ class SyscallSet:
         Raises:
             UnknownSyscallError: a name exists on no architecture's table.
 
-        >>> s, skipped = SyscallSet.lenient(Arch.AARCH64, ["openat", "open"])
+        >>> s, skipped = SyscallSet.lenient(Arch.AARCH64, ["openat", "arch_prctl"])
         >>> sorted(s), skipped
-        (['openat'], ('open',))
+        (['openat'], ('arch_prctl',))
         """
         u = universe(arch)
         known = all_names()

@@ -4,8 +4,8 @@ For a capability set C and a host arch A, ``compose(base="default", caps=C, arch
 Docker's reference profile rendered the way Docker renders it for that container
 (``render(..., engine="docker", arch=A, caps=C, kernel=recent)``) must give the runtime the same
 filter: the same default action and errno, the same architectures, and, per ABI we have a table
-for (x86_64, x86, x32 on an x86_64 host; aarch64 on an aarch64 host) and per syscall name, the
-same action, errno and argument conditions. Both sides are read the way runc and crun read
+for (x86_64, x86, x32 on an x86_64 host; aarch64 and 32-bit arm on an aarch64 host) and per
+syscall name, the same action, errno and argument conditions. Both sides are read the way runc and crun read
 them (``seccompose.check.read_as_runtime``: rules equal to the default action dropped, repeated
 argument indexes split into ORed rules), names libseccomp would not resolve on the ABI (absent
 from its table) dropped, and rules for the same name merged the way libseccomp 2.5 merges them
@@ -170,9 +170,10 @@ def test_view_sees_a_changed_condition() -> None:
 def test_view_drops_default_action_rules_and_unresolvable_names() -> None:
     doc = {"defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": 1, "syscalls": [
         {"names": ["read"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1},
-        {"names": ["_llseek", "open"], "action": "SCMP_ACT_ALLOW"},
+        {"names": ["_llseek", "open", "set_tls"], "action": "SCMP_ACT_ALLOW"},
     ]}  # fmt: skip
-    assert runtime_view(doc, Arch.AARCH64)["rules"] == {}
+    # an aarch64 host resolves _llseek, open and set_tls only on its 32-bit arm ABI
+    assert set(runtime_view(doc, Arch.AARCH64)["rules"]) == {("arm", "_llseek"), ("arm", "open"), ("arm", "set_tls")}
     x86 = runtime_view(doc, Arch.X86_64)["rules"]
     assert set(x86) == {("x86", "_llseek"), ("x86_64", "open"), ("x86", "open"), ("x32", "open")}
 
@@ -189,6 +190,19 @@ def test_view_merges_like_libseccomp() -> None:
     rules = runtime_view(doc, Arch.AARCH64)["rules"]
     assert rules[("aarch64", "setns")] == ("always", Action.ALLOW, None)
     assert rules[("aarch64", "socket")] == ("always", Action.ERRNO, 1)
+
+
+@pytest.mark.parametrize("template", sorted(REFERENCE))
+def test_the_arm_abi_of_aarch64_hosts_is_compared(template: str) -> None:
+    # An aarch64 host also runs 32-bit arm programs: both views hold the arm ABI, named by the arm
+    # table, including the arm-only calls the engines allow for arm/arm64 hosts.
+    view = ours(template, Arch.AARCH64, DOCKER_DEFAULT_CAPABILITIES)
+    assert "arm" in view["architectures"]
+    arm = {name for abi, name in view["rules"] if abi == "arm"}
+    assert arm <= set(table(Arch.ARM))
+    assert {"set_tls", "cacheflush", "arm_fadvise64_64", "sync_file_range2", "_llseek", "fcntl64", "send"} <= arm
+    assert {name for abi, name in theirs(template, Arch.AARCH64, DOCKER_DEFAULT_CAPABILITIES)["rules"] if abi == "arm"} == arm
+    assert len(arm) > len({name for abi, name in view["rules"] if abi == "aarch64"})  # arm has more names
 
 
 def test_every_template_rule_has_a_reason() -> None:

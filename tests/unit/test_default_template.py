@@ -196,8 +196,13 @@ def test_arch_specific_rules() -> None:
     assert arch_prctl["arches"] == ["x86_64"]
     (ldt,) = _rules_for(doc, "modify_ldt")
     assert ldt["arches"] == ["x86_64", "x86"]
+    (socketcall,) = _rules_for(doc, "socketcall")
+    assert socketcall["arches"] == ["x86_64", "x86"]  # i386 only: hosts that run i386 programs
     (llseek,) = _rules_for(doc, "_llseek")
-    assert llseek["arches"] == ["x86_64", "x86"]  # i386 only: hosts that run i386 programs
+    assert "arches" not in llseek  # i386 and 32-bit arm: every host runs one of them
+    for name in ("set_tls", "recv"):  # 32-bit arm only: aarch64 hosts
+        (rule,) = _rules_for(doc, name)
+        assert rule["arches"] == ["aarch64"]
 
 
 def test_ptrace_keeps_dockers_kernel_gate() -> None:
@@ -242,7 +247,9 @@ def test_composed_default_follows_capabilities(arch: Arch) -> None:
     assert "mount" in admin
     assert [r.get("args") for r in admin["clone"]] == [None]
     assert [r["action"] for r in admin["clone3"]] == ["SCMP_ACT_ALLOW"]
-    assert ("_llseek" in plain) is (arch is Arch.X86_64)
+    assert "_llseek" in plain  # x86_64 hosts run i386 programs, aarch64 hosts 32-bit arm ones
+    assert ("socketcall" in plain) is (arch is Arch.X86_64)
+    assert ("set_tls" in plain) is (arch is Arch.AARCH64)
 
 
 def test_composing_the_defaults_warns_about_nothing() -> None:

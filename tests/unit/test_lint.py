@@ -276,7 +276,7 @@ def test_profile_objects_are_linted() -> None:
 
 
 def test_template_documents() -> None:
-    doc = {"schema": 1, "name": "t", "rules": [{"names": ["read", "open"], "arches": ["aarch64"]}]}
+    doc = {"schema": 1, "name": "t", "rules": [{"names": ["read", "arch_prctl"], "arches": ["aarch64"]}]}
     report = lint(doc)
     assert report.kind == "template"
     assert [(f.rule.id, f.location) for f in report.findings] == [("not-on-arch", "rules[0].names[1]")]

@@ -211,7 +211,8 @@ def test_resolve_name() -> None:
     assert resolve_name(X86_64, "syscall_451") == "cachestat"
     assert resolve_name(X86, "syscall_0x1c3") == "cachestat"  # same number on i386
     assert resolve_name(Arch.X32, "syscall_0x200") == "rt_sigaction"  # x32 numbers carry bit 30
-    assert resolve_name(Arch.ARM, "syscall_0x1") == "syscall_0x1"  # no table: unchanged
+    assert resolve_name(Arch.ARM, "syscall_0xf0005") == "set_tls"  # arm private calls: 0xf0000 + n
+    assert resolve_name(Arch.MIPS, "syscall_0x1") == "syscall_0x1"  # no table: unchanged
     assert resolve_name(X86_64, "openat") == "openat"
 
 

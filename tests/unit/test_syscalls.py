@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import re
 import subprocess
 import sys
@@ -13,6 +14,16 @@ from seccompose import Arch, InvalidArchError, UnknownSyscallError
 from seccompose.syscalls import TABLED_ARCHES, abis_with, all_names, host_names, table
 
 ROOT = Path(__file__).resolve().parents[2]
+LIBSECCOMP_CSV = ROOT / "tests" / "fixtures" / "reference" / "linux" / "libseccomp-pr457-syscalls.csv"
+# arch/arm/include/uapi/asm/unistd.h: __ARM_NR_BASE (0x0f0000) + n
+ARM_PRIVATE = {"breakpoint": 1, "cacheflush": 2, "usr26": 3, "usr32": 4, "set_tls": 5, "get_tls": 6}
+
+
+def _libseccomp_column(arch: str) -> dict[str, int]:
+    with LIBSECCOMP_CSV.open(encoding="utf-8", newline="") as f:
+        rows = list(csv.reader(f))
+    col = rows[0].index(arch)
+    return {row[0]: int(row[col]) for row in rows[1:] if row[col] != "PNR"}
 
 
 @pytest.mark.parametrize(
@@ -33,6 +44,23 @@ def test_row_counts_and_highest(arch: Arch, rows: int) -> None:
         assert t.name(471) == "rseq_slice_yield"
 
 
+def test_arm_table_is_libseccomps_arm_column_plus_the_private_calls() -> None:
+    # arm comes from libseccomp's syscalls.csv (v6.16), not from a kernel table of our own.
+    t = table(Arch.ARM)
+    assert t.kernel == "6.16"
+    column = _libseccomp_column("arm")
+    private = {name: 0x0F0000 + n for name, n in ARM_PRIVATE.items()}
+    # the kernel's own name for 341, kept beside libseccomp's (Docker's profile names both)
+    alias = {"arm_sync_file_range": column["sync_file_range2"]}
+    assert {name: t.number(name) for name in t} == column | private | alias
+    assert t.name(0x0F0005) == "set_tls"
+    assert t.name(341) == "sync_file_range2"
+    assert len(t.numbers()) == len(t) - 1
+    assert t.since("openat") == "<=3.0"
+    assert t.since("open_tree_attr") == "6.15"
+    assert t.since("set_tls") == ""  # libseccomp gives no version: unknown, not absent
+
+
 def test_since_column_kept() -> None:
     t = table(Arch.X86_64)
     assert t.since("read") == "<=3.0"
@@ -44,6 +72,7 @@ def test_since_column_kept() -> None:
 def test_implemented_reads_the_entry_column() -> None:
     assert table(Arch.X86_64).implemented("read")
     assert not table(Arch.X86_64).implemented("uselib")  # reserved number, no entry point
+    assert table(Arch.ARM).implemented("read") is None  # libseccomp's list gives no entry points
 
 
 def _header(path: Path) -> dict[str, int]:
@@ -71,10 +100,10 @@ def test_tables_agree_with_the_kernel_uapi_headers(arch: Arch, header: Path) -> 
     assert mismatches == []
 
 
-@pytest.mark.parametrize("arch", [Arch.X86_64, Arch.AARCH64, Arch.X86])
+@pytest.mark.parametrize("arch", [Arch.X86_64, Arch.AARCH64, Arch.X86, Arch.ARM])
 def test_tables_agree_with_libseccomp(arch: Arch) -> None:
     pyseccomp = pytest.importorskip("pyseccomp")
-    scmp_arch = {Arch.X86_64: pyseccomp.Arch.X86_64, Arch.AARCH64: pyseccomp.Arch.AARCH64, Arch.X86: pyseccomp.Arch.X86}[arch]
+    scmp_arch = getattr(pyseccomp.Arch, arch.name)
     t = table(arch)
     agreed = 0
     for name in t:
@@ -83,7 +112,9 @@ def test_tables_agree_with_libseccomp(arch: Arch) -> None:
         except Exception:  # libseccomp 2.5.4 does not know names newer than Linux 6.7
             continue
         if number < 0:
-            continue  # i386 socketcall/ipc pseudo-numbers: libseccomp's multiplexer convention
+            # i386 socketcall/ipc pseudo-numbers (libseccomp's multiplexer convention); arm
+            # sync_file_range2, which libseccomp 2.5 knows as arm_sync_file_range (checked)
+            continue
         assert number == t.number(name), name
         agreed += 1
     assert agreed > 300
@@ -101,8 +132,10 @@ def test_lookups_and_errors() -> None:
 
 def test_host_universe_spans_every_abi() -> None:
     assert set(host_names(Arch.X86_64)) == set(table(Arch.X86_64)) | set(table(Arch.X86)) | set(table(Arch.X32))
-    assert set(host_names(Arch.AARCH64)) == set(table(Arch.AARCH64))
+    assert set(host_names(Arch.AARCH64)) == set(table(Arch.AARCH64)) | set(table(Arch.ARM))
     assert abis_with("socketcall") == frozenset({Arch.X86})
+    assert abis_with("_llseek") == frozenset({Arch.X86, Arch.ARM})
+    assert abis_with("set_tls") == frozenset({Arch.ARM})
     assert all_names() == frozenset().union(*(set(table(a)) for a in TABLED_ARCHES))
 
 

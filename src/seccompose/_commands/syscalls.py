@@ -23,7 +23,7 @@ examples:
   seccompose syscalls --category file-system --arch x86 --format json
   seccompose syscalls --category list             # the groups and categories
 
-ABIs with tables: x86_64, x86 (i386), x32, aarch64.
+ABIs with tables: x86_64, x86 (i386), x32, aarch64, arm (32-bit EABI).
 exit status: 0 ok, 2 error (unknown syscall, number, arch or category)
 """
 
