@@ -94,3 +94,16 @@ def test_warnings_go_to_stderr(capsys: pytest.CaptureFixture[str]) -> None:
     assert rc == 0
     assert "'arch_prctl' does not exist on aarch64" in err
     assert "openat" in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [(["caps", "SYS_PTRACE", "--arch", "x86_64"], "ptrace"), (["syscalls", "openat", "--arch", "x86_64"], "257")],
+)
+def test_lookup_commands_write_to_a_file(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, argv: list[str], expected: str
+) -> None:
+    target = tmp_path / "out.txt"
+    assert main([*argv, "-o", str(target)]) == 0
+    assert capsys.readouterr().out == ""
+    assert expected in target.read_text()

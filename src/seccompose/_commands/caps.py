@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -47,6 +49,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--arch", help="host arch whose syscalls to show (default: this machine's)")
     parser.add_argument("--syscall", metavar="NAME", help="show which capabilities unlock this syscall")
     parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
 
 
 def _arch(text: str | None) -> Arch:
@@ -83,6 +86,14 @@ def _syscall_entry(name: str, maps: list[CapabilityMap]) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run the command, writing to ``-o FILE`` when given."""
+    if args.output and args.output != "-":
+        with Path(args.output).open("w", encoding="utf-8") as out, contextlib.redirect_stdout(out):
+            return _run(args)
+    return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     """Print the answer; 0 on success."""
     from seccompose.caps import Capability, all_capabilities, load_capability_map
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -38,6 +40,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--arch", help="the ABI: x86_64, x86, x32 or aarch64 (default: this machine's)")
     parser.add_argument("--category", metavar="NAME", help="list a category or group ('list' shows them all)")
     parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
 
 
 def _abi(text: str | None) -> Arch:
@@ -92,6 +95,14 @@ def _lookup(text: str, arch_text: str | None) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run the command, writing to ``-o FILE`` when given."""
+    if args.output and args.output != "-":
+        with Path(args.output).open("w", encoding="utf-8") as out, contextlib.redirect_stdout(out):
+            return _run(args)
+    return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     """Print the answer; 0 on success."""
     if args.syscall:
         entry = _describe(_lookup(args.syscall, args.arch))
