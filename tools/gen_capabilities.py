@@ -28,6 +28,10 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))  # these scripts are also loaded by file path in tests
+
+from _drift import write_or_check  # noqa: E402 - after the path setup
+
 OUT = ROOT / "data" / "capabilities"
 DEFINE = re.compile(r"^#define\s+(CAP_[A-Z_]+)\s+(\d+)\s*$")
 SINCE = re.compile(r'^\.BR (CAP_[A-Z_]+) " \(since Linux ([0-9.]+)\)"\s*$')
@@ -181,19 +185,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="exit 1 if data/capabilities differs")
     args = parser.parse_args(argv)
     files = generate(args.source or default_source(), args.profiles or default_profiles())
-    drift = []
-    for name, text in files.items():
-        path = OUT / name
-        if args.check:
-            if not path.exists() or path.read_text(encoding="utf-8") != text:
-                drift.append(str(path))
-        else:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8")
-    if drift:
-        print(f"out of date (run `{COMMAND}`):", *drift, sep="\n  ", file=sys.stderr)
-        return 1
-    return 0
+    return write_or_check({OUT / name: text for name, text in files.items()}, check=args.check, command=COMMAND)
 
 
 if __name__ == "__main__":

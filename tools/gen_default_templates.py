@@ -34,7 +34,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "tools"))  # these scripts are also loaded by file path in tests
 
+from _drift import write_or_check  # noqa: E402 - after the path setup
 from seccompose.arch import Arch  # noqa: E402 - after the path setup
 from seccompose.caps import Capability, load_capability_map  # noqa: E402
 from seccompose.errors import did_you_mean  # noqa: E402
@@ -234,24 +236,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--check", action="store_true", help="exit 1 if data/templates differs")
     args = parser.parse_args(argv)
-    drift = []
     try:
         texts = {name: render(name) for name in TEMPLATES}
     except NeedsError as exc:
         print(f"gen_default_templates: {exc}", file=sys.stderr)
         return 2
-    for name, text in texts.items():
-        path = OUT / f"{name}.json"
-        if args.check:
-            if not path.exists() or path.read_text(encoding="utf-8") != text:
-                drift.append(str(path))
-        else:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8")
-    if drift:
-        print(f"out of date (run `{COMMAND}`):", *drift, sep="\n  ", file=sys.stderr)
-        return 1
-    return 0
+    files = {OUT / f"{name}.json": text for name, text in texts.items()}
+    return write_or_check(files, check=args.check, command=COMMAND)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "tools"))  # these scripts are also loaded by file path in tests
 
+from _drift import write_or_check  # noqa: E402 - after the path setup
 from seccompose.arch import Arch  # noqa: E402 - after the path setup
 from seccompose.caps import all_capabilities, load_capability_map  # noqa: E402
 from seccompose.compose import compose  # noqa: E402
@@ -149,20 +151,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--check", action="store_true", help="exit 1 on drift instead of writing")
     args = parser.parse_args()
-    drift = []
-    for name, make in PAGES.items():
-        text = make().rstrip() + "\n"
-        path = OUT / name
-        if args.check:
-            if not path.is_file() or path.read_text(encoding="utf-8") != text:
-                drift.append(str(path.relative_to(ROOT)))
-        else:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8")
-    if drift:
-        print("out of date (run python tools/gen_docs.py): " + ", ".join(drift), file=sys.stderr)
-        return 1
-    return 0
+    pages = {OUT / name: make().rstrip() + "\n" for name, make in PAGES.items()}
+    return write_or_check(pages, check=args.check, command="python tools/gen_docs.py")
 
 
 if __name__ == "__main__":

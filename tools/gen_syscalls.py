@@ -27,6 +27,10 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))  # these scripts are also loaded by file path in tests
+
+from _drift import write_or_check  # noqa: E402 - after the path setup
+
 OUT = ROOT / "data" / "syscalls"
 X32_SYSCALL_BIT = 0x40000000
 # scripts/Makefile.asm-headers builds unistd_64.h from these ABIs unless the arch adds more.
@@ -219,19 +223,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="fail if the data differs instead of writing it")
     args = parser.parse_args(argv)
     files = generate(args.source or default_source())
-    drift = []
-    for arch, text in files.items():
-        path = args.out / f"{arch}.tsv"
-        if args.check:
-            if not path.exists() or path.read_text(encoding="utf-8") != text:
-                drift.append(str(path))
-        else:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8")
-    if drift:
-        print("out of date (run `python tools/gen_syscalls.py`):", *drift, sep="\n  ", file=sys.stderr)
-        return 1
-    return 0
+    texts = {args.out / f"{arch}.tsv": text for arch, text in files.items()}
+    return write_or_check(texts, check=args.check, command="python tools/gen_syscalls.py")
 
 
 if __name__ == "__main__":
