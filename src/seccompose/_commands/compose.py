@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from seccompose.caps import Capability
     from seccompose.profile import Profile
 
-__all__ = ["EXAMPLES", "HELP", "configure", "container_args", "run", "write_output"]
+__all__ = ["EXAMPLES", "HELP", "caps_from_args", "configure", "container_args", "run", "split_list", "write_output"]
 
 HELP = "compose a container's seccomp profile from a template, its capabilities and allow/deny rules"
 EXAMPLES = """examples:
@@ -26,8 +26,17 @@ EXAMPLES = """examples:
 """
 
 
-def _split(values: list[str] | None) -> list[str]:
+def split_list(values: list[str] | None) -> list[str]:
+    """Flatten repeated, comma-separated flag values: ``--allow a,b --allow c`` -> ``[a, b, c]``."""
     return [part.strip() for value in values or [] for part in value.split(",") if part.strip()]
+
+
+def caps_from_args(args: argparse.Namespace) -> frozenset[Capability]:
+    """Return the container's capabilities from ``--caps``/``--cap-add``/``--cap-drop``, as ``docker run`` does."""
+    from seccompose.caps import container_capabilities
+
+    listed = (split_list(args.caps) or ["none"]) if args.caps else None
+    return container_capabilities(listed, add=args.cap_add, drop=args.cap_drop)
 
 
 def container_args(parser: argparse.ArgumentParser) -> None:
@@ -96,15 +105,12 @@ def write_output(text: str, output: str | None) -> None:
 def compose_from_args(args: argparse.Namespace) -> Profile:
     """Run compose() (or the policy flow) for the container the flags describe."""
     from seccompose.arch import Arch, host_arch
-    from seccompose.caps import container_capabilities
     from seccompose.compose import compose
     from seccompose.errors import ConflictError
     from seccompose.templates import parse_kernel
 
     arch = Arch.parse(args.arch, location="--arch") if args.arch else host_arch()
-    caps = container_capabilities(
-        (_split(args.caps) or ["none"]) if args.caps else None, add=args.cap_add, drop=args.cap_drop
-    )
+    caps = caps_from_args(args)
     runtime = None if args.runtime in ("none", "") else args.runtime
     if getattr(args, "policy", None) or getattr(args, "image", None):
         if not (args.policy and args.image):
@@ -116,8 +122,8 @@ def compose_from_args(args: argparse.Namespace) -> Profile:
         args.base,
         arch=arch,
         caps=caps,
-        allow=_split(args.allow),
-        deny=_split(args.deny),
+        allow=split_list(args.allow),
+        deny=split_list(args.deny),
         errno_policy=args.errno_policy,
         runtime=runtime,
         no_new_privileges=args.no_new_privileges == "true",

@@ -52,17 +52,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the diff; 0 when equal, 1 when different."""
-    from seccompose._commands.compose import _split, write_output
+    from seccompose._commands.compose import caps_from_args, write_output
     from seccompose.arch import Arch
-    from seccompose.caps import container_capabilities
     from seccompose.diff import diff_files
 
     arch = Arch.parse(args.arch, location="--arch") if args.arch else None
     runtime = None if args.runtime in ("none", "") else args.runtime
-    caps = container_capabilities(
-        (_split(args.caps) or ["none"]) if args.caps else None, add=args.cap_add, drop=args.cap_drop
-    )
-    result = diff_files(args.a, args.b, arch=arch, runtime=runtime, caps=caps)
+    result = diff_files(args.a, args.b, arch=arch, runtime=runtime, caps=caps_from_args(args))
     text = json.dumps(result.to_json(), indent=2) if args.format == "json" else result.format_text()
     write_output(text, args.output)
     return 0 if result.equal else 1

@@ -9,7 +9,6 @@ if TYPE_CHECKING:
     import argparse
 
     from seccompose.arch import Arch
-    from seccompose.caps import Capability
     from seccompose.profile import Profile
     from seccompose.templates import Template
 
@@ -55,6 +54,7 @@ def _host(args: argparse.Namespace, profile: Profile | None = None) -> Arch:
 
 def _read(spec: str, args: argparse.Namespace) -> tuple[Profile, object, Template | None]:
     """A profile file (or template) as the runtime gets it, its JSON document and its template."""
+    from seccompose._commands.compose import caps_from_args
     from seccompose._inputs import kind_of, read_document, read_profile
     from seccompose.arch import host_arch
 
@@ -66,22 +66,13 @@ def _read(spec: str, args: argparse.Namespace) -> tuple[Profile, object, Templat
 
         template = Template.from_dict(doc, source=spec)
     runtime = None if args.runtime in ("none", "") else args.runtime
-    profile = read_profile(spec, arch=arch or host_arch(), runtime=runtime, caps=_caps(args))
+    profile = read_profile(spec, arch=arch or host_arch(), runtime=runtime, caps=caps_from_args(args))
     return profile, doc, template
-
-
-def _caps(args: argparse.Namespace) -> frozenset[Capability]:
-    from seccompose._commands.compose import _split
-    from seccompose.caps import container_capabilities
-
-    return container_capabilities(
-        (_split(args.caps) or ["none"]) if args.caps else None, add=args.cap_add, drop=args.cap_drop
-    )
 
 
 def run(args: argparse.Namespace) -> int:
     """Explain one syscall or summarise one profile; print text or JSON."""
-    from seccompose._commands.compose import compose_from_args, write_output
+    from seccompose._commands.compose import caps_from_args, compose_from_args, write_output
     from seccompose._inputs import looks_like_file
     from seccompose.errors import UnknownSyscallError
     from seccompose.explain import explain, summarize
@@ -107,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
         source = f"--base {args.base}" if args.base else "the composed profile"
         if args.base and not getattr(args, "policy", None):
             template = load_template(args.base)
-        caps = _caps(args)
+        caps = caps_from_args(args)
         kernel = parse_kernel(args.kernel, location="--kernel") if args.kernel else None
     host = _host(args, profile)
     if is_syscall:

@@ -42,7 +42,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Lint and print the findings; 1 when the profile fails."""
-    from seccompose._commands.compose import _split, write_output
+    from seccompose._commands.compose import split_list, write_output
     from seccompose.errors import InvalidProfileError
     from seccompose.lint import RULES, lint_file
 
@@ -55,8 +55,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if not args.profile:
         raise InvalidProfileError("no PROFILE given: name a profile file, '-' for stdin, or a template")
-    caps = _split(args.caps) if args.caps is not None else None
-    report = lint_file(args.profile, caps=caps, ignore=_split(args.ignore))
+    caps = split_list(args.caps) if args.caps is not None else None
+    report = lint_file(args.profile, caps=caps, ignore=split_list(args.ignore))
     text = json.dumps(report.to_json(), indent=2) if args.format == "json" else report.format_text()
     write_output(text, args.output)
     return 1 if report.failed(strict=args.strict) else 0
