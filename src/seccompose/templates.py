@@ -17,7 +17,7 @@ False
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -405,8 +405,3 @@ def template_from_profile(profile: Profile, *, name: str = "profile") -> Templat
         listener_path=profile.listener_path,
         listener_metadata=profile.listener_metadata,
     )
-
-
-def images_of(templates: Iterable[Template]) -> dict[str, tuple[str, ...]]:
-    """Return template name -> image globs."""
-    return {t.name: t.images for t in templates}

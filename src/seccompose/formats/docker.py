@@ -33,7 +33,6 @@ from seccompose.templates import Template
 __all__ = ["dumps", "is_conditional", "loads", "template_from_docker", "to_dict"]
 
 Engine = Literal["docker", "podman"]
-_OCI_ARCH = {a.oci: a for a in Arch}
 
 
 def to_dict(profile: Profile, *, arch_map: bool = False) -> dict[str, Any]:
