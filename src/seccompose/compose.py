@@ -37,8 +37,8 @@ from typing import Any, Final, Literal
 from seccompose.actions import ENOSYS, EPERM, Action
 from seccompose.arch import Arch
 from seccompose.caps import Capability
-from seccompose.errors import ConflictError, InvalidActionError, UnknownSyscallError
-from seccompose.profile import Flag, Profile, Provenance, _default_errno, verdict_from_rules
+from seccompose.errors import ConflictError, InvalidActionError, InvalidArgumentError, UnknownSyscallError
+from seccompose.profile import Flag, Profile, Provenance, Shape, _default_errno, verdict_from_rules
 from seccompose.rules import Arg, Rule
 from seccompose.syscalls import all_names
 from seccompose.syscallset import Universe, universe
@@ -163,6 +163,10 @@ def _check_names(u: Universe, names: Sequence[str], location: str) -> None:
     """Name the first unknown syscall by its position in the user's own list."""
     known = None
     for i, name in enumerate(names):
+        if not isinstance(name, str):
+            raise InvalidArgumentError(
+                f"{name!r} is not a syscall name; give names as strings", location=f"{location}[{i}]"
+            )
         if name not in u.index:
             known = all_names() if known is None else known
             if name not in known:
@@ -177,10 +181,6 @@ _BASES: Final = 1024
 
 _BASES_PER_TEMPLATE: Final = 512
 """Bases kept per template: one per set of the capabilities its refusing and conditional rules look at."""
-
-_REFERENCES: dict[tuple[Universe, int], tuple[str, ...]] = {}
-"""Names of what bases and capabilities allow outright, by bits: a container's own list is one of these plus or
-minus a few names (``Universe.names_near``). Bounded to ``_BASES // 4`` entries of a few kB."""
 
 _INTERNED: dict[tuple[object, ...], Any] = {}
 """Arches and flags tuples, one object per value (few values: one per host arch and template)."""
@@ -226,6 +226,28 @@ def _runtime_names(runtime: str, no_new_privileges: bool, arch: Arch) -> tuple[s
 
 _CAP_BITS: dict[object, int] = {}
 """What callers pass as a capability (``"NET_ADMIN"``, a ``Capability``) -> ``1 << number``."""
+
+
+_CONTAINERS: dict[tuple[object, ...], tuple[Template, int, _Base, int]] = {}
+"""Per template, capability set and options: the capability bits, the base and the syscall bits of the
+capabilities (``compose``). A node runs many containers with the same few: each is worked out once."""
+
+
+def _capbits(caps: Iterable[Capability | str]) -> int:
+    """Return the bits (``1 << number``) of the capabilities a caller passes, parsing each once."""
+    try:
+        return functools.reduce(operator.or_, map(_CAP_BITS.__getitem__, caps), 0)
+    except (KeyError, TypeError):  # one not seen yet (or unhashable: let Capability.parse say what is wrong)
+        pass
+    capbits = 0
+    get = _CAP_BITS.get
+    for item in caps:
+        try:
+            bit = get(item)
+        except TypeError:
+            bit = None
+        capbits |= _cap_bit(item) if bit is None else bit
+    return capbits
 
 
 def _cap_bit(item: object) -> int:
@@ -426,12 +448,14 @@ class _Base:
         "flags",
         "foreign",
         "log",
+        "open",
         "others",
         "others_bits",
         "raw_errno",
         "rule_list",
         "rules",
         "runtime",
+        "shape",
         "source",
         "template",
         "trusted",
@@ -466,6 +490,9 @@ class _Base:
         self.others = tuple(r for p in parts for r in p.others)
         self.others_bits = functools.reduce(operator.or_, (r.bits for r in self.others), 0)
         self.decided = self.allow | self.log
+        self.open = self.others_bits & ~self.decided
+        self.shape = Shape()
+        """The bits of the base's own conditional and refusing rules that a container's layers may take over."""
         self.conditional_allow = functools.reduce(
             operator.or_, (r.bits for r in self.others if r.rule.args and r.rule.action.allows), 0
         )
@@ -489,18 +516,6 @@ class _Base:
             and not any(r.foreign for r in self.others)
             and (template.listener_path is not None or all(r.action is not Action.NOTIFY for _, r in self.rules))
         )
-
-
-    def allowed(self, cap_bits: int) -> tuple[int, tuple[str, ...]]:
-        """Return the bits and names the base and capabilities ``cap_bits`` allow outright (kept per bits)."""
-        bits = self.allow | cap_bits
-        key = (self.u, bits)
-        found = _REFERENCES.get(key)
-        if found is None:
-            if len(_REFERENCES) >= _BASES // 4:
-                _REFERENCES.clear()
-            found = _REFERENCES[key] = self.u.names_of(bits)
-        return bits, found
 
 
 class _Additive:
@@ -677,27 +692,89 @@ def compose(
     >>> sorted(p.allowed()), p.warnings
     (['openat'], ("'arch_prctl' does not exist on aarch64; skipped (allow)",))
     """
-    template = _base(base)
-    capbits = 0
-    get = _CAP_BITS.get
-    for item in caps:
-        try:
-            bit = get(item)
-        except TypeError:  # unhashable: let Capability.parse say what is wrong with it
-            bit = None
-        capbits |= _cap_bit(item) if bit is None else bit
-    base_ = _base_for(
-        template, capbits, arch, kernel, runtime, no_new_privileges, errno_policy, default_action, capability_map
-    )
+    template = _NAMED.get(base) if type(base) is str else None
+    if template is None:
+        template = _base(base)
+    # Capabilities as a tuple (or frozenset) are part of the key as they are: no need to parse them again.
+    given: object = caps if type(caps) is tuple or type(caps) is frozenset else _capbits(caps)
+    key = (
+        id(template), given, id(arch), kernel, runtime, no_new_privileges, errno_policy, default_action,
+        capability_map,
+    )  # fmt: skip
+    try:
+        found = _CONTAINERS.get(key)
+    except TypeError:  # an unhashable capability: _capbits reports it
+        found = None
+        key = (*key[:1], _capbits(caps), *key[2:])
+    if found is None or found[0] is not template:
+        capbits = given if type(given) is int else _capbits(caps)
+        base_ = _base_for(
+            template, capbits, arch, kernel, runtime, no_new_privileges, errno_policy, default_action, capability_map
+        )
+        found = (template, capbits, base_, base_.source[1].syscalls(capbits, base_.cmap))
+        if len(_CONTAINERS) >= _BASES:
+            _CONTAINERS.clear()
+        _CONTAINERS[key] = found
+    _, capbits, base_, cap_bits = found
     u = base_.u
-    additive = base_.source[1]
-    cap_bits = additive.syscalls(capbits, base_.cmap)
 
     # The caller's allow and deny lists: plain bits when every name is in the universe (the usual case).
-    allow = list(allow)
-    deny = list(deny)
-    allow_bits = _names_bits(u, allow) if allow else 0
-    deny_bits = _names_bits(u, deny) if deny else 0
+    if type(allow) is not tuple:
+        allow = list(allow)
+    if type(deny) is not tuple:
+        deny = list(deny)
+    try:
+        allow_bits = functools.reduce(operator.or_, map(u.bit.__getitem__, allow), 0)
+        deny_bits = functools.reduce(operator.or_, map(u.bit.__getitem__, deny), 0)
+    except (KeyError, TypeError):  # a name on another arch's table, or on none: the slow path says which
+        allow_bits = _names_bits(u, allow)
+        deny_bits = _names_bits(u, deny)
+    if allow_bits >= 0 and deny_bits >= 0 and base_.trusted and not rules and not layers:
+        # The common case: capabilities and allow/deny lists on a base whose own rules are ready.
+        explain = _Explainer(base_, capbits, allow_bits, deny_bits, (), ())
+        allowed = (allow_bits | base_.allow | cap_bits) & ~deny_bits
+        if allowed and _untouched(base_, allow_bits | cap_bits | deny_bits, deny_bits, deny_errno):
+            # The base's rules as they are, after the container's allow list: the base's shape.
+            rules_ = (Rule._from_bits(u, allowed, _ALLOW, None, (), base_.allow), *base_.rule_list)  # noqa: SLF001
+            shape = base_.shape
+        else:
+            rules_ = _combine(u, base_, cap_bits, allow_bits, deny_bits, deny_errno)
+            shape = None
+        return Profile._trusted(  # noqa: SLF001 - canonical by construction, the default checked by _Base
+            base_.action,
+            base_.errno,
+            base_.architectures,
+            rules_,
+            base_.flags,
+            template.listener_path,
+            template.listener_metadata,
+            base_.warnings,
+            explain,
+            shape,
+        )
+
+    return _compose_layers(
+        template, base_, capbits, cap_bits, allow, deny, allow_bits, deny_bits, tuple(rules), layers, deny_errno, kernel
+    )
+
+
+def _compose_layers(
+    template: Template,
+    base_: _Base,
+    capbits: int,
+    cap_bits: int,
+    allow: Sequence[str],
+    deny: Sequence[str],
+    allow_bits: int,
+    deny_bits: int,
+    extra: tuple[Rule, ...],
+    layers: Iterable[Layer],
+    deny_errno: int,
+    kernel: tuple[int, int] | None,
+) -> Profile:
+    """``compose`` with the caller's own rules and layers, names outside the universe, conflicts to report."""
+    u = base_.u
+    arch = u.arch
     warnings: list[str] = []  # beyond the base's, only on the slow paths
     union: list[_Part] = []
     denies: list[_Part] = []
@@ -707,7 +784,6 @@ def compose(
         if allow_bits < 0:
             union.append(_Part(_resolve(u, Layer("allow", (Rule(tuple(allow)),)), warnings, "allow")))
             allow_bits = 0
-    extra = tuple(rules)
     if extra:
         union.append(_Part(_resolve(u, Layer("rule", extra), warnings, "rules")))
     for k, layer in enumerate(layers):
@@ -772,16 +848,12 @@ def _base_for(
     return base
 
 
-def _names_bits(u: Universe, names: list[str]) -> int:
+def _names_bits(u: Universe, names: Sequence[str]) -> int:
     """Return the bits of the caller's names, or -1 when one is outside the universe (the slow path)."""
-    index = u.index
-    bits = 0
-    for name in names:
-        bit = index.get(name)
-        if bit is None:
-            return -1
-        bits |= 1 << bit
-    return bits
+    try:
+        return functools.reduce(operator.or_, map(u.bit.__getitem__, names), 0)
+    except (KeyError, TypeError):
+        return -1
 
 
 _SortKey = tuple[object, ...]
@@ -827,10 +899,9 @@ def _groups(
 
 
 def _rule(u: Universe, key: tuple[Action, int | None, tuple[Arg, ...]], bits: int, foreign: tuple[str, ...]) -> Rule:
-    names = u.names_of(bits)
     if foreign:
-        return Rule._trusted(tuple(sorted({*names, *foreign})), *key)  # noqa: SLF001 - sorted, unique
-    return Rule._trusted(names, *key, (u, bits))  # noqa: SLF001 - names sorted and unique, the key canonical
+        return Rule._trusted(tuple(sorted({*u.names_of(bits), *foreign})), *key)  # noqa: SLF001 - sorted, unique
+    return Rule._from_bits(u, bits, *key)  # noqa: SLF001 - the key canonical
 
 
 _SHARED: dict[tuple[Universe, tuple[Action, int | None, tuple[Arg, ...]], int], tuple[_SortKey, Rule]] = {}
@@ -855,6 +926,15 @@ def _group_rules(u: Universe, groups: _Groups) -> list[tuple[_SortKey, Rule]]:
     return out
 
 
+def _untouched(base: _Base, mine: int, deny_bits: int, deny_errno: int) -> bool:
+    """Whether a container's own bits (``mine``: capabilities, allow and deny) leave the base's rules as they are."""
+    return (
+        not base.log
+        and not mine & base.open
+        and (not deny_bits or (base.action is _ERRNO and base.errno == deny_errno))
+    )
+
+
 def _combine(
     u: Universe, base: _Base, cap_bits: int, allow_bits: int, deny_bits: int, deny_errno: int
 ) -> tuple[Rule, ...]:
@@ -865,6 +945,14 @@ def _combine(
     """
     action = base.action
     errno = base.errno
+    if _untouched(base, allow_bits | cap_bits | deny_bits, deny_bits, deny_errno):
+        # The common case: nothing of this container's touches the base's own rules, which are ready.
+        allowed = (allow_bits | base.allow | cap_bits) & ~deny_bits
+        if not allowed:
+            return base.rule_list
+        # Sorts first (ALLOW, no errno, no condition); its names are only spelled out if someone reads them,
+        # and an emitter writes them from the base's (near), which the container's own lists differ from.
+        return (Rule._from_bits(u, allowed, _ALLOW, None, (), base.allow), *base.rule_list)  # noqa: SLF001
     allow_bits |= base.allow | cap_bits
     log_bits = base.log & ~allow_bits
     decided = allow_bits | log_bits | deny_bits
@@ -872,13 +960,6 @@ def _combine(
     log_bits &= ~deny_bits
     deny_rule = bool(deny_bits) and (action is not _ERRNO or errno != deny_errno)
     touched = decided & ~base.decided & base.others_bits
-    if not touched and not log_bits and not deny_rule:
-        # The common case: nothing of this container's touches the base's own rules, which are ready.
-        if not allowed:
-            return base.rule_list
-        # Sorts first (ALLOW, no errno, no condition); its names from the base's and the capabilities'.
-        names = u.names_near(allowed, *base.allowed(cap_bits))
-        return (Rule._trusted(names, _ALLOW, None, (), (u, allowed)), *base.rule_list)  # noqa: SLF001
     out = list(base.rules or ())
     if touched:
         # Deciding more names only takes them out of the base's own rules (conflicts and first-wins
@@ -890,7 +971,7 @@ def _combine(
                 kept.append((sk, rule if not bits & touched else _rule(u, rule.key(), bits & ~decided, ())))
         out = kept
     if allowed:
-        out.insert(0, (_ALLOW_KEY, _rule(u, (_ALLOW, None, ()), allowed, ())))
+        out.insert(0, (_ALLOW_KEY, Rule._from_bits(u, allowed, _ALLOW, None, (), base.allow)))  # noqa: SLF001
     if log_bits:
         log = _rule(u, (Action.LOG, None, ()), log_bits, ())
         bisect.insort(out, (log.sort_key()[:-1], log), key=operator.itemgetter(0))

@@ -125,6 +125,21 @@ def _check_listener(rules: tuple[Rule, ...], listener_path: str | None) -> None:
         )
 
 
+class Shape:
+    """What a family of composed profiles shares, so emitters write it once (``compose`` makes one per base).
+
+    Profiles with the same shape differ in the names of their first rule only: it allows
+    unconditionally, with its names held as bits (``Rule._bits``, ``Rule._near``); their
+    defaults, architectures, flags, listener and other rules are the same objects.
+    ``texts`` is for emitters: what they write before and after those names, by layout.
+    """
+
+    __slots__ = ("texts",)
+
+    def __init__(self) -> None:
+        self.texts: dict[str, tuple[str, str]] = {}
+
+
 @dataclass(frozen=True, slots=True)
 class Profile:
     """A seccomp profile as an OCI runtime reads it (``linux.seccomp``), canonical and immutable."""
@@ -139,6 +154,8 @@ class Profile:
     warnings: tuple[str, ...] = field(default=(), compare=False)
     """Things the user should know that did not stop the profile (e.g. names skipped on this arch)."""
     _explain: _Explainer | None = field(default=None, compare=False, repr=False)
+    _shape: Shape | None = field(default=None, init=False, compare=False, repr=False)
+    """Set by ``compose``: see ``Shape``; None for every profile built otherwise."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.default_action, Action):
@@ -168,6 +185,7 @@ class Profile:
         listener_metadata: str | None,
         warnings: tuple[str, ...],
         explain: _Explainer | None,
+        shape: Shape | None = None,
     ) -> Profile:
         """Build a profile from parts canonical and checked already (``compose``'s fast path).
 
@@ -176,18 +194,19 @@ class Profile:
         with sorted names and sorted by ``Rule.sort_key``, no two unconditional verdicts
         for one name (``first_wins`` would change nothing), a listener if a rule notifies.
         """
-        profile = object.__new__(cls)
-        setattr_ = object.__setattr__
-        setattr_(profile, "default_action", default_action)
-        setattr_(profile, "default_errno", default_errno)
-        setattr_(profile, "architectures", architectures)
-        setattr_(profile, "rules", rules)
-        setattr_(profile, "flags", flags)
-        setattr_(profile, "listener_path", listener_path)
-        setattr_(profile, "listener_metadata", listener_metadata)
-        setattr_(profile, "warnings", warnings)
-        setattr_(profile, "_explain", explain)
-        return profile
+        parts = _ProfileParts()
+        parts.default_action = default_action
+        parts.default_errno = default_errno
+        parts.architectures = architectures
+        parts.rules = rules
+        parts.flags = flags
+        parts.listener_path = listener_path
+        parts.listener_metadata = listener_metadata
+        parts.warnings = warnings
+        parts._explain = explain  # noqa: SLF001 - the builder fills the Profile's own slots
+        parts._shape = shape  # noqa: SLF001 - the builder fills the Profile's own slots
+        parts.__class__ = cls  # type: ignore[assignment] # same slots: the filled object becomes the frozen one
+        return parts  # type: ignore[return-value]
 
     @property
     def arch(self) -> Arch | None:
@@ -245,6 +264,26 @@ class Profile:
         if self._explain is not None:
             return self._explain(self, name)
         return verdict_from_rules(self, name, ("profile",))
+
+
+class _ProfileParts:
+    """A ``Profile``'s slots without its frozen ``__setattr__``.
+
+    ``Profile._trusted`` fills one at the speed of plain attribute stores, then turns it
+    into the Profile (same slots, so the same memory layout).
+    """
+
+    __slots__ = Profile.__slots__
+    default_action: Action
+    default_errno: int | None
+    architectures: tuple[Arch, ...]
+    rules: tuple[Rule, ...]
+    flags: tuple[Flag, ...]
+    listener_path: str | None
+    listener_metadata: str | None
+    warnings: tuple[str, ...]
+    _explain: _Explainer | None
+    _shape: Shape | None
 
 
 def verdict_from_rules(profile: Profile, name: str, layers: tuple[str, ...]) -> Provenance:

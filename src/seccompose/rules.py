@@ -145,6 +145,9 @@ class Rule:
     _bits: tuple[Universe, int] | None = field(default=None, init=False, compare=False, repr=False)
     """The universe and bitset the names are exactly, when they were built from one (emitters then skip a step
     per name); None otherwise."""
+    _near: int = field(default=0, init=False, compare=False, repr=False)
+    """With ``_bits``: the bits of a set whose names differ from these in a few (a container's allow list and its
+    base's), so an emitter can patch that set's text instead of writing every name; 0: none."""
     _texts: dict[str, str] | None = field(default=None, init=False, compare=False, repr=False)
     """Emitters' text of this rule, by format and layout (the rule is immutable, so is its text)."""
     _runs: dict[str, tuple[tuple[Rule, ...], str]] | None = field(default=None, init=False, compare=False, repr=False)
@@ -181,17 +184,51 @@ class Rule:
         ``__post_init__`` would only redo the work. ``bits``: the universe and bitset
         ``names`` is exactly (``Universe.names_of``).
         """
-        rule = object.__new__(cls)
-        setattr_ = object.__setattr__
-        setattr_(rule, "names", names)
-        setattr_(rule, "action", action)
-        setattr_(rule, "errno", errno)
-        setattr_(rule, "args", args)
-        setattr_(rule, "comment", "")
-        setattr_(rule, "_bits", bits)
-        setattr_(rule, "_texts", None)
-        setattr_(rule, "_runs", None)
-        return rule
+        parts = _RuleParts()
+        parts.names = names
+        parts.action = action
+        parts.errno = errno
+        parts.args = args
+        parts.comment = ""
+        parts._bits = bits  # noqa: SLF001 - the builder fills the Rule's own slots
+        parts._near = 0  # noqa: SLF001 - the builder fills the Rule's own slots
+        parts._texts = None  # noqa: SLF001 - the builder fills the Rule's own slots
+        parts._runs = None  # noqa: SLF001 - the builder fills the Rule's own slots
+        parts.__class__ = cls  # type: ignore[assignment] # same slots: the filled object becomes the frozen one
+        return parts  # type: ignore[return-value]
+
+    @classmethod
+    def _from_bits(
+        cls, u: Universe, bits: int, action: Action, errno: int | None, args: tuple[Arg, ...], near: int = 0
+    ) -> Rule:
+        """Build a rule whose names are exactly ``u.names_of(bits)``, spelled out only when first read.
+
+        The composition's hot path: an emitter writes the names from the bitset
+        (``_bits``, and ``near``: see ``_near``), so a profile that is only emitted
+        never builds the tuple. The other parts must be canonical, as for ``_trusted``.
+        """
+        parts = _RuleParts()
+        parts.action = action
+        parts.errno = errno
+        parts.args = args
+        parts.comment = ""
+        parts._bits = (u, bits)  # noqa: SLF001 - the builder fills the Rule's own slots
+        parts._near = near  # noqa: SLF001 - the builder fills the Rule's own slots
+        parts._texts = None  # noqa: SLF001 - the builder fills the Rule's own slots
+        parts._runs = None  # noqa: SLF001 - the builder fills the Rule's own slots
+        parts.__class__ = cls  # type: ignore[assignment] # same slots: the filled object becomes the frozen one
+        return parts  # type: ignore[return-value]
+
+    if not TYPE_CHECKING:  # (mypy would otherwise accept any attribute name on a Rule)
+
+        def __getattr__(self, attr: str) -> object:
+            # Only reached for a slot never set: the names of a rule built by _from_bits.
+            hint = object.__getattribute__(self, "_bits")
+            if attr != "names" or hint is None:
+                raise AttributeError(f"{type(self).__name__!r} object has no attribute {attr!r}")
+            names = hint[0].names_of(hint[1])
+            object.__setattr__(self, "names", names)
+            return names
 
     @property
     def conditional(self) -> bool:
@@ -218,6 +255,25 @@ class Rule:
             tuple(a.sort_key() for a in self.args),
             self.names,
         )
+
+
+class _RuleParts:
+    """A ``Rule``'s slots without its frozen ``__setattr__``.
+
+    ``Rule._trusted`` and ``Rule._from_bits`` fill one at the speed of plain attribute
+    stores, then turn it into the Rule (same slots, so the same memory layout).
+    """
+
+    __slots__ = Rule.__slots__
+    names: tuple[str, ...]
+    action: Action
+    errno: int | None
+    args: tuple[Arg, ...]
+    comment: str
+    _bits: tuple[Universe, int] | None
+    _near: int
+    _texts: dict[str, str] | None
+    _runs: dict[str, tuple[tuple[Rule, ...], str]] | None
 
 
 _ACTION_ORDER: Final = {a: i for i, a in enumerate((

@@ -23,8 +23,8 @@ build both for the same arch
 
 from __future__ import annotations
 
-import bisect
 import functools
+import itertools
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from operator import getitem
@@ -40,6 +40,8 @@ _T = TypeVar("_T", str, tuple[str, ...])
 
 _FEW: Final = 12
 """Up to this many set bits, walking the bits beats the per-byte tables."""
+_TEXTS: Final = 256
+"""Texts a universe keeps for ``write(near=...)``, a few kB each; on overflow it starts again."""
 _WARM: Final = 32
 """Calls before a universe builds its per-byte tables (a few milliseconds): a one-shot CLI never does."""
 
@@ -60,16 +62,21 @@ def _per_byte(units: Sequence[_T], empty: _T) -> list[tuple[_T, ...]]:
 class Universe:
     """The names a host arch can be asked for, each with a fixed bit position (sorted order)."""
 
-    __slots__ = ("_calls", "_fragments", "_names", "arch", "full", "index", "names", "nbytes")
+    __slots__ = (
+        "_calls", "_fragments", "_names", "_rendered", "_texts", "arch", "bit", "full", "index", "names", "nbytes",
+    )  # fmt: skip
 
     def __init__(self, arch: Arch) -> None:
         self.arch: Final = arch
         self.names: Final = host_names(arch)
         self.index: Final = {name: bit for bit, name in enumerate(self.names)}
+        self.bit: Final = {name: 1 << bit for bit, name in enumerate(self.names)}
         self.full: Final = (1 << len(self.names)) - 1
         self.nbytes: Final = (len(self.names) + 7) // 8
         self._names: list[tuple[tuple[str, ...], ...]] = []
         self._fragments: dict[str, list[tuple[str, ...]]] = {}
+        self._rendered: dict[str, tuple[str, ...]] = {}
+        self._texts: dict[tuple[str, int], tuple[str, tuple[int, ...]]] = {}
         self._calls = 0
 
     def mask(self, names: Iterable[str], *, location: str | None = None) -> int:
@@ -109,33 +116,6 @@ class Universe:
         deque(map(out.extend, map(getitem, self._names, bits.to_bytes(self.nbytes, "little"))), maxlen=0)
         return tuple(out)
 
-    def names_near(self, bits: int, known_bits: int, known_names: tuple[str, ...]) -> tuple[str, ...]:
-        """Return ``names_of(bits)`` from ``known_names`` (``names_of(known_bits)``) when they differ in a few bits.
-
-        A container's allow list is its base's plus or minus a handful of names:
-        inserting those into a copy beats building the whole tuple again.
-
-        >>> u = universe(Arch.AARCH64)
-        >>> u.names_near(0b1001, 0b11, ("_llseek", "_newselect"))
-        ('_llseek', 'accept')
-        """
-        diff = bits ^ known_bits
-        if not diff:
-            return known_names
-        if diff.bit_count() > _FEW:
-            return self.names_of(bits)
-        out = list(known_names)
-        names = self.names
-        while diff:
-            low = diff & -diff
-            name = names[low.bit_length() - 1]
-            if known_bits & low:
-                del out[bisect.bisect_left(out, name)]
-            else:
-                bisect.insort(out, name)
-            diff ^= low
-        return tuple(out)
-
     def _warming(self) -> bool:
         """Count a call; whether the universe is still too little used to build per-byte tables."""
         self._calls += 1
@@ -149,12 +129,76 @@ class Universe:
         >>> universe(Arch.AARCH64).join(0b101, "csv", lambda name: name + ",")
         '_llseek,_sysctl,'
         """
+        out: list[str] = []
+        self.write(out, bits, style, render)
+        return "".join(out)
+
+    def write(
+        self, out: list[str], bits: int, style: str, render: Callable[[str], str], *, near: int = 0, skip: int = 0
+    ) -> None:
+        """Append ``join(bits, style, render)[skip:]`` to ``out``, in pieces for the caller to join once.
+
+        ``near``: the bits of a set these differ from in a few names (a container's
+        allow list is its base's plus or minus its own allow and deny names). That set's
+        text is kept (a bounded number of them), and copied in slices around the names
+        that differ. ``skip`` drops characters from the front, such as a separator the
+        first name does not take; every rendered name must be longer than ``skip``.
+
+        >>> u, out = universe(Arch.AARCH64), []
+        >>> u.write(out, 0b1101, "comma-first", lambda name: "," + name, near=0b1011, skip=1)
+        >>> "".join(out)
+        '_llseek,_sysctl,accept'
+        """
         tables = self._fragments.get(style)
         if tables is None:
             if self._warming():
-                return "".join(map(render, self.names_of(bits)))
-            tables = self._fragments[style] = _per_byte([render(name) for name in self.names], "")
-        return "".join(map(getitem, tables, bits.to_bytes(self.nbytes, "little")))
+                out.append("".join(map(render, self.names_of(bits)))[skip:])
+                return
+            rendered = self._rendered[style] = tuple(render(name) for name in self.names)
+            tables = self._fragments[style] = _per_byte(rendered, "")
+        diff = bits ^ near
+        if near and diff.bit_count() <= _FEW:
+            self._patch(out, bits, near, diff, style, skip)
+            return
+        pieces = list(map(getitem, tables, bits.to_bytes(self.nbytes, "little")))
+        if skip and bits:
+            first = ((bits & -bits).bit_length() - 1) >> 3
+            pieces[first] = pieces[first][skip:]
+        out += pieces
+
+    def _patch(self, out: list[str], bits: int, near: int, diff: int, style: str, skip: int) -> None:
+        """``write`` for bits a few names away from ``near``: slices of ``near``'s text, and those names."""
+        ref = self._texts.get((style, near))
+        if ref is None:
+            ref = self._reference(style, near)
+        text, at = ref
+        rendered = self._rendered[style]
+        pos = 0  # how far the text is copied (or cut)
+        while diff:
+            low = diff & -diff
+            i = low.bit_length() - 1
+            if at[i] > pos:
+                out.append(text[pos + skip : at[i]])
+                skip = 0
+            if bits & low:  # a name the text lacks: inserted
+                out.append(rendered[i][skip:])
+                skip = 0
+                pos = at[i]
+            else:  # a name the text has: cut out
+                pos = at[i + 1]
+            diff ^= low
+        out.append(text[pos + skip :])
+
+    def _reference(self, style: str, near: int) -> tuple[str, tuple[int, ...]]:
+        """Return the text of ``near`` and where each name's text starts in it (or would), and keep them."""
+        rendered = self._rendered[style]
+        text = "".join(map(getitem, self._fragments[style], near.to_bytes(self.nbytes, "little")))
+        lengths = [len(piece) if near >> i & 1 else 0 for i, piece in enumerate(rendered)]
+        ref = (text, tuple(itertools.accumulate(lengths, initial=0)))
+        if len(self._texts) >= _TEXTS:
+            self._texts.clear()
+        self._texts[style, near] = ref
+        return ref
 
 
 @functools.cache

@@ -1,7 +1,7 @@
 """The fast paths give exactly what the plain ones do.
 
 - ``oci.dumps`` writes the bytes ``json.dumps(to_dict(p), indent=...)`` writes;
-- ``Universe.names_of``/``names_near``/``join`` (per-byte tables) equal a walk over the bits;
+- ``Universe.names_of``/``join``/``write`` (per-byte tables) equal a walk over the bits;
 - ``compose`` with its per-layer caches warm gives the profile (rules, warnings,
   provenance) it gives with them cold, and a profile ``Profile`` itself would
   canonicalise to the same thing.
@@ -9,9 +9,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import pickle
 import sys
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -44,7 +47,7 @@ def test_oci_dumps_is_json_dumps(p: Profile, indent: int | None) -> None:
 
 
 @given(arches, st.data())
-def test_names_of_near_and_join_equal_a_walk_over_the_bits(arch: Arch, data: st.DataObject) -> None:
+def test_names_of_join_and_write_equal_a_walk_over_the_bits(arch: Arch, data: st.DataObject) -> None:
     u = universe(arch)
     for _ in range(40):  # past the warm-up, so the per-byte tables are used
         u.names_of(u.full)
@@ -53,12 +56,18 @@ def test_names_of_near_and_join_equal_a_walk_over_the_bits(arch: Arch, data: st.
     walked = tuple(name for i, name in enumerate(u.names) if bits >> i & 1)
     assert u.names_of(bits) == walked
     assert u.join(bits, "test-csv", lambda name: name + ",") == "".join(name + "," for name in walked)
-    near = bits ^ data.draw(st.integers(0, u.full)) & data.draw(st.integers(0, u.full)) & data.draw(st.integers(0, u.full))
-    assert u.names_near(bits, near, u.names_of(near)) == walked
+    # A few names away from a set whose text is kept (the allow list of a container and its base's), or many.
+    few = data.draw(st.lists(st.integers(0, len(u.names) - 1), max_size=14))
+    near = bits ^ sum(1 << i for i in set(few)) if data.draw(st.booleans()) else data.draw(st.integers(0, u.full))
+    skip = data.draw(st.integers(0, 1))
+    for _ in range(2):  # the near set's text built, then read back
+        out: list[str] = []
+        u.write(out, bits, "test-comma", lambda name: "," + name, near=near, skip=skip)
+        assert "".join(out) == "".join("," + name for name in walked)[skip:]
 
 
 def _cold() -> None:
-    for cache in ("_TEMPLATES", "_CAPMAPS", "_RUNTIMES", "_CAP_BITS", "_NAMED", "_SHARED", "_REFERENCES"):
+    for cache in ("_TEMPLATES", "_CAPMAPS", "_RUNTIMES", "_CAP_BITS", "_NAMED", "_SHARED", "_CONTAINERS"):
         getattr(compose_module, cache).clear()
 
 
@@ -121,3 +130,35 @@ def test_compose_with_warm_caches_equals_compose_cold(c: dict[str, object]) -> N
     )
     assert again == warm
     assert [r.names for r in again.rules] == [r.names for r in warm.rules]
+
+
+@given(containers(), st.integers(0, 3))
+def test_composed_profiles_emit_what_json_dumps_writes(c: dict[str, object], repeat: int) -> None:
+    # Shaped profiles are written from their base's kept texts and the first rule's bits: the
+    # bytes must still be json.dumps' own, for every layout and however often the texts were reused.
+    for _ in range(repeat + 1):
+        p = compose(**c)  # type: ignore[arg-type]
+        for indent in (2, None):
+            assert dumps(p, indent=indent) == json.dumps(to_dict(p), indent=indent)
+
+
+def test_rules_built_from_bits_read_their_names_when_asked() -> None:
+    u = universe(Arch.X86_64)
+    bits = u.mask(["write", "read", "openat"])
+    lazy = Rule._from_bits(u, bits, Action.ALLOW, None, ())
+    assert lazy == Rule(("read", "write", "openat")) and hash(lazy) == hash(Rule(("openat", "read", "write")))
+    assert lazy.names == ("openat", "read", "write")
+    again = pickle.loads(pickle.dumps(Rule._from_bits(u, bits, Action.ALLOW, None, ())))  # noqa: S301 - our own bytes
+    assert again.names == lazy.names
+    with pytest.raises(AttributeError, match="no attribute 'nmes'"):
+        lazy.nmes  # type: ignore[attr-defined]  # noqa: B018
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        lazy.names = ()  # type: ignore[misc]
+
+
+def test_fast_built_profiles_are_frozen_and_compare_by_value() -> None:
+    p = compose("default", arch=Arch.X86_64, caps=("CAP_CHOWN",), allow=("ptrace",), runtime=None)
+    assert type(p) is Profile and type(p.rules[0]) is Rule
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        p.rules = ()  # type: ignore[misc]
+    assert p == Profile(p.default_action, p.default_errno, p.architectures, p.rules, p.flags)

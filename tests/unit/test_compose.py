@@ -14,6 +14,7 @@ from seccompose import (
     Arch,
     Arg,
     ConflictError,
+    InvalidArgumentError,
     Layer,
     Operator,
     Rule,
@@ -170,3 +171,10 @@ def test_runtime_base_set_is_added_and_ported_per_arch() -> None:
         assert p.warnings == ()
     assert compose(arch=Arch.X86_64, runtime="crun").allowed() == {"execve"}
     assert compose(arch=Arch.X86_64, runtime=None).allowed() == frozenset()
+
+
+@pytest.mark.parametrize("bad", [[["read"]], [3], ["read", None]])
+@pytest.mark.parametrize("where", ["allow", "deny"])
+def test_names_that_are_not_strings_are_a_typed_error(bad: list[object], where: str) -> None:
+    with pytest.raises(InvalidArgumentError, match=rf"is not a syscall name.* at {where}\[\d\]"):
+        compose("default", arch=Arch.X86_64, **{where: bad})  # type: ignore[arg-type]

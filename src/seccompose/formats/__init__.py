@@ -40,7 +40,7 @@ def dumps(profile: Profile, format: str = "oci", **options: Any) -> str:  # noqa
     Raises:
         FormatError: unknown format.
     """
-    text: str = _module(format).dumps(profile, **options)
+    text: str = (_module(format).dumps(profile, **options) if options else _module(format).dumps(profile))
     return text
 
 

@@ -109,6 +109,14 @@ class _Layout:
         self.style = f"oci-json-{indent}"
         self.heads: dict[tuple[object, ...], tuple[tuple[Arch, ...], tuple[Flag, ...], str]] = {}
         self.allow_tail = self.tail(Rule(("read",)))
+        self.names_head = "{" + self.nl[3] + '"names": [' + self.nl[4]
+        self.names_tail = self.nl[3] + "]"
+        self.rules_head = self.sep[1] + '"syscalls": [' + self.nl[2]
+        self.rules_tail = self.nl[1] + "]" + self.nl[0] + "}"
+        name_sep = self.sep[4]
+        self.render = lambda name: name_sep + _quote(name)
+        """A name of a big list, with the separator before it (the first one's is skipped)."""
+        self.skip = len(name_sep)
 
     def seq(self, items: list[str], level: int) -> str:
         """A JSON array whose items (already text) sit at ``level + 1``."""
@@ -140,14 +148,11 @@ class _Layout:
     def rule(self, rule: Rule, out: list[str]) -> None:
         """Append the text of one ``syscalls[]`` entry to ``out``."""
         hint = rule._bits  # noqa: SLF001 - set by Rule._trusted from the bits the names came from
-        if hint is not None and len(rule.names) > _BIG:
+        if hint is not None and hint[1].bit_count() > _BIG:
             # A big list, new with each container: joined from per-byte tables, never kept.
-            u, bits = hint
-            sep = self.sep[4]
-            joined = u.join(bits, self.style, lambda name: sep + _quote(name))
-            out.append("{" + self.nl[3] + '"names": [' + self.nl[4])
-            out.append(joined[len(sep) :])
-            out.append(self.nl[3] + "]")
+            out.append(self.names_head)
+            hint[0].write(out, hint[1], self.style, self.render, near=rule._near, skip=self.skip)  # noqa: SLF001
+            out.append(self.names_tail)
             if rule.action is _ALLOW and rule.errno is None and not rule.args:
                 out.append(self.allow_tail)
             else:
@@ -210,17 +215,36 @@ class _Layout:
         self.heads[key] = (profile.architectures, profile.flags, text)
         return text
 
+    def around(self, profile: Profile) -> tuple[str, str]:
+        """The text before and after the names of a profile's first rule (an unconditional allow)."""
+        before = self.head(profile) + self.rules_head + self.names_head
+        after = [self.names_tail, self.allow_tail]
+        if len(profile.rules) > 1:
+            after.append(self.run(profile.rules[1], profile.rules[2:]))
+        after.append(self.rules_tail)
+        return before, "".join(after)
+
     def profile(self, profile: Profile) -> str:
         """The whole document, joined once."""
-        out = [self.head(profile)]
         rules = profile.rules
-        if rules:
-            out.append(self.sep[1] + '"syscalls": [' + self.nl[2])
-            self.rule(rules[0], out)
-            if len(rules) > 1:
-                out.append(self.run(rules[1], rules[2:]))
-            out.append(self.nl[1] + "]")
-        out.append(self.nl[0] + "}")
+        shape = profile._shape  # noqa: SLF001 - compose's promise: only the first rule's names differ
+        if shape is not None:
+            texts = shape.texts.get(self.style)
+            if texts is None:
+                texts = shape.texts[self.style] = self.around(profile)
+            first = rules[0]
+            u, bits = first._bits  # type: ignore[misc]  # noqa: SLF001 - a shape's first rule has its bits
+            out = [texts[0]]
+            u.write(out, bits, self.style, self.render, near=first._near, skip=self.skip)  # noqa: SLF001
+            out.append(texts[1])
+            return "".join(out)
+        if not rules:
+            return self.head(profile) + self.nl[0] + "}"
+        out = [self.head(profile), self.rules_head]
+        self.rule(rules[0], out)
+        if len(rules) > 1:
+            out.append(self.run(rules[1], rules[2:]))
+        out.append(self.rules_tail)
         return "".join(out)
 
 
