@@ -228,9 +228,12 @@ _CAP_BITS: dict[object, int] = {}
 """What callers pass as a capability (``"NET_ADMIN"``, a ``Capability``) -> ``1 << number``."""
 
 
-_CONTAINERS: dict[tuple[object, ...], tuple[Template, int, _Base, int]] = {}
-"""Per template, capability set and options: the capability bits, the base and the syscall bits of the
-capabilities (``compose``). A node runs many containers with the same few: each is worked out once."""
+_FAMILIES: dict[tuple[object, ...], _Family] = {}
+"""By template, host arch and compose's options other than capabilities (``compose``)."""
+
+_FAMILIES_KEPT: Final = 64
+_CONTAINERS_KEPT: Final = 512
+"""Capability sets a family keeps (a few hundred bytes each): a node runs many containers with the same few."""
 
 
 def _capbits(caps: Iterable[Capability | str]) -> int:
@@ -695,27 +698,21 @@ def compose(
     template = _NAMED.get(base) if type(base) is str else None
     if template is None:
         template = _base(base)
-    # Capabilities as a tuple (or frozenset) are part of the key as they are: no need to parse them again.
+    # Containers of one template and options differ in their capabilities: a family keeps what those give.
+    key = (id(template), id(arch), kernel, runtime, no_new_privileges, errno_policy, default_action, capability_map)
+    family = _FAMILIES.get(key)
+    if family is None or family.template is not template:
+        family = _family(key, template, arch, kernel, runtime, no_new_privileges, errno_policy, default_action)
+    # Capabilities as a tuple (or frozenset) are looked up as they are: no need to parse them again.
     given: object = caps if type(caps) is tuple or type(caps) is frozenset else _capbits(caps)
-    key = (
-        id(template), given, id(arch), kernel, runtime, no_new_privileges, errno_policy, default_action,
-        capability_map,
-    )  # fmt: skip
     try:
-        found = _CONTAINERS.get(key)
+        found = family.containers.get(given)
     except TypeError:  # an unhashable capability: _capbits reports it
+        given = _capbits(caps)
         found = None
-        key = (*key[:1], _capbits(caps), *key[2:])
-    if found is None or found[0] is not template:
-        capbits = given if type(given) is int else _capbits(caps)
-        base_ = _base_for(
-            template, capbits, arch, kernel, runtime, no_new_privileges, errno_policy, default_action, capability_map
-        )
-        found = (template, capbits, base_, base_.source[1].syscalls(capbits, base_.cmap))
-        if len(_CONTAINERS) >= _BASES:
-            _CONTAINERS.clear()
-        _CONTAINERS[key] = found
-    _, capbits, base_, cap_bits = found
+    if found is None:
+        found = family.add(given, caps)
+    capbits, base_, cap_bits = found
     u = base_.u
 
     # The caller's allow and deny lists: plain bits when every name is in the universe (the usual case).
@@ -805,6 +802,63 @@ def _compose_layers(
     # The general case: the caller's own rules and layers, names outside the tables, conflicts to report.
     rules_ = tuple(_combine_layers(u, *explain.layers(), base_.action, base_.errno, deny_errno))
     return Profile(base_.action, base_.errno, fields[0], rules_, fields[1], fields[2], fields[3], warned, explain)
+
+
+class _Family:
+    """Containers of one template on one host with the same options: they differ in capabilities only.
+
+    Per capability set it keeps the base (which depends on the few capabilities the
+    template's refusing and conditional rules look at) and the syscall bits the
+    capabilities unlock, so a container costs a dictionary lookup before its own lists.
+    """
+
+    __slots__ = ("additive", "args", "bases", "cmap", "containers", "structural", "template")
+
+    def __init__(self, template: Template, args: tuple[Any, ...], additive: _Additive, cmap: _CapMap) -> None:
+        self.template = template
+        self.args = args  # arch, kernel, runtime, no_new_privileges, errno_policy, default_action, capability_map
+        self.additive = additive
+        self.cmap = cmap
+        self.structural = additive.structural_caps
+        self.bases: dict[int, _Base] = {}
+        self.containers: dict[object, tuple[int, _Base, int]] = {}
+
+    def add(self, given: object, caps: Iterable[Capability | str]) -> tuple[int, _Base, int]:
+        """Work out and keep the capability bits, base and capability syscall bits of a capability set."""
+        capbits = given if type(given) is int else _capbits(caps)
+        base_ = self.bases.get(capbits & self.structural)
+        if base_ is None:
+            if len(self.bases) >= _BASES_PER_TEMPLATE:
+                self.bases.clear()
+            base_ = self.bases[capbits & self.structural] = _base_for(self.template, capbits, *self.args)
+        found = (capbits, base_, self.additive.syscalls(capbits, self.cmap))
+        if len(self.containers) >= _CONTAINERS_KEPT:
+            self.containers.clear()
+        self.containers[given] = found
+        return found
+
+
+def _family(
+    key: tuple[object, ...],
+    template: Template,
+    arch: Arch,
+    kernel: tuple[int, int] | None,
+    runtime: str | None,
+    no_new_privileges: bool,
+    errno_policy: ErrnoPolicy | None,
+    default_action: Action | None,
+) -> _Family:
+    capability_map = key[-1]
+    assert capability_map is None or isinstance(capability_map, str)  # noqa: S101 - as compose() passed it
+    _default(template, errno_policy, default_action)  # bad options raise before anything is kept
+    additive = _template_info(template).additive(arch, kernel)
+    cmap = _capmap(capability_map if capability_map is not None else template.capability_map, additive.u)
+    args = (arch, kernel, runtime, no_new_privileges, errno_policy, default_action, capability_map)
+    family = _Family(template, args, additive, cmap)
+    if len(_FAMILIES) >= _FAMILIES_KEPT:
+        _FAMILIES.clear()
+    _FAMILIES[key] = family
+    return family
 
 
 def _base_for(

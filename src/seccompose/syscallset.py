@@ -173,21 +173,25 @@ class Universe:
             ref = self._reference(style, near)
         text, at = ref
         rendered = self._rendered[style]
+        first = len(out)
         pos = 0  # how far the text is copied (or cut)
         while diff:
             low = diff & -diff
             i = low.bit_length() - 1
-            if at[i] > pos:
-                out.append(text[pos + skip : at[i]])
-                skip = 0
+            start = at[i]
             if bits & low:  # a name the text lacks: inserted
-                out.append(rendered[i][skip:])
-                skip = 0
-                pos = at[i]
+                if start > pos:
+                    out.append(text[pos:start])
+                out.append(rendered[i])
+                pos = start
             else:  # a name the text has: cut out
+                if start > pos:
+                    out.append(text[pos:start])
                 pos = at[i + 1]
             diff ^= low
-        out.append(text[pos + skip :])
+        out.append(text[pos:])
+        if skip:
+            out[first] = out[first][skip:]
 
     def _reference(self, style: str, near: int) -> tuple[str, tuple[int, ...]]:
         """Return the text of ``near`` and where each name's text starts in it (or would), and keep them."""

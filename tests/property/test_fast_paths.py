@@ -67,7 +67,7 @@ def test_names_of_join_and_write_equal_a_walk_over_the_bits(arch: Arch, data: st
 
 
 def _cold() -> None:
-    for cache in ("_TEMPLATES", "_CAPMAPS", "_RUNTIMES", "_CAP_BITS", "_NAMED", "_SHARED", "_CONTAINERS"):
+    for cache in ("_TEMPLATES", "_CAPMAPS", "_RUNTIMES", "_CAP_BITS", "_NAMED", "_SHARED", "_FAMILIES"):
         getattr(compose_module, cache).clear()
 
 
