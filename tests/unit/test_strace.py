@@ -11,6 +11,7 @@ import collections
 import gzip
 import io
 import lzma
+import mmap
 import re
 from pathlib import Path
 
@@ -248,3 +249,50 @@ def test_progress_reports_every_byte() -> None:
     seen: list[int] = []
     count_file(io.BytesIO(data), progress=seen.append)
     assert sum(seen) == len(data)
+
+
+def _mixed_log(notes: str) -> bytes:
+    """The fixtures one after another; the ones with personality notes first, last or left out."""
+    plain = [FIXTURES / n for n in ("f-summary.txt", "threads-summary.txt", "f-Y.txt", "f-r.txt", "ttt-no-f.txt")]
+    noted = [FIXTURES / "stderr-f-summary.txt", FIXTURES / "stderr-32bit-only.txt"]
+    files = {"first": noted + plain, "last": plain + noted, "none": plain}[notes]
+    return b"".join(p.read_bytes() for p in files * 3)
+
+
+@pytest.mark.parametrize("notes", ["first", "last", "none"])
+def test_worker_processes_count_what_one_process_does(
+    notes: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(strace, "PARALLEL_MIN", 0)  # share even a small file: many tasks of one block
+    monkeypatch.setattr(strace, "_TASK_SPANS", 1)
+    data = _mixed_log(notes)
+    path = tmp_path / "trace"
+    path.write_bytes(data)
+    expected = count_file(io.BytesIO(data), block_size=4096)
+    assert (expected[X86, "getpid"] > 0) == (notes != "none")  # the notes do switch ABIs
+    for jobs in (1, 2, 3):
+        seen: list[int] = []
+        with open_trace(path) as stream:
+            assert count_file(stream, block_size=4096, jobs=jobs, progress=seen.append) == expected
+        assert sum(seen) == len(data)
+
+
+def test_a_file_replaced_under_the_workers_is_counted_by_the_caller(tmp_path: Path) -> None:
+    path = tmp_path / "trace"
+    path.write_bytes(b"getpid() = 1\n" * 10)
+    with path.open("rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+        spans = list(strace._spans(mm, 0, 64))
+    tally, stopped = strace._count_spans(str(path), (0, 0, 0), 0, X86_64, spans)  # not this file: do nothing
+    assert (tally.calls, stopped) == (collections.Counter(), 0)
+    info = path.stat()
+    tally, stopped = strace._count_spans(str(path), (info.st_dev, info.st_ino, info.st_size), 0, X86_64, spans)
+    assert (tally.calls, stopped) == (collections.Counter({(X86_64, "getpid"): 10}), len(spans))
+
+
+def test_a_mapped_file_is_read_from_where_the_stream_stands(tmp_path: Path) -> None:
+    path = tmp_path / "trace"
+    path.write_bytes(b"read(0) = 0\ngetpid() = 1\n")
+    with open_trace(path) as stream:
+        stream.seek(5)  # inside "read(": the rest of that line is not a call
+        assert count_file(stream) == collections.Counter({(X86_64, "getpid"): 1})
+        assert stream.read() == b""
