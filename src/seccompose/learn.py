@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import collections
 import datetime as dt
+import os
 import platform
 import sys
 import time
@@ -42,6 +43,7 @@ __all__ = ["Learned", "add_enosys_fallbacks", "learn", "read_traces"]
 
 TraceKind = Literal["auto", "strace", "audit"]
 _SNIFF = 1 << 16
+_MAX_JOBS = 4
 
 
 @dataclass
@@ -107,12 +109,22 @@ def _sniff(path: Path | str) -> Literal["strace", "audit"]:
     return "audit" if b"type=SECCOMP" in head or b"type=1326" in head else "strace"
 
 
+def _default_jobs() -> int:
+    """The CPUs this process may run on, at most `_MAX_JOBS`: a big strace log is counted on each."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, _MAX_JOBS))
+
+
 def read_traces(
     paths: Iterable[str | Path],
     *,
     arch: Arch | None = None,
     kind: TraceKind = "auto",
     progress: bool | None = None,
+    jobs: int | None = None,
 ) -> Learned:
     r"""Read strace logs and audit logs (a directory means every file in it) and merge them.
 
@@ -121,6 +133,8 @@ def read_traces(
         arch: the arch the traces were recorded on; None: this machine's.
         kind: ``"strace"``, ``"audit"`` or ``"auto"`` (sniffed per file).
         progress: draw a progress bar on stderr; None: only when stderr is a terminal.
+        jobs: processes counting one big plain strace log (`strace.count_file`);
+            None: one per CPU, up to four. The result does not depend on it.
 
     Raises:
         FormatError: no path was given, or a trace holds no syscall at all.
@@ -137,6 +151,7 @@ def read_traces(
     if not files:
         raise FormatError("no trace given; pass strace logs or audit logs")
     show = sys.stderr.isatty() if progress is None else progress
+    jobs = _default_jobs() if jobs is None else max(1, jobs)
     total = sum(Path(f).stat().st_size for f in files if f != "-")
     bar = _Progress(total, sys.stderr if show else None)
     learned = Learned()
@@ -147,7 +162,7 @@ def read_traces(
                 if this == "audit":
                     counts = audit.count_file(stream, progress=bar)
                 else:
-                    counts = strace.count_file(stream, arch=arch, progress=bar)
+                    counts = strace.count_file(stream, arch=arch, progress=bar, jobs=jobs)
             if not counts:
                 raise FormatError(f"no syscall found in this {this} trace", source=str(f))
             learned.files.append((str(f), this, sum(counts.values())))
@@ -211,6 +226,7 @@ def learn(
     tool: str = "",
     date: str | None = None,
     progress: bool | None = None,
+    jobs: int | None = None,
 ) -> dict[str, Any]:
     r"""Return a template document learned from traces (merged by union), with provenance.
 
@@ -219,7 +235,7 @@ def learn(
     one for aarch64 whose names are ported (legacy calls mapped, x86-only calls
     dropped; the notes go to ``provenance.porting``). Names no kernel table knows
     are left out and listed in ``provenance.unresolved``: under the profile they
-    fail, as they already do on this kernel.
+    fail, as they already do on this kernel. ``jobs`` is as for `read_traces`.
 
     Raises:
         FormatError: no trace, or a trace without a syscall.
@@ -233,7 +249,7 @@ def learn(
     [(['aarch64'], ['epoll_pwait', 'getpid']), (['x86_64'], ['epoll_pwait', 'epoll_wait', 'getpid'])]
     """
     arch = arch or host_arch()
-    learned = read_traces(paths, arch=arch, kind=kind, progress=progress)
+    learned = read_traces(paths, arch=arch, kind=kind, progress=progress, jobs=jobs)
     name = name or Path(program).name
     recorded = learned.names(arch.abis)
     if not recorded:
