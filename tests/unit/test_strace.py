@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import bz2
 import collections
+import concurrent.futures
 import gzip
 import io
 import lzma
@@ -296,3 +297,16 @@ def test_a_mapped_file_is_read_from_where_the_stream_stands(tmp_path: Path) -> N
         stream.seek(5)  # inside "read(": the rest of that line is not a call
         assert count_file(stream) == collections.Counter({(X86_64, "getpid"): 1})
         assert stream.read() == b""
+
+
+def test_without_worker_processes_the_caller_counts_it_all(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_pool(*_: object) -> None:
+        raise NotImplementedError("no sem_open here")
+
+    monkeypatch.setattr(strace, "PARALLEL_MIN", 0)
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", no_pool)
+    data = _mixed_log("last")
+    path = tmp_path / "trace"
+    path.write_bytes(data)
+    with open_trace(path) as stream:
+        assert count_file(stream, block_size=4096, jobs=2) == count_file(io.BytesIO(data), block_size=4096)

@@ -447,8 +447,8 @@ def _count_mapped(
                     if progress is not None:
                         progress(task[-1].read - done)
                     done = task[-1].read
-        except (OSError, NotImplementedError, concurrent.futures.process.BrokenProcessPool):
-            pass  # no worker processes here, or one died: what is left is counted here
+        except (OSError, ImportError, NotImplementedError, concurrent.futures.process.BrokenProcessPool):
+            pass  # no worker processes on this system, or one died: what is left is counted here
         spans = spans[taken:]
     for span in spans:
         if progress is not None and span.read > done:
