@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, Literal, TextIO
 
 from seccompose.actions import ENOSYS
 from seccompose.arch import Arch, host_arch
-from seccompose.errors import FormatError
+from seccompose.errors import FormatError, InvalidArgumentError
 from seccompose.formats import audit, strace
 from seccompose.porting import legacy_map, port_names
 from seccompose.syscalls import table
@@ -138,6 +138,7 @@ def read_traces(
 
     Raises:
         FormatError: no path was given, or a trace holds no syscall at all.
+        InvalidArgumentError: ``jobs`` is not a number of processes (1 or more).
         OSError: a file cannot be read.
 
     >>> import io, pathlib, tempfile
@@ -151,7 +152,11 @@ def read_traces(
     if not files:
         raise FormatError("no trace given; pass strace logs or audit logs")
     show = sys.stderr.isatty() if progress is None else progress
-    jobs = _default_jobs() if jobs is None else max(1, jobs)
+    if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
+        raise InvalidArgumentError(
+            f"jobs must be a whole number of processes, 1 or more, not {jobs!r}", location="jobs"
+        )
+    jobs = _default_jobs() if jobs is None else jobs
     total = sum(Path(f).stat().st_size for f in files if f != "-")
     bar = _Progress(total, sys.stderr if show else None)
     learned = Learned()

@@ -11,7 +11,7 @@ import pytest
 
 from seccompose.arch import Arch
 from seccompose.cli import main
-from seccompose.errors import FormatError
+from seccompose.errors import FormatError, InvalidArgumentError
 from seccompose.learn import add_enosys_fallbacks, learn, read_traces
 from seccompose.porting import port_names
 from seccompose.syscalls import table
@@ -126,6 +126,19 @@ def test_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert "syscall_0x3e8" in err
     assert main(["learn", str(GOOD / "strace" / "f-summary.txt"), "--arch", "sparc", "--program", "x"]) == 2
     assert "unknown architecture 'sparc' at --arch" in capsys.readouterr().err
+    for jobs in ("1", "2"):  # the number of counting processes changes nothing in the template
+        again = tmp_path / f"j{jobs}.json"
+        assert main(["learn", str(GOOD / "strace" / "f-summary.txt"), "-o", str(again), "--program", "probe",
+                     "--version", "9", "--image", "probe:*", "--arch", "x86_64", "-j", jobs]) == 0  # fmt: skip
+        assert json.loads(again.read_text())["rules"] == doc["rules"]
+    assert main(["learn", str(GOOD / "strace" / "f-summary.txt"), "--program", "x", "--jobs", "0"]) == 2
+    assert "jobs must be a whole number of processes, 1 or more, not 0" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("jobs", [0, -1, True, 1.5])
+def test_jobs_must_be_a_number_of_processes(jobs: object) -> None:
+    with pytest.raises(InvalidArgumentError, match="jobs must be a whole number of processes"):
+        _learn([GOOD / "strace" / "f-summary.txt"], jobs=jobs)
 
 
 def test_cli_reads_stdin(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:

@@ -14,6 +14,7 @@ import io
 import lzma
 import mmap
 import re
+import threading
 from pathlib import Path
 
 import pytest
@@ -271,6 +272,7 @@ def test_worker_processes_count_what_one_process_does(
     path.write_bytes(data)
     expected = count_file(io.BytesIO(data), block_size=4096)
     assert (expected[X86, "getpid"] > 0) == (notes != "none")  # the notes do switch ABIs
+    assert strace._fork_context() is not None  # workers really start here (one thread, fork available)
     for jobs in (1, 2, 3):
         seen: list[int] = []
         with open_trace(path) as stream:
@@ -300,7 +302,7 @@ def test_a_mapped_file_is_read_from_where_the_stream_stands(tmp_path: Path) -> N
 
 
 def test_without_worker_processes_the_caller_counts_it_all(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    def no_pool(*_: object) -> None:
+    def no_pool(*_: object, **__: object) -> None:
         raise NotImplementedError("no sem_open here")
 
     monkeypatch.setattr(strace, "PARALLEL_MIN", 0)
@@ -310,3 +312,24 @@ def test_without_worker_processes_the_caller_counts_it_all(tmp_path: Path, monke
     path.write_bytes(data)
     with open_trace(path) as stream:
         assert count_file(stream, block_size=4096, jobs=2) == count_file(io.BytesIO(data), block_size=4096)
+
+
+def test_a_process_with_other_threads_counts_without_forking(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_pool(*_: object, **__: object) -> None:
+        raise AssertionError("forked with another thread running")
+
+    monkeypatch.setattr(strace, "PARALLEL_MIN", 0)
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", no_pool)
+    data = _mixed_log("none")
+    path = tmp_path / "trace"
+    path.write_bytes(data)
+    release = threading.Event()
+    other = threading.Thread(target=release.wait)
+    other.start()
+    try:
+        assert strace._fork_context() is None
+        with open_trace(path) as stream:
+            assert count_file(stream, block_size=4096, jobs=2) == count_file(io.BytesIO(data), block_size=4096)
+    finally:
+        release.set()
+        other.join()

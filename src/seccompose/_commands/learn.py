@@ -42,6 +42,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--kind", choices=("auto", "strace", "audit"), default="auto", help="trace format")
     parser.add_argument("--trace-command", default="", metavar="CMD", help="the command that made the traces")
     parser.add_argument("--description", help="one line describing the template")
+    parser.add_argument(
+        "-j",
+        "--jobs",
+        type=int,
+        metavar="N",
+        help="processes counting one big plain strace log (default: one per CPU, at most 4; 1: this process only)",
+    )
     bar = parser.add_mutually_exclusive_group()
     bar.add_argument("--progress", dest="progress", action="store_true", default=None, help="always draw progress")
     bar.add_argument("--no-progress", dest="progress", action="store_false", help="never draw progress")
@@ -68,6 +75,7 @@ def run(args: argparse.Namespace) -> int:
         kind=args.kind,
         trace_command=args.trace_command,
         progress=args.progress,
+        jobs=args.jobs,
     )
     text = json.dumps(doc, indent=2) + "\n"
     if args.output == "-":

@@ -52,6 +52,7 @@ from seccompose.arch import Arch
 from seccompose.syscalls import TABLED_ARCHES, table
 
 if TYPE_CHECKING:
+    import multiprocessing.context
     from collections.abc import Callable, Iterable, Iterator
 
 __all__ = ["BLOCK_SIZE", "PARALLEL_MIN", "count_calls", "count_file", "iter_calls", "open_trace", "resolve_name"]
@@ -402,6 +403,22 @@ def _count_spans(
     return tally, len(spans)
 
 
+def _fork_context() -> multiprocessing.context.BaseContext | None:
+    """How worker processes start: forked, when this process may fork; None: count in this process.
+
+    Forked workers inherit the loaded modules (``spawn`` and ``forkserver`` import the
+    caller's ``__main__`` again, which breaks scripts without a main guard). A process
+    with other threads is not forked: a lock one of them holds would never be released
+    in the child.
+    """
+    import multiprocessing  # only for big files: kept off `import seccompose`
+    import threading
+
+    if threading.active_count() > 1 or "fork" not in multiprocessing.get_all_start_methods():
+        return None
+    return multiprocessing.get_context("fork")
+
+
 def _mapped(stream: BinaryIO) -> mmap.mmap | None:
     """A read-only map of the file behind ``stream``; None for a pipe, a compressed or an empty file."""
     if not isinstance(stream, io.FileIO):
@@ -428,7 +445,12 @@ def _count_mapped(
     begin = stream.tell()
     spans: Iterable[_Span] = _spans(mm, begin, size)
     done = begin
-    if jobs > 1 and len(mm) - begin >= max(PARALLEL_MIN, 2 * size) and isinstance(stream.name, str):
+    if (
+        jobs > 1
+        and len(mm) - begin >= max(PARALLEL_MIN, 2 * size)
+        and isinstance(stream.name, str)
+        and (context := _fork_context()) is not None
+    ):
         spans = list(spans)
         info = os.fstat(stream.fileno())
         identity = (info.st_dev, info.st_ino, info.st_size)
@@ -436,7 +458,7 @@ def _count_mapped(
         tasks = [spans[i : i + _TASK_SPANS] for i in range(0, len(spans), _TASK_SPANS)]
         taken = 0
         try:
-            with concurrent.futures.ProcessPoolExecutor(min(jobs, len(tasks))) as pool:
+            with concurrent.futures.ProcessPoolExecutor(min(jobs, len(tasks)), mp_context=context) as pool:
                 for task, (part, stopped) in zip(tasks, pool.map(count, tasks), strict=True):
                     tally.calls.update(part.calls)
                     tally.resumed.update(part.resumed)
