@@ -286,11 +286,6 @@ def _per_cap_byte(bits_of: dict[int, int]) -> list[tuple[int, ...]]:
     return tables
 
 
-def _or_bytes(tables: list[tuple[int, ...]], capbits: int) -> int:
-    """OR the table entries of each byte of ``capbits``: the syscalls of every capability in it."""
-    return functools.reduce(operator.or_, map(operator.getitem, tables, capbits.to_bytes(len(tables), "little")), 0)
-
-
 class _CapMap:
     """A capability map on one universe: each capability's syscall bits, computed when first asked for."""
 
@@ -575,8 +570,8 @@ class _Additive:
         self.gates = tuple((n, bits) for n, bits in gates.items() if n.bit_count() > 1)
         self._with: dict[int, tuple[_CapMap, list[tuple[int, ...]]]] = {}
 
-    def syscalls(self, capbits: int, cmap: _CapMap) -> int:
-        """Return the bits the additive rules and the capability map ``cmap`` allow for ``capbits``."""
+    def tables_with(self, cmap: _CapMap) -> list[tuple[int, ...]]:
+        """Return per-byte tables of the bits the additive rules and ``cmap`` allow per capability set (kept)."""
         tables = self._with.get(id(cmap))
         if tables is None or tables[0] is not cmap:
             merged = [
@@ -584,11 +579,7 @@ class _Additive:
                 for mine, theirs in zip(self.tables, cmap.tables(), strict=True)
             ]
             tables = self._with[id(cmap)] = (cmap, merged)
-        found = _or_bytes(tables[1], capbits)
-        for needs, bits in self.gates:
-            if not needs & ~capbits:
-                found |= bits
-        return found
+        return tables[1]
 
 
 class _TemplateInfo:
@@ -812,14 +803,15 @@ class _Family:
     capabilities unlock, so a container costs a dictionary lookup before its own lists.
     """
 
-    __slots__ = ("additive", "args", "bases", "cmap", "containers", "structural", "template")
+    __slots__ = ("args", "bases", "containers", "gates", "nbytes", "structural", "tables", "template")
 
     def __init__(self, template: Template, args: tuple[Any, ...], additive: _Additive, cmap: _CapMap) -> None:
         self.template = template
         self.args = args  # arch, kernel, runtime, no_new_privileges, errno_policy, default_action, capability_map
-        self.additive = additive
-        self.cmap = cmap
         self.structural = additive.structural_caps
+        self.tables = additive.tables_with(cmap)
+        self.nbytes = len(self.tables)
+        self.gates = additive.gates
         self.bases: dict[int, _Base] = {}
         self.containers: dict[object, tuple[int, _Base, int]] = {}
 
@@ -831,7 +823,13 @@ class _Family:
             if len(self.bases) >= _BASES_PER_TEMPLATE:
                 self.bases.clear()
             base_ = self.bases[capbits & self.structural] = _base_for(self.template, capbits, *self.args)
-        found = (capbits, base_, self.additive.syscalls(capbits, self.cmap))
+        # The syscalls the capabilities unlock (the map's and the template's gated allows): one OR per byte.
+        per_byte = map(operator.getitem, self.tables, capbits.to_bytes(self.nbytes, "little"))
+        cap_bits = functools.reduce(operator.or_, per_byte, 0)
+        for needs, bits in self.gates:
+            if not needs & ~capbits:
+                cap_bits |= bits
+        found = (capbits, base_, cap_bits)
         if len(self.containers) >= _CONTAINERS_KEPT:
             self.containers.clear()
         self.containers[given] = found

@@ -40,7 +40,8 @@ def dumps(profile: Profile, format: str = "oci", **options: Any) -> str:  # noqa
     Raises:
         FormatError: unknown format.
     """
-    text: str = (_module(format).dumps(profile, **options) if options else _module(format).dumps(profile))
+    module = _LOADED.get(format) or _module(format)
+    text: str = module.dumps(profile, **options) if options else module.dumps(profile)
     return text
 
 
