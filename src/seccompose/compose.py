@@ -694,8 +694,11 @@ def compose(
     family = _FAMILIES.get(key)
     if family is None or family.template is not template:
         family = _family(key, template, arch, kernel, runtime, no_new_privileges, errno_policy, default_action)
-    # Capabilities as a tuple (or frozenset) are looked up as they are: no need to parse them again.
-    given: object = caps if type(caps) is tuple or type(caps) is frozenset else _capbits(caps)
+    # Capabilities as given are the key (a list as a tuple): seen before, they are not parsed again.
+    kind = type(caps)
+    given: object = (
+        caps if kind is tuple or kind is frozenset else tuple(caps) if kind is list else _capbits(caps)
+    )
     try:
         found = family.containers.get(given)
     except TypeError:  # an unhashable capability: _capbits reports it
