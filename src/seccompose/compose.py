@@ -238,8 +238,13 @@ _CONTAINERS_KEPT: Final = 512
 
 def _capbits(caps: Iterable[Capability | str]) -> int:
     """Return the bits (``1 << number``) of the capabilities a caller passes, parsing each once."""
+    if not isinstance(caps, tuple | list | set | frozenset):
+        caps = tuple(caps)  # an iterator is read once, whichever way it is counted below
     try:
-        return functools.reduce(operator.or_, map(_CAP_BITS.__getitem__, caps), 0)
+        # Distinct capabilities' bits add up to their OR (and sum runs in C); a repeated one would not.
+        capbits: int = sum(map(_CAP_BITS.__getitem__, caps))
+        if capbits.bit_count() == len(caps):
+            return capbits
     except (KeyError, TypeError):  # one not seen yet (or unhashable: let Capability.parse say what is wrong)
         pass
     capbits = 0
@@ -715,8 +720,12 @@ def compose(
     if type(deny) is not tuple:
         deny = list(deny)
     try:
-        allow_bits = functools.reduce(operator.or_, map(u.bit.__getitem__, allow), 0)
-        deny_bits = functools.reduce(operator.or_, map(u.bit.__getitem__, deny), 0)
+        # Distinct names' bits add up to their OR (and sum runs in C); a repeated name would not: OR them then.
+        allow_bits = sum(map(u.bit.__getitem__, allow))
+        deny_bits = sum(map(u.bit.__getitem__, deny))
+        if allow_bits.bit_count() != len(allow) or deny_bits.bit_count() != len(deny):
+            allow_bits = _names_bits(u, allow)
+            deny_bits = _names_bits(u, deny)
     except (KeyError, TypeError):  # a name on another arch's table, or on none: the slow path says which
         allow_bits = _names_bits(u, allow)
         deny_bits = _names_bits(u, deny)

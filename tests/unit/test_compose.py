@@ -178,3 +178,14 @@ def test_runtime_base_set_is_added_and_ported_per_arch() -> None:
 def test_names_that_are_not_strings_are_a_typed_error(bad: list[object], where: str) -> None:
     with pytest.raises(InvalidArgumentError, match=rf"is not a syscall name.* at {where}\[\d\]"):
         compose("default", arch=Arch.X86_64, **{where: bad})  # type: ignore[arg-type]
+
+
+def test_capabilities_and_names_are_read_the_same_whatever_the_container() -> None:
+    # A generator is read once; repeats and both spellings of a capability count once.
+    caps = ["CAP_SYS_ADMIN", "SYS_PTRACE", "CAP_NET_ADMIN"]
+    expected = compose("default", arch=Arch.X86_64, caps=caps, allow=["bpf"], deny=["mount"], runtime=None)
+    for given in (tuple(caps), frozenset(caps), set(caps), iter(caps), (c for c in caps), [*caps, "CAP_SYS_PTRACE"]):
+        sys.modules["seccompose.compose"]._CAP_BITS.clear()  # each capability parsed anew, mid-iterator
+        got = compose("default", arch=Arch.X86_64, caps=given, allow=("bpf", "bpf"), deny=iter(["mount"]), runtime=None)
+        assert got == expected
+        assert dumps(got) == dumps(expected)
