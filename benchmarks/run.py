@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import timeit
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,6 +67,7 @@ class Results:
     commands: list[str] = field(default_factory=list)
     rows: list[Row] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    paces: list[str] = field(default_factory=list)
 
     def add(self, *rows: Row) -> None:
         """Add rows and print them as they come (a long run shows progress)."""
@@ -97,6 +99,12 @@ def _machine() -> dict[str, str]:
         "date": dt.datetime.now(tz=dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "PYTHONHASHSEED": os.environ.get("PYTHONHASHSEED", "(random)"),
     }
+
+
+def _pace(loops: int) -> float:
+    """Microseconds a fixed piece of pure-Python work takes now: how fast the machine runs at this moment."""
+    numbers = list(range(1000))
+    return min(timeit.repeat(lambda: sum(numbers), number=loops, repeat=5)) / loops * 1e6
 
 
 def _fmt(value: float | None) -> str:
@@ -413,12 +421,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     res = Results(_machine())
     res.machine["mode"] = "quick (small sizes; timings not comparable)" if args.quick else "full"
     res.commands.insert(0, f"{Path(sys.executable).name} benchmarks/run.py {' '.join(argv or sys.argv[1:])}".strip())
+    loops = 2_000 if args.quick else 20_000
     for letter in sorted(set(args.only)):
         print(f"running ({letter})...", file=sys.stderr, flush=True)
+        pace = _pace(loops)
         if letter == "d":
             bench_learn(res, args.quick, Path(args.cache))
         elif letter in BENCHES:
             BENCHES[letter](res, args.quick)
+        res.paces.append(f"({letter}) {pace:.2f} before, {_pace(loops):.2f} after")
+    if res.paces:
+        res.notes.append(
+            f"machine pace, the best of 5 x {loops:,} `sum()` of 1,000 ints, in us (lower is faster; a shared "
+            "virtual machine's pace changes from minute to minute, and every timing above with it): "
+            + "; ".join(res.paces)
+        )
     text = table(res)
     print(text)
     if args.json:

@@ -33,3 +33,5 @@ def test_quick_benchmarks_run_and_print_the_table(tmp_path: Path) -> None:
     assert {r["bench"] for r in doc["rows"]} == {"a", "b", "c", "d", "e"}
     # Every measurement is a number, except learn's when its module is missing (reported as n/a).
     assert all(isinstance(r["value"], float) for r in doc["rows"] if r["bench"] != "d")
+    # How fast the machine ran around each benchmark, so a reader can tell a slow minute from slow code.
+    assert any(note.startswith("machine pace") and "(a) " in note and "(e) " in note for note in doc["notes"])
