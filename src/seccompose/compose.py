@@ -32,7 +32,7 @@ import operator
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Any, ClassVar, Final, Literal
 
 from seccompose.actions import ENOSYS, EPERM, Action
 from seccompose.arch import Arch
@@ -232,8 +232,9 @@ _FAMILIES: dict[tuple[object, ...], _Family] = {}
 """By template, host arch and compose's options other than capabilities (``compose``)."""
 
 _FAMILIES_KEPT: Final = 64
-_CONTAINERS_KEPT: Final = 512
-"""Capability sets a family keeps (a few hundred bytes each): a node runs many containers with the same few."""
+_SETS_KEPT: Final = 4096
+"""Capability sets all families keep together (a few hundred bytes each, about 1.6 MB in all): a node runs many
+containers with the same few, an admission service a few thousand; past that, every family starts again."""
 
 
 def _capbits(caps: Iterable[Capability | str]) -> int:
@@ -816,6 +817,8 @@ class _Family:
     """
 
     __slots__ = ("args", "bases", "containers", "gates", "nbytes", "structural", "tables", "template")
+    kept: ClassVar[int] = 0
+    """Capability sets the families hold now (bounded by ``_SETS_KEPT``)."""
 
     def __init__(self, template: Template, args: tuple[Any, ...], additive: _Additive, cmap: _CapMap) -> None:
         self.template = template
@@ -842,9 +845,12 @@ class _Family:
             if not needs & ~capbits:
                 cap_bits |= bits
         found = (capbits, base_, cap_bits)
-        if len(self.containers) >= _CONTAINERS_KEPT:
-            self.containers.clear()
+        if _Family.kept >= _SETS_KEPT:
+            for family in _FAMILIES.values():
+                family.containers.clear()
+            _Family.kept = 0
         self.containers[given] = found
+        _Family.kept += 1
         return found
 
 
@@ -867,6 +873,7 @@ def _family(
     family = _Family(template, args, additive, cmap)
     if len(_FAMILIES) >= _FAMILIES_KEPT:
         _FAMILIES.clear()
+        _Family.kept = 0
     _FAMILIES[key] = family
     return family
 
