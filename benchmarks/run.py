@@ -317,6 +317,11 @@ def bench_learn(res: Results, quick: bool, cache: Path) -> None:
     t0 = time.perf_counter()
     doc = learn([path], program="bench", arch=ARCH, kind="strace", progress=False, date="2026-11-29")
     learn_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    alone = learn([path], program="bench", arch=ARCH, kind="strace", progress=False, date="2026-11-29", jobs=1)
+    alone_s = time.perf_counter() - t0
+    if alone != doc:
+        raise RuntimeError("learn gave another template in one process than in several")
     names = len(doc["rules"][0]["names"])
     grep_s, grep_lines = _pipeline(GREP, path)
     tt_s, tt_lines = _pipeline(GREP_TT, path)
@@ -331,6 +336,7 @@ def bench_learn(res: Results, quick: bool, cache: Path) -> None:
         ),
         Row("d", "issue's grep | sort -u pipeline", mb / grep_s, "MB/s", note=f"{grep_lines} lines out"),
         Row("d", "learn / issue's grep pipeline", grep_s / learn_s, "x", ">= 0.5x", grep_s / learn_s >= 0.5),
+        Row("d", "learn in one process (jobs=1)", mb / alone_s, "MB/s", note=f"{grep_s / alone_s:.2f}x the grep"),
         Row("d", "grep | sort -u that reads -tt lines", mb / tt_s, "MB/s", note=f"{tt_lines} lines out"),
         Row("d", "learn / -tt-aware grep pipeline", tt_s / learn_s, "x"),
     )

@@ -179,6 +179,9 @@ _CACHE_SIZE: Final = 512
 _BASES: Final = 1024
 """Entries of the per-capability-set caches (ints, or a few kB each)."""
 
+_VARIANTS: Final = 64
+"""Per base: the sets of its conditional and refusing rules' names that containers took out, and what is left."""
+
 _BASES_PER_TEMPLATE: Final = 512
 """Bases kept per template: one per set of the capabilities its refusing and conditional rules look at."""
 
@@ -464,6 +467,7 @@ class _Base:
         "template",
         "trusted",
         "u",
+        "variants",
         "warnings",
     )
 
@@ -496,6 +500,7 @@ class _Base:
         self.decided = self.allow | self.log
         self.open = self.others_bits & ~self.decided
         self.shape = Shape()
+        self.variants: dict[int, tuple[tuple[Rule, ...], Shape]] = {}
         """The bits of the base's own conditional and refusing rules that a container's layers may take over."""
         self.conditional_allow = functools.reduce(
             operator.or_, (r.bits for r in self.others if r.rule.args and r.rule.action.allows), 0
@@ -520,6 +525,28 @@ class _Base:
             and not any(r.foreign for r in self.others)
             and (template.listener_path is not None or all(r.action is not Action.NOTIFY for _, r in self.rules))
         )
+
+
+    def variant(self, touched: int) -> tuple[tuple[Rule, ...], Shape]:
+        """Return the base's rules less the names ``touched`` (bits of ``open``), and their shape (kept).
+
+        A container that allows, denies or has the capabilities of some of the names the
+        base's conditional or refusing rules hold takes them out of those rules; the rest
+        of each rule stays. Containers that take out the same names share the result.
+        """
+        if not touched:
+            return self.rule_list, self.shape
+        found = self.variants.get(touched)
+        if found is None:
+            rest = []
+            for _, rule in self.rules or ():
+                bits = _bits_of(rule)
+                if bits & ~touched:
+                    rest.append(_shared(self.u, rule.key(), bits & ~touched)[1] if bits & touched else rule)
+            if len(self.variants) >= _VARIANTS:
+                self.variants.clear()
+            found = self.variants[touched] = (tuple(rest), Shape())
+        return found
 
 
 class _Additive:
@@ -734,10 +761,11 @@ def compose(
         # The common case: capabilities and allow/deny lists on a base whose own rules are ready.
         explain = _Explainer(base_, capbits, allow_bits, deny_bits, (), ())
         allowed = (allow_bits | base_.allow | cap_bits) & ~deny_bits
-        if allowed and _untouched(base_, allow_bits | cap_bits | deny_bits, deny_bits, deny_errno):
-            # The base's rules as they are, after the container's allow list: the base's shape.
-            rules_ = (Rule._from_bits(u, allowed, _ALLOW, None, (), base_.allow), *base_.rule_list)  # noqa: SLF001
-            shape = base_.shape
+        if allowed and _plain(base_, deny_bits, deny_errno):
+            # The container's allow list, then the base's own rules less the names the container decides
+            # (kept per such set of names, with its own shape): as _combine would make them.
+            rest, shape = base_.variant((allow_bits | cap_bits | deny_bits) & base_.open)
+            rules_ = (Rule._from_bits(u, allowed, _ALLOW, None, (), base_.allow), *rest)  # noqa: SLF001
         else:
             rules_ = _combine(u, base_, cap_bits, allow_bits, deny_bits, deny_errno)
             shape = None
@@ -976,7 +1004,8 @@ def _rule(u: Universe, key: tuple[Action, int | None, tuple[Arg, ...]], bits: in
 
 
 _SHARED: dict[tuple[Universe, tuple[Action, int | None, tuple[Arg, ...]], int], tuple[_SortKey, Rule]] = {}
-"""Bases' rules, one object per (key, names): bases of one template mostly share them, and their text."""
+"""Bases' rules and what containers leave of them, one object per (key, names): bases of one template mostly
+share them, and containers that allow the same names the same remainder; each keeps its text."""
 
 
 def _group_rules(u: Universe, groups: _Groups) -> list[tuple[_SortKey, Rule]]:
@@ -986,24 +1015,33 @@ def _group_rules(u: Universe, groups: _Groups) -> list[tuple[_SortKey, Rule]]:
             rule = _rule(u, key, bits, foreign)
             out.append((rule.sort_key()[:-1], rule))
             continue
-        shared = _SHARED.get((u, key, bits))
-        if shared is None:
-            rule = _rule(u, key, bits, ())
-            if len(_SHARED) >= _BASES:
-                _SHARED.clear()
-            shared = _SHARED[u, key, bits] = (rule.sort_key()[:-1], rule)
-        out.append(shared)
+        out.append(_shared(u, key, bits))
     out.sort(key=operator.itemgetter(0))
     return out
 
 
+def _shared(u: Universe, key: tuple[Action, int | None, tuple[Arg, ...]], bits: int) -> tuple[_SortKey, Rule]:
+    """Return the (kept) rule of ``key`` with the names of ``bits``, and its sort key: one object per value."""
+    shared = _SHARED.get((u, key, bits))
+    if shared is None:
+        rule = _rule(u, key, bits, ())
+        if len(_SHARED) >= _BASES:
+            _SHARED.clear()
+        shared = _SHARED[u, key, bits] = (rule.sort_key()[:-1], rule)
+    return shared
+
+
+def _plain(base: _Base, deny_bits: int, deny_errno: int) -> bool:
+    """Whether a container's denies need no rule of their own (the default refuses them) on a base with no LOG rule.
+
+    Then what the container's own bits do to the base's rules is take names out of them.
+    """
+    return not base.log and (not deny_bits or (base.action is _ERRNO and base.errno == deny_errno))
+
+
 def _untouched(base: _Base, mine: int, deny_bits: int, deny_errno: int) -> bool:
     """Whether a container's own bits (``mine``: capabilities, allow and deny) leave the base's rules as they are."""
-    return (
-        not base.log
-        and not mine & base.open
-        and (not deny_bits or (base.action is _ERRNO and base.errno == deny_errno))
-    )
+    return _plain(base, deny_bits, deny_errno) and not mine & base.open
 
 
 def _combine(
@@ -1039,7 +1077,8 @@ def _combine(
         for sk, rule in out:
             bits = _bits_of(rule)
             if bits & ~decided:
-                kept.append((sk, rule if not bits & touched else _rule(u, rule.key(), bits & ~decided, ())))
+                # The same rule object (and its text) for every container that takes the same names out.
+                kept.append((sk, rule) if not bits & touched else _shared(u, rule.key(), bits & ~decided))
         out = kept
     if allowed:
         out.insert(0, (_ALLOW_KEY, Rule._from_bits(u, allowed, _ALLOW, None, (), base.allow)))  # noqa: SLF001

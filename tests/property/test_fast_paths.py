@@ -13,12 +13,13 @@ import dataclasses
 import json
 import pickle
 import sys
+from typing import cast
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from seccompose import Action, Arch, Profile, Rule, Template, compose, dumps, template_names
+from seccompose import Action, Arch, Layer, Profile, Rule, Template, compose, dumps, template_names
 from seccompose.formats.oci import to_dict
 from seccompose.syscallset import universe
 from tests.property.strategies import arches, capabilities, names, rules
@@ -162,3 +163,25 @@ def test_fast_built_profiles_are_frozen_and_compare_by_value() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         p.rules = ()  # type: ignore[misc]
     assert p == Profile(p.default_action, p.default_errno, p.architectures, p.rules, p.flags)
+
+
+# Names the shipped templates allow only under conditions, refuse with their own errno, or gate on capabilities.
+_TOUCHY = ("clone", "clone3", "socket", "personality", "ptrace", "mount", "unshare", "setns", "bpf", "kill", "chroot")
+
+
+@given(containers(), st.lists(st.sampled_from(_TOUCHY), max_size=3), st.lists(st.sampled_from(_TOUCHY), max_size=2))
+def test_compose_fast_path_equals_the_layer_by_layer_algebra(
+    c: dict[str, object], more_allow: list[str], more_deny: list[str]
+) -> None:
+    # The same allow and deny lists as layers take compose's general path (_combine_layers, then Profile's
+    # own canonicalisation); the fast path (kept bases, shapes and their variants) must give the same profile.
+    allow = (*cast("list[str]", c["allow"]), *more_allow)
+    deny = (*cast("list[str]", c["deny"]), *more_deny)
+    c = {**c, "allow": allow, "deny": deny}
+    fast = compose(**c)  # type: ignore[arg-type]
+    layers = [Layer("allow", (Rule(allow),))] if allow else []
+    layers += [Layer("deny", (Rule(deny),), deny=True)] if deny else []
+    general = compose(**{**c, "allow": (), "deny": (), "layers": layers})  # type: ignore[arg-type]
+    assert fast == general
+    assert [r.names for r in fast.rules] == [r.names for r in general.rules]
+    assert dumps(fast) == dumps(general)
