@@ -179,8 +179,12 @@ _CACHE_SIZE: Final = 512
 _BASES: Final = 1024
 """Entries of the per-capability-set caches (ints, or a few kB each)."""
 
-_VARIANTS: Final = 64
-"""Per base: the sets of its conditional and refusing rules' names that containers took out, and what is left."""
+_VARIANTS: Final = 256
+"""Variants of bases (the rules left when containers take names out of a base's conditional and refusing rules,
+and their shape, a few kB with its text) kept in all; past that, every base starts again."""
+
+_VARIANT_BASES: list[_Base] = []
+"""The bases holding variants (a base once per variant): what to clear when ``_VARIANTS`` is reached."""
 
 _BASES_PER_TEMPLATE: Final = 512
 """Bases kept per template: one per set of the capabilities its refusing and conditional rules look at."""
@@ -501,6 +505,7 @@ class _Base:
         self.open = self.others_bits & ~self.decided
         self.shape = Shape()
         self.variants: dict[int, tuple[tuple[Rule, ...], Shape]] = {}
+        """Kept by ``variant``; ``_Base.variants_kept`` counts them over every base."""
         """The bits of the base's own conditional and refusing rules that a container's layers may take over."""
         self.conditional_allow = functools.reduce(
             operator.or_, (r.bits for r in self.others if r.rule.args and r.rule.action.allows), 0
@@ -527,6 +532,8 @@ class _Base:
         )
 
 
+    variants_kept: ClassVar[int] = 0
+
     def variant(self, touched: int) -> tuple[tuple[Rule, ...], Shape]:
         """Return the base's rules less the names ``touched`` (bits of ``open``), and their shape (kept).
 
@@ -543,9 +550,14 @@ class _Base:
                 bits = _bits_of(rule)
                 if bits & ~touched:
                     rest.append(_shared(self.u, rule.key(), bits & ~touched)[1] if bits & touched else rule)
-            if len(self.variants) >= _VARIANTS:
-                self.variants.clear()
+            if _Base.variants_kept >= _VARIANTS:
+                for base in _VARIANT_BASES:
+                    base.variants.clear()
+                _VARIANT_BASES.clear()
+                _Base.variants_kept = 0
             found = self.variants[touched] = (tuple(rest), Shape())
+            _VARIANT_BASES.append(self)
+            _Base.variants_kept += 1
         return found
 
 
@@ -765,7 +777,7 @@ def compose(
             # The container's allow list, then the base's own rules less the names the container decides
             # (kept per such set of names, with its own shape): as _combine would make them.
             rest, shape = base_.variant((allow_bits | cap_bits | deny_bits) & base_.open)
-            rules_ = (Rule._from_bits(u, allowed, _ALLOW, None, (), base_.allow), *rest)  # noqa: SLF001
+            rules_ = (Rule._from_bits(u, allowed, _ALLOW, None, (), family.near), *rest)  # noqa: SLF001
         else:
             rules_ = _combine(u, base_, cap_bits, allow_bits, deny_bits, deny_errno)
             shape = None
@@ -844,7 +856,7 @@ class _Family:
     capabilities unlock, so a container costs a dictionary lookup before its own lists.
     """
 
-    __slots__ = ("args", "bases", "containers", "gates", "nbytes", "structural", "tables", "template")
+    __slots__ = ("args", "bases", "containers", "gates", "nbytes", "near", "structural", "tables", "template")
     kept: ClassVar[int] = 0
     """Capability sets the families hold now (bounded by ``_SETS_KEPT``)."""
 
@@ -857,6 +869,9 @@ class _Family:
         self.gates = additive.gates
         self.bases: dict[int, _Base] = {}
         self.containers: dict[object, tuple[int, _Base, int]] = {}
+        self.near = -1
+        """The allow bits of the family's first base: its containers' allow lists are written as that text's
+        slices around the names that differ (``Universe.write``), one kept text per family, not per base."""
 
     def add(self, given: object, caps: Iterable[Capability | str]) -> tuple[int, _Base, int]:
         """Work out and keep the capability bits, base and capability syscall bits of a capability set."""
@@ -866,6 +881,8 @@ class _Family:
             if len(self.bases) >= _BASES_PER_TEMPLATE:
                 self.bases.clear()
             base_ = self.bases[capbits & self.structural] = _base_for(self.template, capbits, *self.args)
+            if self.near < 0:
+                self.near = base_.allow
         # The syscalls the capabilities unlock (the map's and the template's gated allows): one OR per byte.
         per_byte = map(operator.getitem, self.tables, capbits.to_bytes(self.nbytes, "little"))
         cap_bits = functools.reduce(operator.or_, per_byte, 0)

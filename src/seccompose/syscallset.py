@@ -40,8 +40,8 @@ _T = TypeVar("_T", str, tuple[str, ...])
 
 _FEW: Final = 12
 """Up to this many set bits, walking the bits beats the per-byte tables."""
-_TEXTS: Final = 256
-"""Texts a universe keeps for ``write(near=...)``, a few kB each; on overflow it starts again."""
+_TEXTS: Final = 64
+"""Texts a universe keeps for ``write(near=...)``, about 25 kB each with their offsets; then it starts again."""
 _WARM: Final = 32
 """Calls before a universe builds its per-byte tables (a few milliseconds): a one-shot CLI never does."""
 

@@ -219,8 +219,9 @@ class _Layout:
         """The text before and after the names of a profile's first rule (an unconditional allow)."""
         before = self.head(profile) + self.rules_head + self.names_head
         after = [self.names_tail, self.allow_tail]
-        if len(profile.rules) > 1:
-            after.append(self.run(profile.rules[1], profile.rules[2:]))
+        for rule in profile.rules[1:]:  # written here, not kept as a run as well: the shape keeps it
+            after.append(self.sep[2])
+            self.rule(rule, after)
         after.append(self.rules_tail)
         return before, "".join(after)
 
