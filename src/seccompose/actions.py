@@ -26,6 +26,9 @@ _MAX_ERRNO: Final = 4095  # the kernel's MAX_ERRNO; SECCOMP_RET_DATA is wider bu
 class Action(enum.Enum):
     """The nine actions of the OCI runtime spec; the value is the OCI string."""
 
+    # Members are singletons compared by identity: hash them so too, in C (Enum's hash runs Python code).
+    __hash__ = object.__hash__
+
     KILL = "SCMP_ACT_KILL"
     KILL_PROCESS = "SCMP_ACT_KILL_PROCESS"
     KILL_THREAD = "SCMP_ACT_KILL_THREAD"

@@ -27,6 +27,9 @@ __all__ = ["Arch", "host_arch"]
 class Arch(enum.Enum):
     """A seccomp architecture; the value is libseccomp's name for it."""
 
+    # Members are singletons compared by identity: hash them so too, in C (Enum's hash runs Python code).
+    __hash__ = object.__hash__
+
     X86 = "x86"
     X86_64 = "x86_64"
     X32 = "x32"

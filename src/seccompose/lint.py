@@ -527,7 +527,7 @@ def _abis(arches: Iterable[Arch]) -> tuple[Arch, ...]:
 def _rule_abis(doc: _Doc, r: _Rule) -> tuple[Arch, ...] | None:
     """The tabled ABIs a rule applies to; None when the profile lists arches seccompose has no table for."""
     if r.arches:
-        return _abis(abi for host in r.arches for abi in host.abis)
+        return _abis(abi for host in sorted(r.arches, key=lambda a: a.value) for abi in host.abis)
     if not doc.fixed_arches:
         return TABLED_ARCHES
     if not doc.architectures or any(a not in TABLED_ARCHES for a in doc.architectures):

@@ -32,6 +32,9 @@ __all__ = ["Flag", "Profile", "Provenance"]
 class Flag(enum.Enum):
     """Flags for the ``seccomp(2)`` call that loads the filter (OCI ``flags``)."""
 
+    # Members are singletons compared by identity: hash them so too, in C (Enum's hash runs Python code).
+    __hash__ = object.__hash__
+
     TSYNC = "SECCOMP_FILTER_FLAG_TSYNC"
     LOG = "SECCOMP_FILTER_FLAG_LOG"
     SPEC_ALLOW = "SECCOMP_FILTER_FLAG_SPEC_ALLOW"

@@ -39,6 +39,9 @@ _U64: Final = (1 << 64) - 1
 class Operator(enum.Enum):
     """The seven comparison operators of the OCI runtime spec."""
 
+    # Members are singletons compared by identity: hash them so too, in C (Enum's hash runs Python code).
+    __hash__ = object.__hash__
+
     NE = "SCMP_CMP_NE"
     LT = "SCMP_CMP_LT"
     LE = "SCMP_CMP_LE"
