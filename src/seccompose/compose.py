@@ -738,7 +738,8 @@ def compose(
     key = (id(template), id(arch), kernel, runtime, no_new_privileges, errno_policy, default_action, capability_map)
     family = _FAMILIES.get(key)
     if family is None or family.template is not template:
-        family = _family(key, template, arch, kernel, runtime, no_new_privileges, errno_policy, default_action)
+        args = (arch, kernel, runtime, no_new_privileges, errno_policy, default_action, capability_map)
+        family = _family(key, template, args)
     # Capabilities as given are the key (a list as a tuple): seen before, they are not parsed again.
     kind = type(caps)
     given: object = (
@@ -848,6 +849,11 @@ def _compose_layers(
     return Profile(base_.action, base_.errno, fields[0], rules_, fields[1], fields[2], fields[3], warned, explain)
 
 
+_FamilyArgs = tuple[Arch, tuple[int, int] | None, str | None, bool, ErrnoPolicy | None, Action | None, str | None]
+"""What ``_base_for`` takes after the template and capabilities: arch, kernel, runtime, no_new_privileges,
+errno_policy, default_action, capability_map."""
+
+
 class _Family:
     """Containers of one template on one host with the same options: they differ in capabilities only.
 
@@ -860,9 +866,9 @@ class _Family:
     kept: ClassVar[int] = 0
     """Capability sets the families hold now (bounded by ``_SETS_KEPT``)."""
 
-    def __init__(self, template: Template, args: tuple[Any, ...], additive: _Additive, cmap: _CapMap) -> None:
+    def __init__(self, template: Template, args: _FamilyArgs, additive: _Additive, cmap: _CapMap) -> None:
         self.template = template
-        self.args = args  # arch, kernel, runtime, no_new_privileges, errno_policy, default_action, capability_map
+        self.args = args
         self.structural = additive.structural_caps
         self.tables = additive.tables_with(cmap)
         self.nbytes = len(self.tables)
@@ -899,22 +905,11 @@ class _Family:
         return found
 
 
-def _family(
-    key: tuple[object, ...],
-    template: Template,
-    arch: Arch,
-    kernel: tuple[int, int] | None,
-    runtime: str | None,
-    no_new_privileges: bool,
-    errno_policy: ErrnoPolicy | None,
-    default_action: Action | None,
-) -> _Family:
-    capability_map = key[-1]
-    assert capability_map is None or isinstance(capability_map, str)  # noqa: S101 - as compose() passed it
+def _family(key: tuple[object, ...], template: Template, args: _FamilyArgs) -> _Family:
+    arch, kernel, _, _, errno_policy, default_action, capability_map = args
     _default(template, errno_policy, default_action)  # bad options raise before anything is kept
     additive = _template_info(template).additive(arch, kernel)
     cmap = _capmap(capability_map if capability_map is not None else template.capability_map, additive.u)
-    args = (arch, kernel, runtime, no_new_privileges, errno_policy, default_action, capability_map)
     family = _Family(template, args, additive, cmap)
     if len(_FAMILIES) >= _FAMILIES_KEPT:
         _FAMILIES.clear()
@@ -1056,11 +1051,6 @@ def _plain(base: _Base, deny_bits: int, deny_errno: int) -> bool:
     return not base.log and (not deny_bits or (base.action is _ERRNO and base.errno == deny_errno))
 
 
-def _untouched(base: _Base, mine: int, deny_bits: int, deny_errno: int) -> bool:
-    """Whether a container's own bits (``mine``: capabilities, allow and deny) leave the base's rules as they are."""
-    return _plain(base, deny_bits, deny_errno) and not mine & base.open
-
-
 def _combine(
     u: Universe, base: _Base, cap_bits: int, allow_bits: int, deny_bits: int, deny_errno: int
 ) -> tuple[Rule, ...]:
@@ -1071,32 +1061,15 @@ def _combine(
     """
     action = base.action
     errno = base.errno
-    if _untouched(base, allow_bits | cap_bits | deny_bits, deny_bits, deny_errno):
-        # The common case: nothing of this container's touches the base's own rules, which are ready.
-        allowed = (allow_bits | base.allow | cap_bits) & ~deny_bits
-        if not allowed:
-            return base.rule_list
-        # Sorts first (ALLOW, no errno, no condition); its names are only spelled out if someone reads them,
-        # and an emitter writes them from the base's (near), which the container's own lists differ from.
-        return (Rule._from_bits(u, allowed, _ALLOW, None, (), base.allow), *base.rule_list)  # noqa: SLF001
     allow_bits |= base.allow | cap_bits
     log_bits = base.log & ~allow_bits
     decided = allow_bits | log_bits | deny_bits
     allowed = allow_bits & ~deny_bits
     log_bits &= ~deny_bits
     deny_rule = bool(deny_bits) and (action is not _ERRNO or errno != deny_errno)
-    touched = decided & ~base.decided & base.others_bits
-    out = list(base.rules or ())
-    if touched:
-        # Deciding more names only takes them out of the base's own rules (conflicts and first-wins
-        # cannot come back), so each touched rule just loses them, in place.
-        kept = []
-        for sk, rule in out:
-            bits = _bits_of(rule)
-            if bits & ~decided:
-                # The same rule object (and its text) for every container that takes the same names out.
-                kept.append((sk, rule) if not bits & touched else _shared(u, rule.key(), bits & ~decided))
-        out = kept
+    # Deciding more names only takes them out of the base's own rules (conflicts and first-wins cannot
+    # come back): what is left of them is the base's variant for those names.
+    out = [(rule.sort_key()[:-1], rule) for rule in base.variant(decided & base.open)[0]]
     if allowed:
         out.insert(0, (_ALLOW_KEY, Rule._from_bits(u, allowed, _ALLOW, None, (), base.allow)))  # noqa: SLF001
     if log_bits:
