@@ -301,35 +301,39 @@ def test_a_mapped_file_is_read_from_where_the_stream_stands(tmp_path: Path) -> N
         assert stream.read() == b""
 
 
-def test_without_worker_processes_the_caller_counts_it_all(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    def no_pool(*_: object, **__: object) -> None:
-        raise NotImplementedError("no sem_open here")
+def _no_pool(monkeypatch: pytest.MonkeyPatch, error: Exception) -> None:
+    """Share even a small file, and make starting worker processes raise ``error``."""
+
+    def pool(*_: object, **__: object) -> None:
+        raise error
 
     monkeypatch.setattr(strace, "PARALLEL_MIN", 0)
-    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", no_pool)
-    data = _mixed_log("last")
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", pool)
+
+
+def _file_and_memory_counts(tmp_path: Path, data: bytes) -> tuple[collections.Counter[tuple[Arch, str]], ...]:
+    """``data`` counted from a file with ``jobs=2``, and from memory in one process."""
     path = tmp_path / "trace"
     path.write_bytes(data)
     with open_trace(path) as stream:
-        assert count_file(stream, block_size=4096, jobs=2) == count_file(io.BytesIO(data), block_size=4096)
+        return count_file(stream, block_size=4096, jobs=2), count_file(io.BytesIO(data), block_size=4096)
+
+
+def test_without_worker_processes_the_caller_counts_it_all(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _no_pool(monkeypatch, NotImplementedError("no sem_open here"))
+    from_file, in_memory = _file_and_memory_counts(tmp_path, _mixed_log("last"))
+    assert from_file == in_memory
 
 
 def test_a_process_with_other_threads_counts_without_forking(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    def no_pool(*_: object, **__: object) -> None:
-        raise AssertionError("forked with another thread running")
-
-    monkeypatch.setattr(strace, "PARALLEL_MIN", 0)
-    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", no_pool)
-    data = _mixed_log("none")
-    path = tmp_path / "trace"
-    path.write_bytes(data)
+    _no_pool(monkeypatch, AssertionError("forked with another thread running"))
     release = threading.Event()
     other = threading.Thread(target=release.wait)
     other.start()
     try:
         assert strace._fork_context() is None
-        with open_trace(path) as stream:
-            assert count_file(stream, block_size=4096, jobs=2) == count_file(io.BytesIO(data), block_size=4096)
+        from_file, in_memory = _file_and_memory_counts(tmp_path, _mixed_log("none"))
+        assert from_file == in_memory
     finally:
         release.set()
         other.join()
