@@ -456,6 +456,7 @@ class _Base:
         "conditional_allow",
         "decided",
         "errno",
+        "errno_variants",
         "flags",
         "foreign",
         "log",
@@ -463,6 +464,8 @@ class _Base:
         "others",
         "others_bits",
         "raw_errno",
+        "refusals",
+        "refuses",
         "rule_list",
         "rules",
         "runtime",
@@ -472,6 +475,7 @@ class _Base:
         "trusted",
         "u",
         "variants",
+        "vary",
         "warnings",
     )
 
@@ -488,6 +492,8 @@ class _Base:
         self.u = u
         self.action = action
         self.errno = _default_errno(action, errno)  # raises as Profile would, before anything is cached
+        self.refuses = self.errno if action is _ERRNO else -1
+        """The errno the default refuses with (-1: it does not return one): denies with it need no rule."""
         self.raw_errno = errno
         self.source: tuple[_TemplateInfo, _Additive, tuple[int, int] | None]  # set by _base_for
         self.cmap = cmap
@@ -505,6 +511,7 @@ class _Base:
         self.open = self.others_bits & ~self.decided
         self.shape = Shape()
         self.variants: dict[int, tuple[tuple[Rule, ...], Shape]] = {}
+        self.errno_variants: dict[tuple[int, int], tuple[tuple[Rule, ...], int, tuple[Rule, ...], Shape]] = {}
         """Kept by ``variant``; ``_Base.variants_kept`` counts them over every base."""
         """The bits of the base's own conditional and refusing rules that a container's layers may take over."""
         self.conditional_allow = functools.reduce(
@@ -522,6 +529,15 @@ class _Base:
         except ConflictError:  # it may vanish once the container's own layers decide the names: check per call
             self.rules = None
         self.rule_list = tuple(r for _, r in self.rules or ())
+        self.refusals = {
+            r.errno: _bits_of(r)
+            for r in self.rule_list
+            if r.action is _ERRNO and r.errno is not None and not r.args and r._bits is not None  # noqa: SLF001
+        }
+        """The names of the base's unconditional ERRNO rules, by errno: a container's denies with one join it."""
+        biggest = max(((bits.bit_count(), errno, bits) for errno, bits in self.refusals.items()), default=(0, 0, 0))
+        self.vary: tuple[int, int] = biggest[1:]
+        """The errno and names of the biggest of those: its names are written apart when a container touches them."""
         self.warnings = tuple(sorted({*self.template.warnings, *(runtime.warnings if runtime else ())}))
         # Profile._trusted may build the profile: no name outside the tables, the listener there if needed.
         self.trusted = (
@@ -534,6 +550,27 @@ class _Base:
 
     variants_kept: ClassVar[int] = 0
 
+    def after(self, first: Rule, touched: int, deny: int, errno: int) -> tuple[tuple[Rule, ...], Shape]:
+        """Return a profile's rules and shape: ``first``, then the base's rules less the names ``touched``.
+
+        With the container's denies (``deny``) if the default does not refuse them with
+        ``errno``. As ``_combine`` would make them, with the rest kept per set of
+        touched names (``variant``, ``errno_variant``), so emitters keep its text.
+        """
+        if deny and errno != self.refuses:
+            # The denies join the base's own refusals with that errno: that rule's names are written apart.
+            near = self.refusals.get(errno, 0)
+        else:
+            errno, near = self.vary
+            deny = 0
+        if not (deny or (touched & near and near & ~touched)):
+            rest, shape = self.variant(touched) if touched else (self.rule_list, self.shape)
+            return (first, *rest), shape
+        # Containers that differ only in that rule's names share the rest.
+        before, near, after, shape = self.errno_variant(touched & ~near, errno)
+        refusal = Rule._from_bits(self.u, near & ~touched | deny, _ERRNO, errno, (), near)  # noqa: SLF001
+        return (first, *before, refusal, *after), shape
+
     def variant(self, touched: int) -> tuple[tuple[Rule, ...], Shape]:
         """Return the base's rules less the names ``touched`` (bits of ``open``), and their shape (kept).
 
@@ -545,33 +582,73 @@ class _Base:
             return self.rule_list, self.shape
         found = self.variants.get(touched)
         if found is None:
-            rest = []
-            for _, rule in self.rules or ():
-                bits = _bits_of(rule)
-                if bits & ~touched:
-                    rest.append(_shared(self.u, rule.key(), bits & ~touched)[1] if bits & touched else rule)
-            if _Base.variants_kept >= _VARIANTS:
-                for base in _VARIANT_BASES:
-                    base.variants.clear()
-                _VARIANT_BASES.clear()
-                _Base.variants_kept = 0
-            found = self.variants[touched] = (tuple(rest), Shape())
-            _VARIANT_BASES.append(self)
-            _Base.variants_kept += 1
+            found = self.variants[touched] = (self._rest(touched), Shape())
+            self._kept()
         return found
+
+    def errno_variant(self, touched: int, errno: int) -> tuple[tuple[Rule, ...], int, tuple[Rule, ...], Shape]:
+        """``variant`` for profiles whose unconditional ERRNO rule of ``errno`` has names that differ too.
+
+        A container's denies, when the default does not refuse them with ``errno``,
+        join the base's own refusals with it in one rule; and capabilities drop some of
+        those refusals. Returns the rules before and after that one, the names the
+        base's own rule has in it (bits; 0: the base has none), and the shape of
+        profiles whose first rule and that one differ in their names (kept).
+        """
+        key = (touched, errno)
+        found = self.errno_variants.get(key)
+        if found is None:
+            rest = self._rest(touched) if touched else self.rule_list
+            refusal = Rule._trusted(("read",), _ERRNO, errno, ())  # noqa: SLF001 - canonical: where the rule sorts
+            sort = refusal.sort_key()[:-1]
+            keys = [rule.sort_key()[:-1] for rule in rest]
+            at = bisect.bisect_left(keys, sort)
+            near = 0
+            after = rest[at:]
+            if at < len(rest) and keys[at] == sort:  # the base's own rule: the names are joined to it
+                near = _bits_of(rest[at])
+                after = rest[at + 1 :]
+            found = self.errno_variants[key] = (rest[:at], near, after, Shape(second=1 + at))
+            self._kept()
+        return found
+
+    def _rest(self, touched: int) -> tuple[Rule, ...]:
+        rest = []
+        for _, rule in self.rules or ():
+            bits = _bits_of(rule)
+            if bits & ~touched:
+                rest.append(_shared(self.u, rule.key(), bits & ~touched)[1] if bits & touched else rule)
+        return tuple(rest)
+
+    def _kept(self) -> None:
+        """Count a variant kept; past ``_VARIANTS``, every base starts again."""
+        if _Base.variants_kept >= _VARIANTS:
+            for base in _VARIANT_BASES:
+                base.variants.clear()
+                base.errno_variants.clear()
+            _VARIANT_BASES.clear()
+            _Base.variants_kept = 0
+        _VARIANT_BASES.append(self)
+        _Base.variants_kept += 1
 
 
 class _Additive:
-    """A template's rules that only allow names for capabilities: they add like a capability map.
+    """A template's rules that add or take away names per capability, the way a capability map adds them.
 
     Docker's default allows ``reboot`` with CAP_SYS_BOOT, ``ptrace`` with CAP_SYS_PTRACE…:
     an unconditional ALLOW whose gate is capabilities it needs. When no conditional or
     refusing rule of the template names the same syscalls, first-wins cannot touch it,
-    so its bits are simply OR-ed per container; the other ("structural") rules decide
-    the base, which then depends on few capabilities.
+    so its bits are simply OR-ed per container. Podman's default refuses
+    ``open_by_handle_at`` with EPERM unless CAP_DAC_READ_SEARCH…: an unconditional
+    refusal that capabilities drop. When no other rule that can apply with it names the
+    same syscalls, it is in every base, and a container with one of those capabilities
+    takes its names out (as it would names it allows). The other ("structural") rules
+    decide the base, which then depends on few capabilities.
     """
 
-    __slots__ = ("_with", "gates", "indexes", "structural", "structural_caps", "tables", "u")
+    __slots__ = (
+        "_with", "drop_tables", "gates", "indexes", "refusals", "structural", "structural_caps", "tables", "u",
+    )  # fmt: skip
 
     def __init__(self, info: _TemplateInfo, u: Universe, kernel: tuple[int, int] | None) -> None:
         self.u = u
@@ -586,7 +663,6 @@ class _Additive:
         gates: dict[int, int] = {}
         indexes = []
         structural: list[tuple[int, int, int]] = []
-        self.structural_caps = 0
         for i, (template_rule, resolved) in enumerate(zip(info.template.rules, rules, strict=True)):
             gate = template_rule.gate
             rule = template_rule.rule
@@ -606,10 +682,31 @@ class _Additive:
             if gate.passes(u.arch, gate.includes_caps, kernel):  # else it never applies on this host
                 drops = functools.reduce(operator.or_, (1 << c.number for c in gate.excludes_caps), 0)
                 structural.append((i, needs, drops))
-                self.structural_caps |= needs | drops
+        # Refusals that only capabilities drop, naming what no other structural rule names: in every base.
+        refusals: dict[int, int] = {}
+        for k, (i, needs, drops) in enumerate(structural):
+            r = rules[i]
+            rule = r.resolved.rule
+            bits = r.resolved.bits
+            if (
+                drops
+                and not needs
+                and not rule.args
+                and not rule.action.allows
+                and not (r.skipped or r.foreign)
+                and not any(rules[j].resolved.bits & bits for j, _, _ in structural if j != i)
+            ):
+                structural[k] = (i, 0, 0)
+                for number in range(drops.bit_length()):
+                    if drops >> number & 1:
+                        refusals[number] = refusals.get(number, 0) | bits
+        self.structural_caps = functools.reduce(operator.or_, (needs | drops for _, needs, drops in structural), 0)
         self.indexes = frozenset(indexes)
         self.structural = tuple(structural)
         """The other rules that can apply on this host: (index, capabilities needed, capabilities that drop it)."""
+        self.refusals = refusals
+        """Per capability number, the names of the refusals it drops."""
+        self.drop_tables = _per_cap_byte(refusals) if refusals else None
         # Gates on one capability OR by bytes of the capability set; gates on several are checked one by one.
         self.tables = _per_cap_byte({n.bit_length() - 1: bits for n, bits in gates.items() if n.bit_count() == 1})
         self.gates = tuple((n, bits) for n, bits in gates.items() if n.bit_count() > 1)
@@ -752,7 +849,7 @@ def compose(
         found = None
     if found is None:
         found = family.add(given, caps)
-    capbits, base_, cap_bits = found
+    capbits, base_, cap_bits, cap_touched = found
     u = base_.u
 
     # The caller's allow and deny lists: plain bits when every name is in the universe (the usual case).
@@ -774,13 +871,13 @@ def compose(
         # The common case: capabilities and allow/deny lists on a base whose own rules are ready.
         explain = _Explainer(base_, capbits, allow_bits, deny_bits, (), ())
         allowed = (allow_bits | base_.allow | cap_bits) & ~deny_bits
-        if allowed and _plain(base_, deny_bits, deny_errno):
-            # The container's allow list, then the base's own rules less the names the container decides
-            # (kept per such set of names, with its own shape): as _combine would make them.
-            rest, shape = base_.variant((allow_bits | cap_bits | deny_bits) & base_.open)
-            rules_ = (Rule._from_bits(u, allowed, _ALLOW, None, (), family.near), *rest)  # noqa: SLF001
+        if allowed and not base_.log:
+            # The container's allow list, then the base's own rules as the container's names leave them.
+            first = Rule._from_bits(u, allowed, _ALLOW, None, (), family.near)  # noqa: SLF001
+            touched = (allow_bits | deny_bits) & base_.open | cap_touched
+            rules_, shape = base_.after(first, touched, deny_bits, deny_errno)
         else:
-            rules_ = _combine(u, base_, cap_bits, allow_bits, deny_bits, deny_errno)
+            rules_ = _combine(u, base_, cap_bits, cap_touched, allow_bits, deny_bits, deny_errno)
             shape = None
         return Profile._trusted(  # noqa: SLF001 - canonical by construction, the default checked by _Base
             base_.action,
@@ -795,16 +892,16 @@ def compose(
             shape,
         )
 
-    return _compose_layers(
-        template, base_, capbits, cap_bits, allow, deny, allow_bits, deny_bits, tuple(rules), layers, deny_errno, kernel
-    )
+    cap = (cap_bits, cap_touched)
+    lists = (allow, deny, allow_bits, deny_bits)
+    return _compose_layers(template, base_, capbits, cap, *lists, tuple(rules), layers, deny_errno, kernel)
 
 
 def _compose_layers(
     template: Template,
     base_: _Base,
     capbits: int,
-    cap_bits: int,
+    cap: tuple[int, int],
     allow: Sequence[str],
     deny: Sequence[str],
     allow_bits: int,
@@ -840,7 +937,7 @@ def _compose_layers(
     fields = (base_.architectures, base_.flags, template.listener_path, template.listener_metadata)
     warned = tuple(sorted({*base_.warnings, *warnings})) if warnings else base_.warnings
     if base_.trusted and not union and not denies:
-        rules_ = _combine(u, base_, cap_bits, allow_bits, deny_bits, deny_errno)
+        rules_ = _combine(u, base_, *cap, allow_bits, deny_bits, deny_errno)
         return Profile._trusted(  # noqa: SLF001 - canonical by construction, the default checked by _Base
             base_.action, base_.errno, fields[0], rules_, fields[1], fields[2], fields[3], warned, explain
         )
@@ -862,7 +959,9 @@ class _Family:
     capabilities unlock, so a container costs a dictionary lookup before its own lists.
     """
 
-    __slots__ = ("args", "bases", "containers", "gates", "nbytes", "near", "structural", "tables", "template")
+    __slots__ = (
+        "args", "bases", "containers", "drop_tables", "gates", "nbytes", "near", "structural", "tables", "template",
+    )  # fmt: skip
     kept: ClassVar[int] = 0
     """Capability sets the families hold now (bounded by ``_SETS_KEPT``)."""
 
@@ -873,14 +972,19 @@ class _Family:
         self.tables = additive.tables_with(cmap)
         self.nbytes = len(self.tables)
         self.gates = additive.gates
+        self.drop_tables = additive.drop_tables
         self.bases: dict[int, _Base] = {}
-        self.containers: dict[object, tuple[int, _Base, int]] = {}
+        self.containers: dict[object, tuple[int, _Base, int, int]] = {}
         self.near = -1
         """The allow bits of the family's first base: its containers' allow lists are written as that text's
         slices around the names that differ (``Universe.write``), one kept text per family, not per base."""
 
-    def add(self, given: object, caps: Iterable[Capability | str]) -> tuple[int, _Base, int]:
-        """Work out and keep the capability bits, base and capability syscall bits of a capability set."""
+    def add(self, given: object, caps: Iterable[Capability | str]) -> tuple[int, _Base, int, int]:
+        """Work out and keep the capability bits, base, capability syscall bits and touched bits of a capability set.
+
+        The touched bits are those of the base's conditional and refusing rules the
+        capabilities take out: the names they allow, and those of the refusals they drop.
+        """
         capbits = given if type(given) is int else _capbits(caps)
         base_ = self.bases.get(capbits & self.structural)
         if base_ is None:
@@ -890,12 +994,15 @@ class _Family:
             if self.near < 0:
                 self.near = base_.allow
         # The syscalls the capabilities unlock (the map's and the template's gated allows): one OR per byte.
-        per_byte = map(operator.getitem, self.tables, capbits.to_bytes(self.nbytes, "little"))
-        cap_bits = functools.reduce(operator.or_, per_byte, 0)
+        capbytes = capbits.to_bytes(self.nbytes, "little")
+        cap_bits = functools.reduce(operator.or_, map(operator.getitem, self.tables, capbytes), 0)
         for needs, bits in self.gates:
             if not needs & ~capbits:
                 cap_bits |= bits
-        found = (capbits, base_, cap_bits)
+        touched = cap_bits
+        if self.drop_tables is not None:
+            touched |= functools.reduce(operator.or_, map(operator.getitem, self.drop_tables, capbytes), 0)
+        found = (capbits, base_, cap_bits, touched & base_.open)
         if _Family.kept >= _SETS_KEPT:
             for family in _FAMILIES.values():
                 family.containers.clear()
@@ -1043,18 +1150,13 @@ def _shared(u: Universe, key: tuple[Action, int | None, tuple[Arg, ...]], bits: 
     return shared
 
 
-def _plain(base: _Base, deny_bits: int, deny_errno: int) -> bool:
-    """Whether a container's denies need no rule of their own (the default refuses them) on a base with no LOG rule.
-
-    Then what the container's own bits do to the base's rules is take names out of them.
-    """
-    return not base.log and (not deny_bits or (base.action is _ERRNO and base.errno == deny_errno))
-
-
 def _combine(
-    u: Universe, base: _Base, cap_bits: int, allow_bits: int, deny_bits: int, deny_errno: int
+    u: Universe, base: _Base, cap_bits: int, cap_touched: int, allow_bits: int, deny_bits: int, deny_errno: int
 ) -> tuple[Rule, ...]:
     """Return the profile's rules when only the capabilities and allow/deny lists add to a trusted base.
+
+    ``cap_bits``: the names the capabilities allow; ``cap_touched``: those of the base's
+    own rules they take out (``_Family.add``).
 
     The rules are canonical (merged by key, names sorted, sorted), equal to what
     ``_combine_layers`` and ``Profile`` make of the same layers.
@@ -1069,7 +1171,7 @@ def _combine(
     deny_rule = bool(deny_bits) and (action is not _ERRNO or errno != deny_errno)
     # Deciding more names only takes them out of the base's own rules (conflicts and first-wins cannot
     # come back): what is left of them is the base's variant for those names.
-    out = [(rule.sort_key()[:-1], rule) for rule in base.variant(decided & base.open)[0]]
+    out = [(rule.sort_key()[:-1], rule) for rule in base.variant(decided & base.open | cap_touched)[0]]
     if allowed:
         out.insert(0, (_ALLOW_KEY, Rule._from_bits(u, allowed, _ALLOW, None, (), base.allow)))  # noqa: SLF001
     if log_bits:
@@ -1173,7 +1275,7 @@ def _check_conflicts(u: Universe, hard: dict[int, tuple[Action, int | None, str]
 def _template_part(base: _Base, capbits: int) -> list[_Resolved]:
     """Return the template's resolved rules for a container, additive ones included, as compose would alone."""
     info, additive, kernel = base.source
-    if not additive.indexes:
+    if not (additive.indexes or additive.refusals):
         return list(base.template.resolved(base.u))
     capset = _capset(capbits)
     rules = info.rules(base.u)

@@ -131,16 +131,20 @@ def _check_listener(rules: tuple[Rule, ...], listener_path: str | None) -> None:
 class Shape:
     """What a family of composed profiles shares, so emitters write it once (``compose`` makes one per base).
 
-    Profiles with the same shape differ in the names of their first rule only: it allows
-    unconditionally, with its names held as bits (``Rule._bits``, ``Rule._near``); their
-    defaults, architectures, flags, listener and other rules are the same objects.
-    ``texts`` is for emitters: what they write before and after those names, by layout.
+    Profiles with the same shape differ in the names of their first rule only, and, when
+    ``second`` is set, in those of the rule at that index too (the container's denies,
+    merged with its base's own unconditional refusal of that errno). Such a rule has its
+    names held as bits (``Rule._bits``, ``Rule._near``); the first one allows
+    unconditionally. Their defaults, architectures, flags, listener and other rules are
+    the same objects. ``texts`` is for emitters: what they write before, between and
+    after those names, by layout.
     """
 
-    __slots__ = ("texts",)
+    __slots__ = ("second", "texts")
 
-    def __init__(self) -> None:
-        self.texts: dict[str, tuple[str, str]] = {}
+    def __init__(self, second: int = 0) -> None:
+        self.second = second
+        self.texts: dict[str, tuple[str, ...]] = {}
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from seccompose import Action, Arch, Layer, Profile, Rule, Template, compose, dumps, template_names
+from seccompose.compose import ErrnoPolicy
 from seccompose.formats.oci import to_dict
 from seccompose.syscallset import universe
 from tests.property.strategies import arches, capabilities, names, rules
@@ -72,29 +73,51 @@ def _cold() -> None:
         getattr(compose_module, cache).clear()
 
 
+def _app(default_action: str, allowed: list[str]) -> Template:
+    """An app template with every kind of rule compose treats apart (conditional, refusing, gated on capabilities)."""
+    return Template.from_dict(
+        {
+            "schema": 1,
+            "name": "app",
+            "defaultAction": default_action,
+            "rules": [
+                {"names": allowed},
+                {
+                    "names": ["clone", "socket"],
+                    "args": [{"index": 0, "value": 1, "op": "SCMP_CMP_EQ"}],
+                    "excludes": {"caps": ["CAP_SYS_ADMIN"]},
+                },
+                {"names": ["mount", "socket"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38},
+                {"names": ["mount"], "action": "SCMP_ACT_KILL", "includes": {"caps": ["CAP_SYS_BOOT"]}},
+                # Refusals that capabilities drop: alone on their names (kept in every base, taken out per
+                # container), beside an allow they never meet, and beside a rule that can apply with them.
+                {"names": ["ptrace", "syslog"], "action": "SCMP_ACT_ERRNO", "excludes": {"caps": ["CAP_SYS_PTRACE"]}},
+                {"names": ["ptrace"], "includes": {"caps": ["CAP_SYS_PTRACE"]}},
+                {
+                    "names": ["bpf", "vhangup"],
+                    "action": "SCMP_ACT_TRAP",
+                    "excludes": {"caps": ["CAP_BPF", "CAP_SYS_ADMIN"]},
+                },
+                {
+                    "names": ["chroot", "unshare"],
+                    "action": "SCMP_ACT_ERRNO",
+                    "errnoRet": 38,
+                    "excludes": {"caps": ["CAP_SYS_CHROOT"]},
+                },
+                {"names": ["unshare"], "action": "SCMP_ACT_KILL", "excludes": {"caps": ["CAP_SYS_ADMIN"]}},
+            ],
+        }
+    )
+
+
 @st.composite
 def containers(draw: st.DrawFn) -> dict[str, object]:
     arch = draw(arches)
     base = draw(st.sampled_from([None, *template_names(), "app"]))
     template: object = base
     if base == "app":
-        template = Template.from_dict(
-            {
-                "schema": 1,
-                "name": "app",
-                "defaultAction": draw(st.sampled_from(["SCMP_ACT_ERRNO", "SCMP_ACT_KILL_PROCESS"])),
-                "rules": [
-                    {"names": draw(names(arch, max_size=60)) or ["read"]},
-                    {
-                        "names": ["clone", "socket"],
-                        "args": [{"index": 0, "value": 1, "op": "SCMP_CMP_EQ"}],
-                        "excludes": {"caps": ["CAP_SYS_ADMIN"]},
-                    },
-                    {"names": ["mount", "socket"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38},
-                    {"names": ["mount"], "action": "SCMP_ACT_KILL", "includes": {"caps": ["CAP_SYS_BOOT"]}},
-                ],
-            }
-        )
+        action = draw(st.sampled_from(["SCMP_ACT_ERRNO", "SCMP_ACT_KILL_PROCESS"]))
+        template = _app(action, draw(names(arch, max_size=60)) or ["read"])
     return {
         "base": template,
         "arch": arch,
@@ -185,3 +208,22 @@ def test_compose_fast_path_equals_the_layer_by_layer_algebra(
     assert fast == general
     assert [r.names for r in fast.rules] == [r.names for r in general.rules]
     assert dumps(fast) == dumps(general)
+
+
+_GATING = ("CAP_SYS_PTRACE", "CAP_BPF", "CAP_SYS_ADMIN", "CAP_SYS_CHROOT", "CAP_SYS_BOOT")
+
+
+@pytest.mark.parametrize("base", ["app", "podman-default", "default"])
+@pytest.mark.parametrize("subset", range(1 << len(_GATING)))
+def test_refusals_capabilities_drop_equal_the_layer_by_layer_algebra(base: str, subset: int) -> None:
+    # Every set of the capabilities the templates' refusals look at, with a name of such a refusal
+    # allowed: the kept bases (every refusal in them, taken out per container) give what the rules do.
+    template: str | Template = _app("SCMP_ACT_ERRNO", ["read"]) if base == "app" else base
+    caps = [cap for i, cap in enumerate(_GATING) if subset >> i & 1]
+    policy: ErrnoPolicy | None = "enosys" if base == "app" else None  # the refusals' errno differs from the default's
+    for allow in ((), ("syslog",), ("chroot", "bpf")):
+        fast = compose(template, arch=Arch.X86_64, caps=caps, allow=allow, errno_policy=policy)
+        layers = [Layer("allow", (Rule(allow),))] if allow else []
+        general = compose(template, arch=Arch.X86_64, caps=caps, layers=layers, errno_policy=policy)
+        assert fast == general
+        assert dumps(fast) == dumps(general)

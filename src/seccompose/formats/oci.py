@@ -215,29 +215,40 @@ class _Layout:
         self.heads[key] = (profile.architectures, profile.flags, text)
         return text
 
-    def around(self, profile: Profile) -> tuple[str, str]:
-        """The text before and after the names of a profile's first rule (an unconditional allow)."""
-        before = self.head(profile) + self.rules_head + self.names_head
+    def around(self, profile: Profile, second: int) -> tuple[str, ...]:
+        """The text before, between and after the names of a profile's first rule and its ``second`` rule (if set)."""
+        texts = [self.head(profile) + self.rules_head + self.names_head]
         after = [self.names_tail, self.allow_tail]
-        for rule in profile.rules[1:]:  # written here, not kept as a run as well: the shape keeps it
+        for k, rule in enumerate(profile.rules[1:], 1):  # written here, not kept as a run as well: the shape keeps it
             after.append(self.sep[2])
-            self.rule(rule, after)
+            if k == second:
+                after.append(self.names_head)
+                texts.append("".join(after))
+                after = [self.names_tail, self.tail(rule)]
+            else:
+                self.rule(rule, after)
         after.append(self.rules_tail)
-        return before, "".join(after)
+        texts.append("".join(after))
+        return tuple(texts)
 
     def profile(self, profile: Profile) -> str:
         """The whole document, joined once."""
         rules = profile.rules
-        shape = profile._shape  # noqa: SLF001 - compose's promise: only the first rule's names differ
+        shape = profile._shape  # noqa: SLF001 - compose's promise: only these rules' names differ
         if shape is not None:
             texts = shape.texts.get(self.style)
             if texts is None:
-                texts = shape.texts[self.style] = self.around(profile)
+                texts = shape.texts[self.style] = self.around(profile, shape.second)
             first = rules[0]
             u, bits = first._bits  # type: ignore[misc]  # noqa: SLF001 - a shape's first rule has its bits
             out = [texts[0]]
             u.write(out, bits, self.style, self.render, near=first._near, skip=self.skip)  # noqa: SLF001
-            out.append(texts[1])
+            if shape.second:
+                out.append(texts[1])
+                second = rules[shape.second]
+                u, bits = second._bits  # type: ignore[misc]  # noqa: SLF001 - so has its second rule
+                u.write(out, bits, self.style, self.render, near=second._near, skip=self.skip)  # noqa: SLF001
+            out.append(texts[-1])
             return "".join(out)
         if not rules:
             return self.head(profile) + self.nl[0] + "}"
