@@ -233,6 +233,8 @@ def _runtime_names(runtime: str, no_new_privileges: bool, arch: Arch) -> tuple[s
 
 _CAP_BITS: dict[object, int] = {}
 """What callers pass as a capability (``"NET_ADMIN"``, a ``Capability``) -> ``1 << number``."""
+_CAP_BIT: Final = _CAP_BITS.__getitem__
+"""Bound once (the dict is cleared, never replaced): ``dict.__getitem__`` makes a method object per lookup."""
 
 
 _FAMILIES: dict[tuple[object, ...], _Family] = {}
@@ -244,13 +246,17 @@ _SETS_KEPT: Final = 4096
 containers with the same few, an admission service a few thousand; past that, every family starts again."""
 
 
+_COLLECTIONS: Final = (tuple, list, set, frozenset)
+"""Collections ``_capbits`` may read twice (``tuple | list | …`` would build a union type per call)."""
+
+
 def _capbits(caps: Iterable[Capability | str]) -> int:
     """Return the bits (``1 << number``) of the capabilities a caller passes, parsing each once."""
-    if not isinstance(caps, tuple | list | set | frozenset):
+    if not isinstance(caps, _COLLECTIONS):
         caps = tuple(caps)  # an iterator is read once, whichever way it is counted below
     try:
         # Distinct capabilities' bits add up to their OR (and sum runs in C); a repeated one would not.
-        capbits: int = sum(map(_CAP_BITS.__getitem__, caps))
+        capbits: int = sum(map(_CAP_BIT, caps))
         if capbits.bit_count() == len(caps):
             return capbits
     except (KeyError, TypeError):  # one not seen yet (or unhashable: let Capability.parse say what is wrong)
@@ -509,11 +515,12 @@ class _Base:
         self.others_bits = functools.reduce(operator.or_, (r.bits for r in self.others), 0)
         self.decided = self.allow | self.log
         self.open = self.others_bits & ~self.decided
+        """The bits of the base's own conditional and refusing rules that a container's layers may take over."""
         self.shape = Shape()
         self.variants: dict[int, tuple[tuple[Rule, ...], Shape]] = {}
-        self.errno_variants: dict[tuple[int, int], tuple[tuple[Rule, ...], int, tuple[Rule, ...], Shape]] = {}
         """Kept by ``variant``; ``_Base.variants_kept`` counts them over every base."""
-        """The bits of the base's own conditional and refusing rules that a container's layers may take over."""
+        self.errno_variants: dict[tuple[int, int], tuple[tuple[Rule, ...], int, tuple[Rule, ...], Shape]] = {}
+        """Kept by ``errno_variant``, counted with the others."""
         self.conditional_allow = functools.reduce(
             operator.or_, (r.bits for r in self.others if r.rule.args and r.rule.action.allows), 0
         )
@@ -859,8 +866,8 @@ def compose(
         deny = list(deny)
     try:
         # Distinct names' bits add up to their OR (and sum runs in C); a repeated name would not: OR them then.
-        allow_bits = sum(map(u.bit.__getitem__, allow))
-        deny_bits = sum(map(u.bit.__getitem__, deny))
+        allow_bits = sum(map(u.bit_of, allow))
+        deny_bits = sum(map(u.bit_of, deny))
         if allow_bits.bit_count() != len(allow) or deny_bits.bit_count() != len(deny):
             allow_bits = _names_bits(u, allow)
             deny_bits = _names_bits(u, deny)
@@ -1069,7 +1076,7 @@ def _base_for(
 def _names_bits(u: Universe, names: Sequence[str]) -> int:
     """Return the bits of the caller's names, or -1 when one is outside the universe (the slow path)."""
     try:
-        return functools.reduce(operator.or_, map(u.bit.__getitem__, names), 0)
+        return functools.reduce(operator.or_, map(u.bit_of, names), 0)
     except (KeyError, TypeError):
         return -1
 

@@ -63,7 +63,8 @@ class Universe:
     """The names a host arch can be asked for, each with a fixed bit position (sorted order)."""
 
     __slots__ = (
-        "_calls", "_fragments", "_names", "_rendered", "_texts", "arch", "bit", "full", "index", "names", "nbytes",
+        "_calls", "_fragments", "_names", "_rendered", "_texts", "arch", "bit", "bit_of", "full", "index", "names",
+        "nbytes",
     )  # fmt: skip
 
     def __init__(self, arch: Arch) -> None:
@@ -71,6 +72,8 @@ class Universe:
         self.names: Final = host_names(arch)
         self.index: Final = {name: bit for bit, name in enumerate(self.names)}
         self.bit: Final = {name: 1 << bit for bit, name in enumerate(self.names)}
+        self.bit_of: Final = self.bit.__getitem__
+        """``bit[name]``, bound once: the hot path maps it over name lists."""
         self.full: Final = (1 << len(self.names)) - 1
         self.nbytes: Final = (len(self.names) + 7) // 8
         self._names: list[tuple[tuple[str, ...], ...]] = []
