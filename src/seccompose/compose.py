@@ -32,7 +32,7 @@ import operator
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Final, Literal
+from typing import Any, Final, Literal
 
 from seccompose.actions import ENOSYS, EPERM, Action
 from seccompose.arch import Arch
@@ -182,6 +182,24 @@ _BASES: Final = 1024
 _VARIANTS: Final = 256
 """Variants of bases (the rules left when containers take names out of a base's conditional and refusing rules,
 and their shape, a few kB with its text) kept in all; past that, every base starts again."""
+
+class _Counts:
+    """What the bounded caches hold now.
+
+    Not class attributes: assigning one would make CPython drop what it specialised for
+    the class's attribute reads, on every count.
+    """
+
+    __slots__ = ("sets", "variants")
+
+    def __init__(self) -> None:
+        self.sets = 0
+        """Capability sets the families hold (bounded by ``_SETS_KEPT``)."""
+        self.variants = 0
+        """Variants the bases hold (bounded by ``_VARIANTS``)."""
+
+
+_KEPT: Final = _Counts()
 
 _VARIANT_BASES: list[_Base] = []
 """The bases holding variants (a base once per variant): what to clear when ``_VARIANTS`` is reached."""
@@ -518,7 +536,7 @@ class _Base:
         """The bits of the base's own conditional and refusing rules that a container's layers may take over."""
         self.shape = Shape()
         self.variants: dict[int, tuple[tuple[Rule, ...], Shape]] = {}
-        """Kept by ``variant``; ``_Base.variants_kept`` counts them over every base."""
+        """Kept by ``variant``; ``_KEPT.variants`` counts them over every base."""
         self.errno_variants: dict[tuple[int, int], tuple[tuple[Rule, ...], int, tuple[Rule, ...], Shape]] = {}
         """Kept by ``errno_variant``, counted with the others."""
         self.conditional_allow = functools.reduce(
@@ -555,8 +573,6 @@ class _Base:
         )
 
 
-    variants_kept: ClassVar[int] = 0
-
     def after(self, first: Rule, touched: int, deny: int, errno: int) -> tuple[tuple[Rule, ...], Shape]:
         """Return a profile's rules and shape: ``first``, then the base's rules less the names ``touched``.
 
@@ -575,7 +591,7 @@ class _Base:
             return (first, *rest), shape
         # Containers that differ only in that rule's names share the rest.
         before, near, after, shape = self.errno_variant(touched & ~near, errno)
-        refusal = Rule._from_bits(self.u, near & ~touched | deny, _ERRNO, errno, (), near)  # noqa: SLF001
+        refusal = _rule_from_bits(self.u, near & ~touched | deny, _ERRNO, errno, (), near)
         return (first, *before, refusal, *after), shape
 
     def variant(self, touched: int) -> tuple[tuple[Rule, ...], Shape]:
@@ -629,14 +645,14 @@ class _Base:
 
     def _kept(self) -> None:
         """Count a variant kept; past ``_VARIANTS``, every base starts again."""
-        if _Base.variants_kept >= _VARIANTS:
+        if _KEPT.variants >= _VARIANTS:
             for base in _VARIANT_BASES:
                 base.variants.clear()
                 base.errno_variants.clear()
             _VARIANT_BASES.clear()
-            _Base.variants_kept = 0
+            _KEPT.variants = 0
         _VARIANT_BASES.append(self)
-        _Base.variants_kept += 1
+        _KEPT.variants += 1
 
 
 class _Additive:
@@ -880,13 +896,13 @@ def compose(
         allowed = (allow_bits | base_.allow | cap_bits) & ~deny_bits
         if allowed and not base_.log:
             # The container's allow list, then the base's own rules as the container's names leave them.
-            first = Rule._from_bits(u, allowed, _ALLOW, None, (), family.near)  # noqa: SLF001
+            first = _rule_from_bits(u, allowed, _ALLOW, None, (), family.near)
             touched = (allow_bits | deny_bits) & base_.open | cap_touched
             rules_, shape = base_.after(first, touched, deny_bits, deny_errno)
         else:
             rules_ = _combine(u, base_, cap_bits, cap_touched, allow_bits, deny_bits, deny_errno)
             shape = None
-        return Profile._trusted(  # noqa: SLF001 - canonical by construction, the default checked by _Base
+        return _trusted_profile(  # canonical by construction, the default checked by _Base
             base_.action,
             base_.errno,
             base_.architectures,
@@ -969,8 +985,6 @@ class _Family:
     __slots__ = (
         "args", "bases", "containers", "drop_tables", "gates", "nbytes", "near", "structural", "tables", "template",
     )  # fmt: skip
-    kept: ClassVar[int] = 0
-    """Capability sets the families hold now (bounded by ``_SETS_KEPT``)."""
 
     def __init__(self, template: Template, args: _FamilyArgs, additive: _Additive, cmap: _CapMap) -> None:
         self.template = template
@@ -1010,12 +1024,12 @@ class _Family:
         if self.drop_tables is not None:
             touched |= functools.reduce(operator.or_, map(operator.getitem, self.drop_tables, capbytes), 0)
         found = (capbits, base_, cap_bits, touched & base_.open)
-        if _Family.kept >= _SETS_KEPT:
+        if _KEPT.sets >= _SETS_KEPT:
             for family in _FAMILIES.values():
                 family.containers.clear()
-            _Family.kept = 0
+            _KEPT.sets = 0
         self.containers[given] = found
-        _Family.kept += 1
+        _KEPT.sets += 1
         return found
 
 
@@ -1027,7 +1041,7 @@ def _family(key: tuple[object, ...], template: Template, args: _FamilyArgs) -> _
     family = _Family(template, args, additive, cmap)
     if len(_FAMILIES) >= _FAMILIES_KEPT:
         _FAMILIES.clear()
-        _Family.kept = 0
+        _KEPT.sets = 0
     _FAMILIES[key] = family
     return family
 
@@ -1080,6 +1094,11 @@ def _names_bits(u: Universe, names: Sequence[str]) -> int:
     except (KeyError, TypeError):
         return -1
 
+
+# Bound once: CPython 3.11 does not specialise a classmethod read from its class, so each ``Rule._from_bits``
+# would look it up through the type and bind it anew.
+_rule_from_bits: Final = Rule._from_bits  # noqa: SLF001 - the hot path's constructor
+_trusted_profile: Final = Profile._trusted  # noqa: SLF001 - the hot path's constructor
 
 _SortKey = tuple[object, ...]
 _ALLOW: Final = Action.ALLOW
