@@ -881,12 +881,8 @@ def compose(
     if type(deny) is not tuple:
         deny = list(deny)
     try:
-        # Distinct names' bits add up to their OR (and sum runs in C); a repeated name would not: OR them then.
-        allow_bits = sum(map(u.bit_of, allow))
-        deny_bits = sum(map(u.bit_of, deny))
-        if allow_bits.bit_count() != len(allow) or deny_bits.bit_count() != len(deny):
-            allow_bits = _names_bits(u, allow)
-            deny_bits = _names_bits(u, deny)
+        allow_bits = _reduce(_or, map(u.bit_of, allow), 0)  # all in C
+        deny_bits = _reduce(_or, map(u.bit_of, deny), 0)
     except (KeyError, TypeError):  # a name on another arch's table, or on none: the slow path says which
         allow_bits = _names_bits(u, allow)
         deny_bits = _names_bits(u, deny)
@@ -1094,6 +1090,9 @@ def _names_bits(u: Universe, names: Sequence[str]) -> int:
     except (KeyError, TypeError):
         return -1
 
+
+_reduce: Final = functools.reduce
+_or: Final = operator.or_
 
 # Bound once: CPython 3.11 does not specialise a classmethod read from its class, so each ``Rule._from_bits``
 # would look it up through the type and bind it anew.
