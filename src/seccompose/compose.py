@@ -806,7 +806,7 @@ def _default(
 def compose(
     base: str | Path | Template | Profile | None = None,
     *,
-    arch: Arch,
+    arch: Arch | str,
     caps: Iterable[Capability | str] = (),
     allow: Iterable[str] = (),
     deny: Iterable[str] = (),
@@ -825,7 +825,8 @@ def compose(
     Args:
         base: a template name (``"default"``, ``"nginx"``), a template/profile file, a
             ``Template`` or a ``Profile``; None: an empty base.
-        arch: the host architecture; the profile covers every ABI it runs.
+        arch: the host architecture (an ``Arch``, or a name: ``"x86_64"``, ``"arm64"``); the profile
+            covers every ABI it runs.
         caps: the container's capabilities (``"NET_ADMIN"``, ``"CAP_NET_ADMIN"`` or ``Capability``).
         allow: syscall names to allow (a runtime rule).
         deny: syscall names to deny; deny wins over every other layer.
@@ -855,11 +856,14 @@ def compose(
     if template is None:
         template = _base(base)
     # Containers of one template and options differ in their capabilities: a family keeps what those give.
-    key = (id(template), id(arch), kernel, runtime, no_new_privileges, errno_policy, default_action, capability_map)
-    family = _FAMILIES.get(key)
+    key = (id(template), arch, kernel, runtime, no_new_privileges, errno_policy, default_action, capability_map)
+    try:
+        family = _FAMILIES.get(key)
+    except TypeError:  # an unhashable arch: _family says what is wrong
+        family = None
     if family is None or family.template is not template:
-        args = (arch, kernel, runtime, no_new_privileges, errno_policy, default_action, capability_map)
-        family = _family(key, template, args)
+        options = (kernel, runtime, no_new_privileges, errno_policy, default_action, capability_map)
+        family = _family(key, template, arch, options)
     # Capabilities as given are the key (a list as a tuple): seen before, they are not parsed again.
     kind = type(caps)
     given: object = (
@@ -1029,8 +1033,15 @@ class _Family:
         return found
 
 
-def _family(key: tuple[object, ...], template: Template, args: _FamilyArgs) -> _Family:
-    arch, kernel, _, _, errno_policy, default_action, capability_map = args
+def _family(
+    key: tuple[object, ...], template: Template, arch: Arch | str, options: tuple[Any, ...]
+) -> _Family:
+    if not isinstance(arch, Arch):  # a name ("x86_64", "arm64"): the family of that Arch, kept under the name too
+        parsed = Arch.parse(arch, location="arch")
+        family = _FAMILIES[key] = _family((key[0], parsed, *key[2:]), template, parsed, options)
+        return family
+    args: _FamilyArgs = (arch, *options)
+    kernel, _, _, errno_policy, default_action, capability_map = options
     _default(template, errno_policy, default_action)  # bad options raise before anything is kept
     additive = _template_info(template).additive(arch, kernel)
     cmap = _capmap(capability_map if capability_map is not None else template.capability_map, additive.u)

@@ -14,6 +14,7 @@ from seccompose import (
     Arch,
     Arg,
     ConflictError,
+    InvalidArchError,
     InvalidArgumentError,
     Layer,
     Operator,
@@ -189,3 +190,19 @@ def test_capabilities_and_names_are_read_the_same_whatever_the_container() -> No
         got = compose("default", arch=Arch.X86_64, caps=given, allow=("bpf", "bpf"), deny=iter(["mount"]), runtime=None)
         assert got == expected
         assert dumps(got) == dumps(expected)
+
+
+@pytest.mark.parametrize(("name", "arch"), [("x86_64", Arch.X86_64), ("amd64", Arch.X86_64), ("arm64", Arch.AARCH64)])
+def test_arch_by_name_composes_what_the_arch_does(name: str, arch: Arch) -> None:
+    for _ in range(2):  # the second call finds the family kept under the name
+        got = compose("default", arch=name, caps=["CAP_SYS_ADMIN"], allow=["read"], deny=["mount"])
+        want = compose("default", arch=arch, caps=["CAP_SYS_ADMIN"], allow=["read"], deny=["mount"])
+        assert got == want
+        assert dumps(got) == dumps(want)
+
+
+@pytest.mark.parametrize("bad", ["sparc", None, 3, ["x86_64"]])
+def test_an_arch_that_is_not_one_is_a_typed_error(bad: object) -> None:
+    # Not an AttributeError or TypeError from deep inside: the argument is named, with the choices.
+    with pytest.raises(InvalidArchError, match=r"unknown architecture .* at arch.*x86_64"):
+        compose("default", arch=bad)  # type: ignore[arg-type]
