@@ -132,12 +132,13 @@ class Shape:
     """What a family of composed profiles shares, so emitters write it once (``compose`` makes one per base).
 
     Profiles with the same shape differ in the names of their first rule only, and, when
-    ``second`` is set, in those of the rule at that index too (the container's denies,
-    merged with its base's own unconditional refusal of that errno). Such a rule has its
-    names held as bits (``Rule._bits``, ``Rule._near``); the first one allows
-    unconditionally. Their defaults, architectures, flags, listener and other rules are
-    the same objects. ``texts`` is for emitters: what they write before, between and
-    after those names, by layout.
+    ``second`` is set, in those of the rule at that index too: an unconditional ERRNO rule
+    (the base's biggest, which capabilities shorten, or the one a container's denies join
+    when the default refuses with another errno). Such a rule has its names held as bits
+    (``Rule._bits``, ``Rule._near``); the first one allows unconditionally. Their
+    defaults, architectures, flags, listener and other rules are the same objects.
+    ``texts`` is for emitters: what they write before, between and after those names, by
+    layout.
     """
 
     __slots__ = ("second", "texts")
