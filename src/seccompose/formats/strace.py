@@ -218,6 +218,11 @@ class _Tally:
         abi, name, resumed = step
         (self.resumed if resumed else self.calls)[abi, name] += n
 
+    def merge(self, other: _Tally) -> None:
+        """Add the counts of ``other`` (a worker's share of the same trace)."""
+        self.calls.update(other.calls)
+        self.resumed.update(other.resumed)
+
     def result(self) -> collections.Counter[tuple[Arch, str]]:
         # A "<... x resumed>" whose "x(... <unfinished ...>" came before the trace started
         # is still a call; one whose start was seen was already counted.
@@ -460,8 +465,7 @@ def _count_mapped(
         try:
             with concurrent.futures.ProcessPoolExecutor(min(jobs, len(tasks)), mp_context=context) as pool:
                 for task, (part, stopped) in zip(tasks, pool.map(count, tasks), strict=True):
-                    tally.calls.update(part.calls)
-                    tally.resumed.update(part.resumed)
+                    tally.merge(part)
                     taken += stopped
                     if stopped < len(task):  # a personality note: the rest goes in order, here
                         pool.shutdown(cancel_futures=True)
