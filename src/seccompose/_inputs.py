@@ -89,15 +89,17 @@ def read_profile(
     spec: str,
     *,
     arch: Arch,
-    runtime: str | None = "runc",
+    runtime: str | None = "runc,crun",
     caps: Iterable[Capability] | None = None,
+    no_new_privileges: bool = False,
 ) -> Profile:
     """Return the profile a container on an ``arch`` host gets from ``spec``.
 
     ``spec`` is an OCI profile or ``config.json``, a Docker/Podman profile (one with
     capability or arch conditions is rendered for ``caps``), a template file or a shipped
     template name (composed as ``seccompose compose --base`` does, for ``caps`` and with
-    ``runtime``'s base set). ``caps`` None: Docker's 14 default capabilities.
+    the base set of ``runtime`` for ``no_new_privileges``). ``caps`` None: Docker's 14 default
+    capabilities.
 
     Raises:
         TemplateNotFoundError, FormatError: ``spec`` cannot be read.
@@ -112,7 +114,7 @@ def read_profile(
         from seccompose.templates import Template
 
         template = Template.from_dict(doc, source=source)
-        return compose(template, arch=arch, caps=capset, runtime=runtime)
+        return compose(template, arch=arch, caps=capset, runtime=runtime, no_new_privileges=no_new_privileges)
     if kind == "docker":
         import json
 

@@ -49,7 +49,10 @@ class PolicyDocument(_Model):
     version: Literal[1] = 1
     default: str = Field(default="default", description="template for images no binding matches")
     errnoPolicy: Literal["eperm", "enosys"] | None = None  # noqa: N815 - the file's key
-    runtime: str | None = "runc"
+    runtime: str | None = Field(
+        default="runc,crun",
+        description="OCI runtimes whose base set the profiles get: runc, crun, both comma-separated, or none",
+    )
     templates: tuple[TemplateBinding, ...] = ()
     rules: tuple[RuleModel, ...] = ()
 

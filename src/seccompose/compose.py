@@ -37,9 +37,16 @@ from typing import Any, Final, Literal
 from seccompose.actions import ENOSYS, EPERM, Action
 from seccompose.arch import Arch
 from seccompose.caps import Capability
-from seccompose.errors import ConflictError, InvalidActionError, InvalidArgumentError, UnknownSyscallError
+from seccompose.errors import (
+    ConflictError,
+    InvalidActionError,
+    InvalidArgumentError,
+    InvalidRuntimeError,
+    UnknownSyscallError,
+)
 from seccompose.profile import Flag, Profile, Provenance, Shape, _default_errno, verdict_from_rules
 from seccompose.rules import Arg, Rule
+from seccompose.runtime import ALL_RUNTIMES, RUNTIMES
 from seccompose.syscalls import all_names
 from seccompose.syscallset import Universe, universe
 from seccompose.templates import Gate, Template, load_template, template_from_profile
@@ -241,10 +248,16 @@ def _capability_names(capmap: str, cap: Capability, arch: Arch) -> tuple[str, ..
     return tuple(load_capability_map(capmap).syscalls(cap, arch=arch))
 
 
-def _runtime_names(runtime: str, no_new_privileges: bool, arch: Arch) -> tuple[str, ...]:
+def _runtime_names(runtime: str | tuple[str, ...], no_new_privileges: bool, arch: Arch) -> tuple[str, ...]:
     from seccompose.runtime import runtime_base
 
     return tuple(sorted(runtime_base(runtime, no_new_privileges=no_new_privileges, arch=arch)))
+
+
+def _runtime_label(runtime: str | tuple[str, ...]) -> str:
+    from seccompose.runtime import parse_runtimes
+
+    return "runtime:" + ",".join(parse_runtimes(runtime))
 
 
 # --- per-layer caches: each layer is resolved once per universe, then only its bits are combined ------------------
@@ -368,14 +381,14 @@ def _capmap(capmap: str | None, u: Universe) -> _CapMap:
     return found
 
 
-_RUNTIMES: dict[tuple[str, bool, Universe], _Part] = {}
+_RUNTIMES: dict[tuple[str | tuple[str, ...], bool, Universe], _Part] = {}
 
 
-def _runtime(runtime: str, no_new_privileges: bool, u: Universe) -> _Part:
+def _runtime(runtime: str | tuple[str, ...], no_new_privileges: bool, u: Universe) -> _Part:
     found = _RUNTIMES.get((runtime, no_new_privileges, u))
     if found is None:
         warnings: list[str] = []
-        layer = Layer(f"runtime:{runtime}", (Rule(_runtime_names(runtime, no_new_privileges, u.arch)),))
+        layer = Layer(_runtime_label(runtime), (Rule(_runtime_names(runtime, no_new_privileges, u.arch)),))
         found = _Part(_resolve(u, layer, warnings, "runtime"), warnings)
         if len(_RUNTIMES) >= _CACHE_SIZE:
             _RUNTIMES.clear()
@@ -815,8 +828,8 @@ def compose(
     errno_policy: ErrnoPolicy | None = None,
     default_action: Action | None = None,
     deny_errno: int = EPERM,
-    runtime: str | None = "runc",
-    no_new_privileges: bool = True,
+    runtime: str | tuple[str, ...] | None = ALL_RUNTIMES,
+    no_new_privileges: bool = False,
     capability_map: str | None = None,
     kernel: tuple[int, int] | None = None,
 ) -> Profile:
@@ -835,8 +848,14 @@ def compose(
         errno_policy: ``"eperm"`` or ``"enosys"``; None: the template's default, else eperm.
         default_action: override the action for unnamed syscalls (e.g. ``Action.LOG`` to learn).
         deny_errno: the errno denied syscalls return when it differs from the default's.
-        runtime: add the base set of this OCI runtime (``"runc"``, ``"crun"``); None: don't.
-        no_new_privileges: which base set of the runtime to add.
+        runtime: add the base set of the OCI runtimes that will start the container (``"runc"``,
+            ``"crun"``, ``"runc,crun"`` or a tuple); default: every runtime seccompose has measured,
+            so the profile starts under Docker (runc), Podman (crun) and Kubernetes alike; None: no
+            base set (the profile may then not start a container at all).
+        no_new_privileges: the container's ``noNewPrivileges``, which decides the base set: False
+            (default) is what Docker, Podman and Kubernetes (``allowPrivilegeEscalation: true``) run
+            containers with unless told otherwise; there the runtime loads the filter before it
+            drops capabilities and switches user, and needs more.
         capability_map: ``"docker"`` or ``"kernel"``; None: the template's choice.
         kernel: host kernel (major, minor) for templates gated on ``minKernel``; None: newest.
 
@@ -969,7 +988,8 @@ def _compose_layers(
     return Profile(base_.action, base_.errno, fields[0], rules_, fields[1], fields[2], fields[3], warned, explain)
 
 
-_FamilyArgs = tuple[Arch, tuple[int, int] | None, str | None, bool, ErrnoPolicy | None, Action | None, str | None]
+_Runtimes = str | tuple[str, ...] | None
+_FamilyArgs = tuple[Arch, tuple[int, int] | None, _Runtimes, bool, ErrnoPolicy | None, Action | None, str | None]
 """What ``_base_for`` takes after the template and capabilities: arch, kernel, runtime, no_new_privileges,
 errno_policy, default_action, capability_map."""
 
@@ -1044,7 +1064,11 @@ def _family(
         family = _FAMILIES[key] = _family((key[0], parsed, *key[2:]), template, parsed, options)
         return family
     args: _FamilyArgs = (arch, *options)
-    kernel, _, _, errno_policy, default_action, capability_map = options
+    kernel, runtime, _, errno_policy, default_action, capability_map = options
+    if runtime is not None:
+        if not isinstance(runtime, (str, tuple)):
+            raise InvalidRuntimeError(repr(runtime), choices=RUNTIMES, location="runtime")
+        _runtime_label(runtime)  # a bad name raises before anything is kept
     _default(template, errno_policy, default_action)  # bad options raise before anything is kept
     additive = _template_info(template).additive(arch, kernel)
     cmap = _capmap(capability_map if capability_map is not None else template.capability_map, additive.u)
@@ -1061,7 +1085,7 @@ def _base_for(
     capbits: int,
     arch: Arch,
     kernel: tuple[int, int] | None,
-    runtime: str | None,
+    runtime: str | tuple[str, ...] | None,
     no_new_privileges: bool,
     errno_policy: ErrnoPolicy | None,
     default_action: Action | None,

@@ -314,14 +314,16 @@ def diff_files(
     b: str,
     *,
     arch: Arch | None = None,
-    runtime: str | None = "runc",
+    runtime: str | None = "runc,crun",
     caps: Iterable[Capability] | None = None,
+    no_new_privileges: bool = False,
 ) -> ProfileDiff:
     """Diff two profiles given as files (OCI, ``config.json``, Docker/Podman) or template names.
 
     Template names and conditional Docker profiles are composed or rendered for a container
     with ``caps`` (None: Docker's default capabilities) on an ``arch`` host (default: this
-    machine's); with ``arch``, only that host's ABIs are compared.
+    machine's), template names with the base set of ``runtime`` for ``no_new_privileges``;
+    with ``arch``, only that host's ABIs are compared.
 
     Raises:
         TemplateNotFoundError, FormatError: an input cannot be read.
@@ -334,6 +336,6 @@ def diff_files(
     from seccompose.arch import host_arch
 
     host = arch or host_arch()
-    pa = read_profile(a, arch=host, runtime=runtime, caps=caps)
-    pb = read_profile(b, arch=host, runtime=runtime, caps=caps)
+    pa = read_profile(a, arch=host, runtime=runtime, caps=caps, no_new_privileges=no_new_privileges)
+    pb = read_profile(b, arch=host, runtime=runtime, caps=caps, no_new_privileges=no_new_privileges)
     return diff(pa, pb, a_name=a, b_name=b, arch=arch)

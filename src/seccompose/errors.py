@@ -246,8 +246,10 @@ class ProbeError(SeccomposeError, OSError):
 class InvalidRuntimeError(SeccomposeError, ValueError):
     """An OCI runtime name is not one seccompose has a measured base set for."""
 
-    def __init__(self, name: str, *, choices: Iterable[str] = ()) -> None:
+    def __init__(self, name: str, *, choices: Iterable[str] = (), location: str | None = None) -> None:
         self.name = name
+        self.location = location
         choices = sorted(choices)
-        hint = did_you_mean(name, choices) or f"; use one of {', '.join(choices)}"
-        super().__init__(f"no runtime base set for {name!r}{hint}")
+        hint = did_you_mean(name, choices) or f"; use one of {', '.join(choices)} (comma-separated for several)"
+        where = f" at {location}" if location else ""
+        super().__init__(f"no runtime base set for {name!r}{where}{hint}")

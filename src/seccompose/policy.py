@@ -82,6 +82,9 @@ class Container:
     capabilities: frozenset[Capability] = DOCKER_DEFAULT_CAPABILITIES
     labels: tuple[tuple[str, str], ...] = ()
     name: str = ""
+    no_new_privileges: bool = False
+    """The container's ``noNewPrivileges``: False is how Docker, Podman and Kubernetes start containers unless
+    told otherwise (``--security-opt no-new-privileges``, ``allowPrivilegeEscalation: false``)."""
 
     @property
     def label_map(self) -> dict[str, str]:
@@ -145,7 +148,7 @@ class Policy:
     rules: tuple[PolicyRule, ...] = ()
     default: str = "default"
     errno_policy: str | None = None
-    runtime: str | None = "runc"
+    runtime: str | None = "runc,crun"
     source: str = field(default="", compare=False)
 
     @classmethod
@@ -204,6 +207,7 @@ class Policy:
             layers=layers,
             errno_policy=self.errno_policy,  # type: ignore[arg-type]  # validated by the schema
             runtime=self.runtime,
+            no_new_privileges=container.no_new_privileges,
         )
         return Decision(profile, template, glob, tuple(r.name for r in applied))
 

@@ -3,14 +3,26 @@
 runc and crun load the container's seccomp filter in the container's init process and then
 still have work to do before ``execve`` of the container's program (close file descriptors,
 drop capabilities, switch user). A profile that denies those calls stops the container from
-starting at all. The sets were measured with ``tools/measure_runtime_base.py`` (strace, then
-removal one name at a time, repeated) and ship as ``data/runtime/<runtime>.json`` with the
-runtime, libseccomp and kernel versions. They are measured on x86_64 and ported to other
-arches by name.
+starting at all. With ``noNewPrivileges`` false (what Docker, Podman and Kubernetes do unless
+told otherwise) the runtimes load the filter *before* dropping capabilities and switching
+user, so they need more.
 
->>> sorted(runtime_base("crun"))
+The sets were measured with ``tools/measure_runtime_base.py``, with the real engines as they
+invoke the runtimes (``docker run`` -> containerd -> runc, ``podman run`` -> crun) and with
+runc and crun directly, as root and as a non-root user, with Docker's default capabilities,
+none and some added (strace, then removal one name at a time, repeated). Each ships as
+``data/runtime/<runtime>.json`` with the runtime, engine, libseccomp and kernel versions and
+every measurement; the set of a runtime is the union of its measurements. They are measured
+on x86_64 and ported to other arches by name.
+
+A composition that does not know its runtime adds the sets of every runtime (``RUNTIMES``):
+a profile that starts under runc and crun alike.
+
+>>> sorted(runtime_base("crun", no_new_privileges=True))
 ['execve']
->>> "setuid" in runtime_base("runc", no_new_privileges=False)
+>>> "setuid" in runtime_base("runc")
+True
+>>> runtime_base("runc,crun") == runtime_base("runc") | runtime_base("crun")
 True
 """
 
@@ -18,6 +30,7 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Final
 
@@ -25,11 +38,13 @@ from seccompose.arch import Arch
 from seccompose.errors import InvalidArchError, InvalidRuntimeError
 from seccompose.syscalls import TABLED_ARCHES, table
 
-__all__ = ["RUNTIMES", "runtime_base", "runtime_provenance"]
+__all__ = ["ALL_RUNTIMES", "RUNTIMES", "parse_runtimes", "runtime_base", "runtime_provenance"]
 
 _DATA: Final = Path(__file__).parent / "data" / "runtime"
 RUNTIMES: Final = ("runc", "crun")
-"""The runtimes with a measured base set; runc is the default."""
+"""The runtimes with a measured base set; a composition adds all of them unless told which one runs it."""
+ALL_RUNTIMES: Final = ",".join(RUNTIMES)
+"""``"runc,crun"``: how ``compose`` and the CLI name every runtime by default (a string hashes once)."""
 
 # Calls that do not exist on every ABI, and what libc uses instead where they are missing.
 _EQUIVALENT: Final = {
@@ -66,14 +81,41 @@ def _load(runtime: str) -> dict[str, Any]:
     return data
 
 
-def runtime_base(runtime: str = "runc", *, no_new_privileges: bool = True, arch: Arch = Arch.X86_64) -> frozenset[str]:
+def parse_runtimes(runtime: str | Sequence[str], *, location: str = "runtime") -> tuple[str, ...]:
+    """Return the runtimes ``runtime`` names, in ``RUNTIMES`` order: one name, a comma-separated list or a sequence.
+
+    Raises:
+        InvalidRuntimeError: a name seccompose has no base set for, or no name at all.
+
+    >>> parse_runtimes("crun, runc"), parse_runtimes(["crun"])
+    (('runc', 'crun'), ('crun',))
+    """
+    if isinstance(runtime, str):
+        names = [part.strip() for part in runtime.split(",")]
+    elif isinstance(runtime, Sequence) and all(isinstance(r, str) for r in runtime):
+        names = [r.strip() for r in runtime]
+    else:
+        raise InvalidRuntimeError(repr(runtime), choices=RUNTIMES, location=location)
+    names = [n for n in names if n]
+    if not names:
+        raise InvalidRuntimeError(repr(runtime), choices=RUNTIMES, location=location)
+    for name in names:
+        if name not in RUNTIMES:
+            raise InvalidRuntimeError(name, choices=RUNTIMES, location=location)
+    return tuple(r for r in RUNTIMES if r in names)
+
+
+def runtime_base(
+    runtime: str | Sequence[str] = RUNTIMES, *, no_new_privileges: bool = False, arch: Arch = Arch.X86_64
+) -> frozenset[str]:
     """Return the syscall names ``runtime`` needs after loading the filter, for a host of ``arch``.
 
     Args:
-        runtime: ``"runc"`` (default) or ``"crun"``.
-        no_new_privileges: the container's ``process.noNewPrivileges``. With False the
-            runtimes load the filter earlier (before dropping capabilities and switching
-            user), so they need more.
+        runtime: ``"runc"``, ``"crun"``, several (``"runc,crun"``, a sequence: the union);
+            default: every runtime seccompose has measured.
+        no_new_privileges: the container's ``process.noNewPrivileges`` (default False, as
+            Docker, Podman and Kubernetes run containers). With False the runtimes load the
+            filter earlier (before dropping capabilities and switching user), so they need more.
         arch: the host arch; names are ported from the measured x86_64 set by name (calls
             the arch lacks are replaced by the ones libc uses there, e.g. ``open`` -> ``openat``).
 
@@ -81,18 +123,21 @@ def runtime_base(runtime: str = "runc", *, no_new_privileges: bool = True, arch:
         InvalidRuntimeError: no base set for that runtime.
         InvalidArchError: seccompose has no syscall table for ``arch``.
 
-    >>> sorted(runtime_base("runc"))
+    >>> sorted(runtime_base("runc", no_new_privileges=True))
     ['close', 'execve', 'fstatfs', 'futex', 'getdents64', 'openat', 'rt_sigreturn', 'write']
-    >>> sorted(runtime_base("crun", no_new_privileges=False, arch=Arch.AARCH64))[:3]
+    >>> sorted(runtime_base("crun", arch=Arch.AARCH64))[:3]
     ['capset', 'execve', 'prctl']
     """
-    data = _load(runtime)
-    names = data["noNewPrivileges"]["true" if no_new_privileges else "false"]
+    names = {
+        name
+        for one in parse_runtimes(runtime)
+        for name in _load(one)["noNewPrivileges"]["true" if no_new_privileges else "false"]
+    }
     if arch not in TABLED_ARCHES:
         raise InvalidArchError(arch.value, choices=[a.value for a in TABLED_ARCHES])
     tab = table(arch)
     ported: set[str] = set()
-    for name in names:
+    for name in sorted(names):
         if name in tab:
             ported.add(name)
             continue

@@ -107,3 +107,28 @@ def test_lookup_commands_write_to_a_file(
     assert main([*argv, "-o", str(target)]) == 0
     assert capsys.readouterr().out == ""
     assert expected in target.read_text()
+
+
+def test_defaults_are_how_engines_start_containers(capsys: pytest.CaptureFixture[str]) -> None:
+    """Without flags: noNewPrivileges false (docker run, podman run, Kubernetes) and every runtime's base set.
+
+    With noNewPrivileges false runc and crun load the filter before they drop capabilities and switch
+    user: a profile without setgroups/setuid (runc) or setresuid (crun) cannot start the container.
+    """
+    from seccompose.runtime import runtime_base
+
+    rc, out, _ = _run(capsys, "--base", "redis", "--cap-drop", "ALL", "--arch", "x86_64", "--format", "docker")
+    assert rc == 0
+    allowed = loads(out).allowed()
+    assert runtime_base("runc", no_new_privileges=False) <= allowed
+    assert runtime_base("crun", no_new_privileges=False) <= allowed
+    assert loads(out) == compose("redis", arch=Arch.X86_64, caps=[], runtime=("runc", "crun"), no_new_privileges=False)
+    rc, out, _ = _run(capsys, "--base", "redis", "--cap-drop", "ALL", "--arch", "x86_64", "--no-new-privileges", "true",
+                      "--runtime", "runc")
+    assert rc == 0
+    assert loads(out) == compose("redis", arch=Arch.X86_64, caps=[], runtime="runc", no_new_privileges=True)
+
+
+def test_an_unknown_runtime_flag_is_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["compose", "--base", "redis", "--runtime", "runx"]) == 2
+    assert "no runtime base set for 'runx' at --runtime; did you mean 'runc'?" in capsys.readouterr().err

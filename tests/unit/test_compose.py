@@ -166,12 +166,31 @@ def test_runtime_base_set_is_added_and_ported_per_arch() -> None:
     from seccompose.runtime import runtime_base
 
     for arch in (Arch.X86_64, Arch.AARCH64):
-        p = compose(arch=arch)  # runtime defaults to runc
-        assert p.allowed() == runtime_base("runc", arch=arch)
-        assert p.explain("execve").layers == ("runtime:runc",)
+        # By default: every runtime's set, for noNewPrivileges false (how Docker, Podman and Kubernetes run).
+        p = compose(arch=arch)
+        assert p.allowed() == runtime_base("runc", arch=arch, no_new_privileges=False) | runtime_base(
+            "crun", arch=arch, no_new_privileges=False
+        )
+        assert {"setuid", "setresuid", "capset", "setgroups"} <= p.allowed()
+        assert p.explain("execve").layers == ("runtime:runc,crun",)
         assert p.warnings == ()
-    assert compose(arch=Arch.X86_64, runtime="crun").allowed() == {"execve"}
+        runc = compose(arch=arch, runtime="runc", no_new_privileges=True)
+        assert runc.allowed() == runtime_base("runc", arch=arch, no_new_privileges=True)
+        assert runc.explain("execve").layers == ("runtime:runc",)
+    assert compose(arch=Arch.X86_64, runtime="crun", no_new_privileges=True).allowed() == {"execve"}
+    assert compose(arch=Arch.X86_64, runtime=("crun", "runc")) == compose(arch=Arch.X86_64, runtime="runc,crun")
     assert compose(arch=Arch.X86_64, runtime=None).allowed() == frozenset()
+
+
+@pytest.mark.parametrize("bad", ["runx", "runc,", ["runc"], 7, ""])
+def test_an_unknown_runtime_is_a_typed_error(bad: object) -> None:
+    from seccompose.errors import InvalidRuntimeError
+
+    if bad == "runc,":  # a trailing comma is harmless: the one runtime named
+        assert compose(arch=Arch.X86_64, runtime="runc,").allowed() == compose(arch=Arch.X86_64, runtime="runc").allowed()
+        return
+    with pytest.raises(InvalidRuntimeError, match="no runtime base set for"):
+        compose(arch=Arch.X86_64, runtime=bad)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("bad", [[["read"]], [3], ["read", None]])

@@ -117,3 +117,16 @@ def test_cli_policy_flow(policy_file: Path, capsys: pytest.CaptureFixture[str]) 
 def test_cli_policy_needs_image(policy_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["compose", "--policy", str(policy_file)]) == 2
     assert "--policy and --image go together" in capsys.readouterr().err
+
+
+def test_policy_takes_no_new_privileges_from_the_container() -> None:
+    from seccompose.runtime import runtime_base
+
+    policy = Policy.from_dict({"templates": [{"template": "redis", "images": ["redis:*"]}]})
+    started = policy.profile_for(Container(image="redis:7", arch=Arch.X86_64, capabilities=frozenset()))
+    assert runtime_base(no_new_privileges=False) <= started.profile.allowed()  # the engines' default
+    nnp = policy.profile_for(
+        Container(image="redis:7", arch=Arch.X86_64, capabilities=frozenset(), no_new_privileges=True)
+    )
+    assert "setresuid" not in nnp.profile.allowed()  # crun's noNewPrivileges-false set only
+    assert nnp.profile.allowed() < started.profile.allowed()

@@ -58,7 +58,7 @@ def _value_words(action: argparse.Action) -> tuple[str, ...] | None:
 
         return template_names()
     if dest == "runtime":
-        return ("runc", "crun", "none")
+        return ("runc,crun", "runc", "crun", "none")
     if dest == "ignore":
         from seccompose.lint import RULES
 

@@ -12,7 +12,18 @@ if TYPE_CHECKING:
     from seccompose.caps import Capability
     from seccompose.profile import Profile
 
-__all__ = ["EXAMPLES", "HELP", "caps_from_args", "configure", "container_args", "run", "split_list", "write_output"]
+__all__ = [
+    "EXAMPLES",
+    "HELP",
+    "caps_from_args",
+    "configure",
+    "container_args",
+    "run",
+    "runtime_args",
+    "runtime_from_args",
+    "split_list",
+    "write_output",
+]
 
 HELP = "compose a container's seccomp profile from a template, its capabilities and allow/deny rules"
 EXAMPLES = """examples:
@@ -39,6 +50,35 @@ def caps_from_args(args: argparse.Namespace) -> frozenset[Capability]:
     return container_capabilities(listed, add=args.cap_add, drop=args.cap_drop)
 
 
+def runtime_args(parser: argparse.ArgumentParser, *, what: str = "add the syscalls") -> None:
+    """Add ``--runtime`` and ``--no-new-privileges``: which OCI runtime starts the container, and how."""
+    parser.add_argument(
+        "--runtime",
+        default="runc,crun",
+        metavar="runc|crun|runc,crun|none",
+        help=f"{what} these OCI runtimes need to start the container: runc (Docker, containerd), crun "
+        "(Podman, CRI-O), several comma-separated, or none (default: runc,crun, so the profile starts "
+        "under either)",
+    )
+    parser.add_argument(
+        "--no-new-privileges",
+        choices=("true", "false"),
+        default="false",
+        help="the container's noNewPrivileges, which decides the runtime's base set (default: false, as "
+        "docker run, podman run and Kubernetes' allowPrivilegeEscalation: true start containers; true with "
+        "--security-opt no-new-privileges or allowPrivilegeEscalation: false)",
+    )
+
+
+def runtime_from_args(args: argparse.Namespace) -> tuple[str | None, bool]:
+    """Return the runtimes (None: no base set) and noNewPrivileges the flags give, checking the names."""
+    from seccompose.runtime import parse_runtimes
+
+    if args.runtime in ("none", ""):
+        return None, args.no_new_privileges == "true"
+    return ",".join(parse_runtimes(args.runtime, location="--runtime")), args.no_new_privileges == "true"
+
+
 def container_args(parser: argparse.ArgumentParser) -> None:
     """Add the flags that describe a container (shared by compose and explain)."""
     parser.add_argument("--base", metavar="NAME|FILE", help="template name or profile/template file (default: empty)")
@@ -58,18 +98,7 @@ def container_args(parser: argparse.ArgumentParser) -> None:
         choices=("eperm", "enosys"),
         help="errno for unnamed syscalls: eperm (Docker) or enosys (Podman); default: the template's, else eperm",
     )
-    parser.add_argument(
-        "--runtime",
-        default="runc",
-        metavar="runc|crun|none",
-        help="add the syscalls this OCI runtime needs to start the container (default: runc)",
-    )
-    parser.add_argument(
-        "--no-new-privileges",
-        choices=("true", "false"),
-        default="true",
-        help="the container's noNewPrivileges (which runtime base set to add; default: true)",
-    )
+    runtime_args(parser)
     parser.add_argument("--kernel", metavar="X.Y", help="host kernel, for templates gated on minKernel")
     policy = parser.add_argument_group("policy (the container-start flow)")
     policy.add_argument("--policy", metavar="FILE", help="a policy file (YAML/JSON) binding templates and rules")
@@ -111,7 +140,7 @@ def compose_from_args(args: argparse.Namespace) -> Profile:
 
     arch = Arch.parse(args.arch, location="--arch") if args.arch else host_arch()
     caps = caps_from_args(args)
-    runtime = None if args.runtime in ("none", "") else args.runtime
+    runtime, no_new_privileges = runtime_from_args(args)
     if getattr(args, "policy", None) or getattr(args, "image", None):
         if not (args.policy and args.image):
             raise ConflictError("--policy and --image go together: the policy picks the template for the image")
@@ -126,7 +155,7 @@ def compose_from_args(args: argparse.Namespace) -> Profile:
         deny=split_list(args.deny),
         errno_policy=args.errno_policy,
         runtime=runtime,
-        no_new_privileges=args.no_new_privileges == "true",
+        no_new_privileges=no_new_privileges,
         kernel=parse_kernel(args.kernel, location="--kernel") if args.kernel else None,
     )
 
@@ -142,7 +171,9 @@ def _policy_profile(args: argparse.Namespace, arch: Arch, caps: frozenset[Capabi
             raise ConflictError(f"label {item!r} is not KEY=VALUE", location=f"--label[{i}]")
         labels.append((key, value))
     policy = load_policy(args.policy)
-    container = Container(args.image, arch, caps, tuple(labels), args.name)
+    container = Container(
+        args.image, arch, caps, tuple(labels), args.name, no_new_privileges=args.no_new_privileges == "true"
+    )
     decision = policy.profile_for(container)
     rules = ", ".join(decision.rules) or "none"
     print(

@@ -29,6 +29,8 @@ exit status: 0 the profiles load the same way, 1 they differ, 2 error
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add diff's arguments."""
+    from seccompose._commands.compose import runtime_args
+
     parser.add_argument("a", metavar="A", help="the old profile: a file or a template name")
     parser.add_argument("b", metavar="B", help="the new profile: a file or a template name")
     parser.add_argument("--arch", metavar="ARCH", help="host architecture: compare only its ABIs (default: all)")
@@ -40,25 +42,22 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--cap-add", metavar="CAP", action="append", default=[], help="add a capability (ALL: all)")
     parser.add_argument("--cap-drop", metavar="CAP", action="append", default=[], help="drop a capability (ALL: all)")
-    parser.add_argument(
-        "--runtime",
-        default="runc",
-        metavar="runc|crun|none",
-        help="the runtime base set added when composing template names (default: runc)",
-    )
+    runtime_args(parser, what="when composing template names, add the syscalls")
     parser.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
     parser.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
 
 
 def run(args: argparse.Namespace) -> int:
     """Print the diff; 0 when equal, 1 when different."""
-    from seccompose._commands.compose import caps_from_args, write_output
+    from seccompose._commands.compose import caps_from_args, runtime_from_args, write_output
     from seccompose.arch import Arch
     from seccompose.diff import diff_files
 
     arch = Arch.parse(args.arch, location="--arch") if args.arch else None
-    runtime = None if args.runtime in ("none", "") else args.runtime
-    result = diff_files(args.a, args.b, arch=arch, runtime=runtime, caps=caps_from_args(args))
+    runtime, nnp = runtime_from_args(args)
+    result = diff_files(
+        args.a, args.b, arch=arch, runtime=runtime, caps=caps_from_args(args), no_new_privileges=nnp
+    )
     text = json.dumps(result.to_json(), indent=2) if args.format == "json" else result.format_text()
     write_output(text, args.output)
     return 0 if result.equal else 1

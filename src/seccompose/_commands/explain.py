@@ -54,7 +54,7 @@ def _host(args: argparse.Namespace, profile: Profile | None = None) -> Arch:
 
 def _read(spec: str, args: argparse.Namespace) -> tuple[Profile, object, Template | None]:
     """A profile file (or template) as the runtime gets it, its JSON document and its template."""
-    from seccompose._commands.compose import caps_from_args
+    from seccompose._commands.compose import caps_from_args, runtime_from_args
     from seccompose._inputs import kind_of, read_document, read_profile
     from seccompose.arch import host_arch
 
@@ -65,8 +65,10 @@ def _read(spec: str, args: argparse.Namespace) -> tuple[Profile, object, Templat
         from seccompose.templates import Template
 
         template = Template.from_dict(doc, source=spec)
-    runtime = None if args.runtime in ("none", "") else args.runtime
-    profile = read_profile(spec, arch=arch or host_arch(), runtime=runtime, caps=caps_from_args(args))
+    runtime, nnp = runtime_from_args(args)
+    profile = read_profile(
+        spec, arch=arch or host_arch(), runtime=runtime, caps=caps_from_args(args), no_new_privileges=nnp
+    )
     return profile, doc, template
 
 
