@@ -668,12 +668,15 @@ def _build(
     badarch: tuple[Action, int | None] | None = None,
     extra: Sequence[LoadedRule] = (),
     drop_native: bool = False,
+    binary_tree: bool | None = None,
 ) -> tuple[bytes, int, list[Finding]]:
     """Compile a reading with libseccomp; return (BPF bytes, rules added, findings).
 
     ``substitute`` rewrites every action of the reading (the probe's sentinel copy);
     ``extra`` rules are added as they are, after the reading's. ``drop_native`` builds the
     filter a host of the profile's first arch would build (for a profile of another arch).
+    ``binary_tree``: None lays the program out as runc >= 1.2 does (libseccomp's binary
+    tree above 32 rules); False as runc 1.1 and crun 1.8 do (libseccomp's default order).
     """
     p = _pyseccomp()
 
@@ -691,7 +694,7 @@ def _build(
     if drop_native and reading.architectures:
         filt.remove_arch(p.Arch.NATIVE)
     rules = [*reading.rules, *extra]
-    if len(rules) > 32:  # runc's threshold for libseccomp's binary tree
+    if binary_tree if binary_tree is not None else len(rules) > 32:  # runc >= 1.2's threshold
         with contextlib.suppress(OSError):  # libseccomp < 2.5 has no optimizer
             filt.set_attr(p.Attr.CTL_OPTIMIZE, 2)
     added = 0

@@ -29,6 +29,7 @@ __all__ = [
     "InvalidCapabilityError",
     "InvalidEngineError",
     "InvalidProfileError",
+    "InvalidProgramError",
     "InvalidRuntimeError",
     "LibseccompUnavailableError",
     "ProbeError",
@@ -87,6 +88,15 @@ class DocumentTooLargeError(FormatError):
             "check that this is the right file (real profiles are under 100 KB)",
             source=source,
         )
+
+
+class InvalidProgramError(SeccomposeError, ValueError):
+    """A BPF program is not one the kernel would accept as a seccomp filter."""
+
+    def __init__(self, message: str, *, pc: int | None = None) -> None:
+        self.pc = pc
+        at = f" at instruction {pc}" if pc is not None else ""
+        super().__init__(f"{message}{at}; the kernel refuses such a seccomp filter (EINVAL)")
 
 
 class InvalidEngineError(SeccomposeError, ValueError):
