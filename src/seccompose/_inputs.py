@@ -11,7 +11,6 @@ and :func:`seccompose.explain.explain`.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -33,38 +32,39 @@ Kind = Literal["oci", "docker", "template"]
 def looks_like_file(spec: str) -> bool:
     """Whether ``spec`` names a file (or stdin) rather than a template or syscall name.
 
+    The rule is :func:`seccompose._reader.resolve`'s, the same in every command: ``-``, a
+    ``/`` or a ``.json``/``.yaml``/``.yml`` ending make a path; the current directory is
+    never looked at, so ``./nginx`` is how to name a file called nginx.
+
     >>> looks_like_file("profile.json"), looks_like_file("./x"), looks_like_file("redis"), looks_like_file("-")
     (True, True, False, True)
     """
-    return spec == "-" or "/" in spec or spec.endswith((".json", ".yaml", ".yml")) or Path(spec).is_file()
+    from seccompose._reader import resolve
+
+    return resolve(spec) != "name"
 
 
 def read_document(spec: str) -> tuple[Any, str]:
     """Return the parsed JSON of a file (``-``: stdin) or of a shipped template, and its source name.
 
     Raises:
-        TemplateNotFoundError: ``spec`` is neither a readable file nor a shipped template.
-        FormatError: the file is not JSON.
+        TemplateNotFoundError: ``spec`` is a name but no shipped template.
+        FormatError: the file cannot be read, is over the size limit, or is not JSON.
     """
-    from seccompose.formats.oci import parse_json
+    from seccompose._reader import not_a_template, read_json, resolve
     from seccompose.templates import template_names
 
-    if spec == "-":
-        return parse_json(sys.stdin.buffer.read(), source="<stdin>"), "<stdin>"
-    path = Path(spec)
-    if not looks_like_file(spec):
+    kind = resolve(spec)
+    if kind == "name":
         if spec not in template_names():
-            raise TemplateNotFoundError(spec, choices=template_names())
+            raise not_a_template(spec, template_names())
         from seccompose.templates import _DATA
 
-        path = _DATA / f"{spec}.json"
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise TemplateNotFoundError(spec, choices=template_names()) from None
-    except OSError as exc:
-        raise FormatError(f"cannot read: {exc.strerror}", source=spec) from None
-    return parse_json(data, source=spec), spec
+        return read_json(_DATA / f"{spec}.json"), spec
+    if kind == "file" and not Path(spec).exists():
+        raise TemplateNotFoundError(spec, choices=template_names())
+    source = "<stdin>" if kind == "stdin" else spec
+    return read_json(spec, what="profile"), source
 
 
 def kind_of(doc: object) -> Kind:

@@ -93,6 +93,9 @@ _FLAGS: Final = (
 _KERNEL_FLAG_BITS: Final = {"SECCOMP_FILTER_FLAG_LOG": 2, "SECCOMP_FILTER_FLAG_SPEC_ALLOW": 4}
 _U64: Final = (1 << 64) - 1
 _NR_SCMP_ERROR: Final = -1
+_BPF_MAXINSNS: Final = 4096
+_MAX_CONDITIONAL_RULES: Final = 2 * _BPF_MAXINSNS
+"""More distinct conditional rules than this cannot fit the kernel's limit (each needs a comparison)."""
 _PNR_BASE: Final = -10000  # libseccomp's pseudo numbers for names not on an arch are <= -10000
 _X32_BIT: Final = 0x40000000
 
@@ -188,17 +191,23 @@ def _key(action: Action, errno: int | None) -> tuple[Action, int | None]:
     return (Action.KILL_THREAD if action is Action.KILL else action, errno)
 
 
+Severity = Literal["problem", "warning", "note"]
+"""``problem``: the runtime loads something else than the profile says, or refuses it (exit 1);
+``warning``: it loads something that still fails closed, e.g. a name this libseccomp cannot
+resolve stays refused (exit 0, exit 1 with ``--strict``); ``note``: worth knowing."""
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class Finding:
-    """Something ``check`` reports. ``severity`` ``"problem"`` makes the check fail.
+    """Something ``check`` reports. ``severity`` ``"problem"`` makes the check fail, ``"warning"`` with ``--strict``.
 
     ``kind`` is a stable identifier: ``unknown-syscall``, ``unresolved``,
     ``number-mismatch``, ``default-action-rule``, ``conflict``, ``rejected``,
     ``unsupported-arch``, ``unknown-flag``, ``errno-on-action``, ``unfilterable``,
-    ``socketcall``, ``rule-order``, ``enosys-stub``, ``foreign-arch``, ``unknown-field``.
+    ``socketcall``, ``rule-order``, ``enosys-stub``, ``foreign-arch``, ``unknown-field``, ``too-many-rules``.
     """
 
-    severity: Literal["problem", "note"]
+    severity: Severity
     kind: str
     message: str
     location: str | None = None
@@ -237,15 +246,29 @@ class CheckReport:
         return tuple(f for f in self.findings if f.severity == "problem")
 
     @property
+    def warnings(self) -> tuple[Finding, ...]:
+        """The findings that fail the check only with ``strict``."""
+        return tuple(f for f in self.findings if f.severity == "warning")
+
+    @property
     def ok(self) -> bool:
-        """Whether the runtime loads what the profile says."""
+        """Whether the runtime loads what the profile says (warnings are fine: they fail closed)."""
         return not self.problems
+
+    def failed(self, *, strict: bool = False) -> bool:
+        """Whether the check fails: any problem, or (``strict``) any warning.
+
+        >>> CheckReport("p", "2.5.4", Arch.X86_64, (), 0, 0, (Finding("warning", "unresolved", "m"),), ()).failed()
+        False
+        """
+        return bool(self.problems or (strict and self.warnings))
 
     def to_json(self) -> dict[str, Any]:
         """Return the report as a JSON-ready dict."""
         return {
             "source": self.source,
             "ok": self.ok,
+            "warnings": len(self.warnings),
             "libseccomp": self.libseccomp,
             "native": self.native.value,
             "architectures": [a.value for a in self.architectures],
@@ -258,15 +281,16 @@ class CheckReport:
     def format_text(self) -> str:
         """Return a human-readable report."""
         arches = ", ".join(a.value for a in self.architectures) or "(native only)"
+        verdict = "PROBLEMS" if not self.ok else f"OK with {len(self.warnings)} warning(s)" if self.warnings else "OK"
         lines = [
-            f"{self.source}: {'OK' if self.ok else 'PROBLEMS'}",
+            f"{self.source}: {verdict}",
             f"  libseccomp {self.libseccomp}, native {self.native.value}, architectures: {arches}",
             (
                 f"  BPF program: {self.bpf_instructions} instructions (kernel limit 4096), "
                 f"{self.rules_loaded} rules loaded"
             ),
         ]
-        for severity in ("problem", "note"):
+        for severity in ("problem", "warning", "note"):
             for f in self.findings:
                 if f.severity == severity:
                     where = f" [{f.location}]" if f.location else ""
@@ -454,10 +478,12 @@ _OCI_ARG_KEYS: Final = frozenset({"index", "value", "valueTwo", "op"})
 def _unknown_fields(oci_seccomp: Mapping[str, Any]) -> list[Finding]:
     """Fields runc and crun ignore; an ignored errno name silently becomes EPERM, so that is a problem."""
     places: list[tuple[str, str]] = [(k, k) for k in oci_seccomp if k not in _OCI_KEYS]
-    for i, rule in enumerate(oci_seccomp.get("syscalls") or []):
+    rules = oci_seccomp.get("syscalls")
+    for i, rule in enumerate(rules if isinstance(rules, list) else []):
         if isinstance(rule, Mapping):
             places += [(k, f"syscalls[{i}].{k}") for k in rule if k not in _OCI_RULE_KEYS]
-            for j, arg in enumerate(rule.get("args") or []):
+            args = rule.get("args")
+            for j, arg in enumerate(args if isinstance(args, list) else []):
                 if isinstance(arg, Mapping):
                     places += [(k, f"syscalls[{i}].args[{j}].{k}") for k in arg if k not in _OCI_ARG_KEYS]
     out = []
@@ -699,19 +725,36 @@ def _build(
             filt.set_attr(p.Attr.CTL_OPTIMIZE, 2)
     added = 0
     plain = {id(r) for r in extra}
+    numbers: dict[str, int] = {}
+    # libseccomp takes time linear in a syscall's rules to add one more (quadratic for a name listed
+    # 80,000 times), and adding a rule it already has changes nothing; so each distinct rule is
+    # added once, and a repeat gets the first one's outcome.
+    outcome: dict[tuple[int, int, tuple[Condition, ...]], OSError | None] = {}
     for rule in rules:
-        number = _resolve(None, rule.name)
+        number = numbers.get(rule.name)
+        if number is None:
+            number = numbers[rule.name] = _resolve(None, rule.name)
         if number == _NR_SCMP_ERROR:
             continue  # the runtimes skip it; check() reports it
-        args = [
-            p.Arg(c.index, OPERATORS.index(c.op) + 1, c.value, c.value_two if c.op == "SCMP_CMP_MASKED_EQ" else 0)
-            for c in rule.conditions
-        ]
         verdict = (
             _action_value(rule.action, rule.errno) if id(rule) in plain else value(rule.action, rule.errno)
         )
+        key = (number, verdict, rule.conditions)
         try:
-            filt.add_rule(verdict, number, *args)
+            if key not in outcome:
+                args = [
+                    p.Arg(
+                        c.index, OPERATORS.index(c.op) + 1, c.value, c.value_two if c.op == "SCMP_CMP_MASKED_EQ" else 0
+                    )
+                    for c in rule.conditions
+                ]
+                try:
+                    filt.add_rule(verdict, number, *args)
+                    outcome[key] = None
+                except OSError as exc:
+                    outcome[key] = exc
+            if outcome[key] is not None:
+                raise outcome[key]  # type: ignore[misc]
             added += 1
         except OSError as exc:
             why = (
@@ -769,9 +812,9 @@ def check(
     Args:
         oci_seccomp: an OCI ``linux.seccomp`` object (see :func:`extract_seccomp`).
         source: how to name the profile in the report.
-        accept_unresolved: report allow rules for names this libseccomp cannot resolve
-            (newer syscalls, which then stay denied) as notes instead of problems. Skipped
-            denies, which make the profile more permissive, stay problems.
+        accept_unresolved: report rules for names this libseccomp cannot resolve (newer
+            syscalls, which then stay refused) as notes instead of warnings. Skipped denies
+            under an allowing default, which make the profile more permissive, stay problems.
 
     Raises:
         LibseccompUnavailableError: pyseccomp or libseccomp.so.2 is missing.
@@ -810,8 +853,22 @@ def check(
     findings += _unfilterable(reading, filtered)
     findings += _socketcall(reading, filtered)
     findings += _order(reading, filtered)
-    bpf, added, build_findings = _build(reading, drop_native=foreign)
-    findings += build_findings
+    conditional = len({(r.name, r.action, r.errno, r.conditions) for r in reading.rules if r.conditions})
+    if conditional > _MAX_CONDITIONAL_RULES:
+        # libseccomp's time to add a rule grows with the rules a syscall already has (32,000 take
+        # half a minute), and so many could never load: each needs at least one BPF comparison.
+        bpf, added = b"", 0
+        findings.append(
+            Finding(
+                "problem",
+                "too-many-rules",
+                f"{conditional:,} distinct conditional rules need at least as many BPF instructions, over the "
+                f"kernel's limit of {_BPF_MAXINSNS:,}: runc and crun fail to load the filter; not compiled",
+            )
+        )
+    else:
+        bpf, added, build_findings = _build(reading, drop_native=foreign)
+        findings += build_findings
     findings += _enosys_stub(reading, filtered)
     if foreign:
         findings.append(
@@ -835,12 +892,12 @@ def check(
 
 
 def _skipped_findings(reading: RuntimeReading) -> Iterator[Finding]:
-    overridden = {r.name for r in reading.rules}
+    actions = _rule_actions(reading)
     default = _describe(reading.default_action, reading.default_errno)
     for rule in reading.skipped:
         effect = (
-            f"another rule for {rule.name!r} ({_rule_action(reading, rule.name)}) then applies unopposed"
-            if rule.name in overridden
+            f"another rule for {rule.name!r} ({actions[rule.name]}) then applies unopposed"
+            if rule.name in actions
             else "it has no effect"
         )
         yield Finding(
@@ -853,8 +910,12 @@ def _skipped_findings(reading: RuntimeReading) -> Iterator[Finding]:
         )
 
 
-def _rule_action(reading: RuntimeReading, name: str) -> str:
-    return ", ".join(sorted({_describe(r.action, r.errno) for r in reading.rules if r.name == name}))
+def _rule_actions(reading: RuntimeReading) -> dict[str, str]:
+    """Per name, what the rules for it do (``SCMP_ACT_ALLOW, SCMP_ACT_ERRNO(EPERM)``), in one pass."""
+    seen: dict[str, set[str]] = {}
+    for r in reading.rules:
+        seen.setdefault(r.name, set()).add(_describe(r.action, r.errno))
+    return {name: ", ".join(sorted(described)) for name, described in seen.items()}
 
 
 def _describe(action: Action, errno: int | None) -> str:
@@ -916,24 +977,28 @@ def _unresolved(reading: RuntimeReading, arch: Arch, missing: list[str], *, acce
     # A skipped deny under an allowing default is a hole; anything else only changes how a call is refused.
     holes = [n for n in missing if reading.default_action.allows]
     refused = [n for n in missing if n not in holes]
-    hint = "" if accept_unresolved else " (accept with --accept-unresolved)"
+    hint = (
+        "" if accept_unresolved else " (a warning: it fails closed; --strict fails on it, --accept-unresolved notes it)"
+    )
     out = []
+    severity: Severity
     for names, severity, effect in (
         (holes, "problem", f"so the default action {default} applies to them instead: more permissive than written"),
         (
             refused,
-            "note" if accept_unresolved else "problem",
+            "note" if accept_unresolved else "warning",
             f"so the default action {default} applies to them instead, which still refuses them{hint}",
         ),
     ):
         if not names:
             continue
+        actions = _rule_actions(reading)
         listed = ", ".join(
-            f"{n} ({table(arch).number(n) & ~_X32_BIT}: {_rule_action(reading, n) or 'skipped'})" for n in names
+            f"{n} ({table(arch).number(n) & ~_X32_BIT}: {actions.get(n) or 'skipped'})" for n in names
         )
         out.append(
             Finding(
-                "note" if severity == "note" else "problem",
+                severity,
                 "unresolved",
                 f"libseccomp {libseccomp_version()} cannot resolve {len(names)} name(s) the kernel has on "
                 f"{arch.value}: {listed}; runc and crun skip these rules silently, {effect}; "
@@ -1039,7 +1104,7 @@ def _enosys_stub(reading: RuntimeReading, arches: Sequence[Arch]) -> Iterator[Fi
         if _token(arch) is None:
             continue
         # runc's findLastSyscalls: the largest number libseccomp resolves on the arch
-        numbers = [n for n in (_resolve(arch, r.name) for r in reading.rules) if n >= 0]
+        numbers = [n for n in (_resolve(arch, name) for name in {r.name: None for r in reading.rules}) if n >= 0]
         if numbers:
             parts.append(f"{arch.value} > {max(numbers) & ~_X32_BIT}")
     if parts:

@@ -65,6 +65,12 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Run 'seccompose COMMAND --help' for a command's options and examples.",
     )
     parser.add_argument("--version", action="version", version=f"seccompose {_version()}")
+    parser.add_argument(
+        "--max-input-bytes",
+        metavar="SIZE",
+        help="the size limit of every file or stdin read, e.g. 64M (default: 4M, policies 1M; "
+        "or SECCOMPOSE_MAX_INPUT_BYTES / SECCOMPOSE_MAX_POLICY_BYTES)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
         try:
@@ -81,8 +87,24 @@ def build_parser() -> argparse.ArgumentParser:
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
         module.configure(cmd)
+        _add_follow_symlinks(cmd)
         cmd.set_defaults(_run=module.run)
     return parser
+
+
+def _add_follow_symlinks(parser: argparse.ArgumentParser) -> None:
+    """Give every parser with ``-o`` the ``--follow-symlinks`` flag (one place, the same meaning everywhere)."""
+    parsers = [parser]
+    for action in parser._actions:  # noqa: SLF001 - argparse keeps sub-parsers only here
+        if isinstance(action, argparse._SubParsersAction):  # noqa: SLF001
+            parsers += list(action.choices.values())
+    for p in parsers:
+        if "--output" in p._option_string_actions:  # noqa: SLF001
+            p.add_argument(
+                "--follow-symlinks",
+                action="store_true",
+                help="if -o FILE is a symlink, replace the file it points at (default: refuse)",
+            )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -102,7 +124,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     try:
-        return int(args._run(args))  # noqa: SLF001 - set by set_defaults above
+        return _run(args)
     except SeccomposeError as exc:
         print(f"seccompose {args.command}: error: {exc}", file=sys.stderr)
         return 2
@@ -120,6 +142,24 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+
+
+def _run(args: argparse.Namespace) -> int:
+    import contextlib
+
+    from seccompose._writer import FOLLOW_SYMLINKS
+
+    limit: contextlib.AbstractContextManager[None] = contextlib.nullcontext()
+    if args.max_input_bytes is not None:
+        from seccompose._reader import override_max_bytes, parse_size
+
+        limit = override_max_bytes(parse_size(args.max_input_bytes, location="--max-input-bytes"))
+    token = FOLLOW_SYMLINKS.set(bool(getattr(args, "follow_symlinks", False)))
+    try:
+        with limit:
+            return int(args._run(args))  # noqa: SLF001 - set by set_defaults in build_parser
+    finally:
+        FOLLOW_SYMLINKS.reset(token)
 
 
 if __name__ == "__main__":

@@ -32,6 +32,7 @@ __all__ = [
     "InvalidProgramError",
     "InvalidRuntimeError",
     "LibseccompUnavailableError",
+    "OutputError",
     "ProbeError",
     "SeccomposeError",
     "TemplateNotFoundError",
@@ -78,16 +79,18 @@ class InvalidProfileError(FormatError):
 
 
 class DocumentTooLargeError(FormatError):
-    """A document is over the size limit; it is refused before it is parsed."""
+    """A document is over the size limit; it is refused before it is parsed (``size`` None: a stream)."""
 
-    def __init__(self, size: int, limit: int, *, source: str | None = None) -> None:
+    def __init__(self, size: int | None, limit: int, *, source: str | None = None, what: str = "document") -> None:
         self.size = size
         self.limit = limit
-        super().__init__(
-            f"document is {size:,} bytes, over the {limit:,}-byte limit for a seccomp profile; "
-            "check that this is the right file (real profiles are under 100 KB)",
-            source=source,
-        )
+        env = "SECCOMPOSE_MAX_POLICY_BYTES" if what == "policy" else "SECCOMPOSE_MAX_INPUT_BYTES"
+        fix = f"check that this is the right file, or raise the limit (seccompose --max-input-bytes, {env})"
+        if size is None:
+            message = f"document is over {limit:,} bytes, the limit for a {what}; {fix}"
+        else:
+            message = f"document is {size:,} bytes, over the {limit:,}-byte limit for a {what}; {fix}"
+        super().__init__(message, source=source)
 
 
 class InvalidProgramError(SeccomposeError, ValueError):
@@ -263,3 +266,14 @@ class InvalidRuntimeError(SeccomposeError, ValueError):
         hint = did_you_mean(name, choices) or f"; use one of {', '.join(choices)} (comma-separated for several)"
         where = f" at {location}" if location else ""
         super().__init__(f"no runtime base set for {name!r}{where}{hint}")
+
+
+class OutputError(SeccomposeError, OSError):
+    """An output file (``-o``) cannot be written; a file that was there is left as it was."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        super().__init__(f"cannot write {path}: {reason}")
+
+    def __str__(self) -> str:
+        return str(self.args[0])

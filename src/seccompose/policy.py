@@ -227,19 +227,11 @@ def load_policy(path: str | Path) -> Policy:
     Raises:
         FormatError: unreadable, malformed or invalid file.
     """
-    import yaml
+    from seccompose._reader import max_policy_bytes, parse_yaml, read_bytes
 
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise FormatError(f"cannot read policy: {exc.strerror}", source=str(path)) from None
-    try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-        raise FormatError(f"malformed YAML/JSON{where}", source=str(path)) from None
+    limit = max_policy_bytes()
+    doc = parse_yaml(read_bytes(path, limit=limit, what="policy"), source=str(path), limit=limit)
     if not isinstance(doc, Mapping):
         raise InvalidProfileError("a policy must be a mapping", location="$", source=str(path))
     return Policy.from_dict(doc, source=str(path), base_dir=path.parent)

@@ -285,14 +285,19 @@ def _template(doc: Mapping[str, Any], source: str) -> Template:
         comment = raw.get("comment", "")
         rules.append(TemplateRule(rule, gate, comment if isinstance(comment, str) else ""))
     images = doc.get("images", [])
+    if not isinstance(images, list) or not all(isinstance(i, str) for i in images):
+        raise InvalidProfileError("images must be an array of image globs (strings)", location="images")
+    description = doc.get("description", "")
+    if not isinstance(description, str):
+        raise InvalidProfileError("description must be a string", location="description")
     prov = doc.get("provenance", {})
     if not isinstance(prov, Mapping):
         raise InvalidProfileError("provenance must be an object", location="provenance")
     return Template(
         name=name,
         rules=tuple(rules),
-        description=str(doc.get("description", "")),
-        images=tuple(str(i) for i in images),
+        description=description,
+        images=tuple(images),
         capability_map=capmap,
         default_action=action,
         default_errno=errno,
@@ -317,12 +322,9 @@ def _shipped(name: str) -> Template:
 
 
 def _read_json(path: Path) -> Any:  # noqa: ANN401 - JSON is Any
-    from seccompose.formats.oci import parse_json
+    from seccompose._reader import read_json
 
-    try:
-        return parse_json(path.read_bytes(), source=str(path))
-    except OSError as exc:
-        raise FormatError(f"cannot read: {exc.strerror}", source=str(path)) from None
+    return read_json(path, what="template")
 
 
 def load_template(name_or_path: str | Path) -> Template:
@@ -339,16 +341,17 @@ def load_template(name_or_path: str | Path) -> Template:
     >>> load_template("nginx").name
     'nginx'
     """
+    from seccompose._reader import not_a_template, resolve
+
     text = str(name_or_path)
-    if isinstance(name_or_path, str) and "/" not in text and not text.endswith((".json", ".yaml", ".yml")):
+    if isinstance(name_or_path, str) and resolve(text) == "name":
         if (_DATA / f"{text}.json").is_file():
             return _shipped(text)
+        raise not_a_template(text, template_names())
+    if text != "-" and not Path(name_or_path).exists():
         raise TemplateNotFoundError(text, choices=template_names())
-    path = Path(name_or_path)
-    if not path.is_file():
-        raise TemplateNotFoundError(text, choices=template_names())
-    doc = _read_json(path)
-    return template_from_document(doc, source=str(path))
+    doc = _read_json(Path(text) if text != "-" else text)  # type: ignore[arg-type]
+    return template_from_document(doc, source="<stdin>" if text == "-" else text)
 
 
 def template_from_document(doc: Any, *, source: str = "") -> Template:  # noqa: ANN401 - JSON is Any

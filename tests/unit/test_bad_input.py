@@ -21,6 +21,7 @@ from seccompose import (
     compose,
     loads,
 )
+from seccompose.errors import DocumentTooLargeError
 
 BAD = Path(__file__).resolve().parents[1] / "fixtures" / "bad" / "oci"
 
@@ -57,7 +58,7 @@ def test_bad_oci_fixture(name: str) -> None:
 def test_huge_document_is_refused_before_parsing() -> None:
     huge = '{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [' + ",".join(['{"names": ["read"], "action": "SCMP_ACT_ALLOW"}'] * 400_000) + "]}"
     assert len(huge) > 16 * 2**20
-    with pytest.raises(FormatError, match="MiB limit"):
+    with pytest.raises(DocumentTooLargeError, match="4,194,304-byte limit"):
         loads(huge)
 
 

@@ -100,7 +100,7 @@ def test_bad_policy_documents(doc: dict[str, object], fragment: str) -> None:
 def test_malformed_yaml(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("rules: [\n  - name: x\n")
-    with pytest.raises(FormatError, match="malformed YAML/JSON"):
+    with pytest.raises(FormatError, match="malformed YAML"):
         load_policy(bad)
 
 

@@ -124,11 +124,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def write_output(text: str, output: str | None) -> None:
-    """Print ``text`` or write it to ``output``."""
-    if output and output != "-":
-        Path(output).write_text(text + "\n", encoding="utf-8")
-    else:
-        sys.stdout.write(text + "\n")
+    """Print ``text`` or write it to ``output`` (atomically: see ``seccompose._writer``)."""
+    from seccompose._writer import write_text
+
+    write_text(output or "-", text + "\n")
 
 
 def compose_from_args(args: argparse.Namespace) -> Profile:

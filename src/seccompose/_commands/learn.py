@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import argparse
@@ -54,6 +53,26 @@ def configure(parser: argparse.ArgumentParser) -> None:
     bar.add_argument("--no-progress", dest="progress", action="store_false", help="never draw progress")
 
 
+def _summary(rules: list[dict[str, Any]]) -> str:
+    """One labelled count per rule: ``68 syscalls allowed on x86_64 (recorded), 6 answered ENOSYS on ...``.
+
+    >>> _summary([{"names": ["read"], "action": "SCMP_ACT_ALLOW", "arches": ["x86_64"], "comment": "learned"},
+    ...           {"names": ["clone3"], "action": "SCMP_ACT_ERRNO", "arches": ["x86_64"]}])
+    '1 syscall allowed on x86_64 (recorded), 1 syscall answered ENOSYS on x86_64 (libc falls back)'
+    """
+    parts = []
+    for rule in rules:
+        n = len(rule["names"])
+        arches = "/".join(rule.get("arches") or ["every arch"])
+        noun = "syscall" if n == 1 else "syscalls"
+        if rule.get("action", "SCMP_ACT_ALLOW") == "SCMP_ACT_ALLOW":
+            how = "recorded" if str(rule.get("comment", "")).startswith("learned") else "ported"
+            parts.append(f"{n} {noun} allowed on {arches} ({how})")
+        else:
+            parts.append(f"{n} {noun} answered ENOSYS on {arches} (libc falls back)")
+    return ", ".join(parts)
+
+
 def run(args: argparse.Namespace) -> int:
     """Learn the template and write it."""
     from seccompose.arch import Arch
@@ -77,13 +96,10 @@ def run(args: argparse.Namespace) -> int:
         progress=args.progress,
         jobs=args.jobs,
     )
-    text = json.dumps(doc, indent=2) + "\n"
-    if args.output == "-":
-        sys.stdout.write(text)
-    else:
-        Path(args.output).write_text(text, encoding="utf-8")
-    counts = ", ".join(f"{len(r['names'])} for {r['arches'][0]}" for r in doc["rules"])
-    sys.stderr.write(f"seccompose learn: {doc['name']}: {counts}\n")
+    from seccompose._writer import write_text
+
+    write_text(args.output, json.dumps(doc, indent=2) + "\n")
+    sys.stderr.write(f"seccompose learn: {doc['name']}: {_summary(doc['rules'])}\n")
     if "unresolved" in doc["provenance"]:
         left = doc["provenance"]["unresolved"]
         sys.stderr.write(f"seccompose learn: left out (no kernel table knows them): {left}\n")

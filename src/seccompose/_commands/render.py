@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -57,21 +55,16 @@ def run(args: argparse.Namespace) -> int:
     """Render and print; errors are ``SeccomposeError`` (exit 2 via the CLI)."""
     from seccompose.arch import Arch
     from seccompose.caps import container_capabilities
-    from seccompose.formats.docker_profile import MAX_PROFILE_BYTES, load_docker_profile, parse_docker_profile
+    from seccompose.formats.docker_profile import load_docker_profile
     from seccompose.render import parse_kernel, render
 
     engine = args.engine
     arch = Arch.parse(args.arch, location="--arch")
     caps = container_capabilities(None if args.caps is None else args.caps.split(","), add=args.cap_add)
     kernel = parse_kernel(args.kernel, location="--kernel")
-    if args.profile == "-":
-        data = sys.stdin.buffer.read(MAX_PROFILE_BYTES + 1)
-        doc = parse_docker_profile(data, source="<stdin>", engine=engine)
-    else:
-        doc = load_docker_profile(args.profile, engine=engine)
+    doc = load_docker_profile(args.profile, engine=engine)
     text = json.dumps(render(doc, engine=engine, arch=arch, caps=caps, kernel=kernel), indent=2) + "\n"
-    if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
-    else:
-        sys.stdout.write(text)
+    from seccompose._writer import write_text
+
+    write_text(args.output or "-", text)
     return 0

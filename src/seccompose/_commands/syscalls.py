@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -97,8 +97,13 @@ def _lookup(text: str, arch_text: str | None) -> str:
 def run(args: argparse.Namespace) -> int:
     """Run the command, writing to ``-o FILE`` when given."""
     if args.output and args.output != "-":
-        with Path(args.output).open("w", encoding="utf-8") as out, contextlib.redirect_stdout(out):
-            return _run(args)
+        from seccompose._writer import write_text
+
+        buffer = io.StringIO()
+        with contextlib.redirect_stdout(buffer):
+            code = _run(args)
+        write_text(args.output, buffer.getvalue())
+        return code
     return _run(args)
 
 

@@ -112,6 +112,41 @@ def iter_records(lines: Iterable[bytes | str]) -> Iterator[tuple[Arch, str]]:
             yield found
 
 
+_BLOCK: Final = 1 << 20
+_MAX_LINE: Final = 1 << 16
+"""Longest audit record kept; auditd's records are under 8 kB, so a longer line is not one."""
+
+
+def _lines(stream: BinaryIO, progress: Callable[[int], None] | None) -> Iterator[bytes]:
+    """The lines of a stream, read in bounded blocks; over-long lines dropped, binary data refused."""
+    from seccompose.errors import FormatError
+
+    rest = b""
+    skipping = False
+    offset = 0
+    while True:
+        data = stream.read(_BLOCK)
+        if not data:
+            break
+        nul = data.find(b"\0")
+        if nul >= 0:
+            raise FormatError(f"a NUL byte at byte {offset + nul:,}: this is binary data, not an audit log")
+        offset += len(data)
+        if progress is not None:
+            progress(len(data))
+        lines = (rest + data).split(b"\n")
+        rest = lines.pop()
+        if skipping and lines:
+            lines = lines[1:]  # the end of the line being dropped
+            skipping = False
+        if not skipping:
+            yield from (line for line in lines if len(line) <= _MAX_LINE)
+        if len(rest) > _MAX_LINE:
+            rest, skipping = b"", True
+    if rest and not skipping:
+        yield rest
+
+
 def count_file(
     stream: BinaryIO,
     *,
@@ -124,18 +159,10 @@ def count_file(
     Counter({(<Arch.X86_64: 'x86_64'>, 'read'): 2})
     """
     counts: collections.Counter[tuple[Arch, str]] = collections.Counter()
-    done = 0
-    for line in stream:
-        if progress is not None:
-            done += len(line)
-            if done >= 1 << 20:
-                progress(done)
-                done = 0
+    for line in _lines(stream, progress):
         if b"1326" not in line and b"SECCOMP" not in line:
             continue
         found = parse_record(line)
         if found is not None:
             counts[found] += 1
-    if progress is not None and done:
-        progress(done)
     return counts

@@ -22,15 +22,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-from seccompose.errors import DocumentTooLargeError, FormatError
+from seccompose.errors import FormatError
 
 if TYPE_CHECKING:
     from seccompose.profile import Profile
 
 __all__ = ["MAX_CONFIG_BYTES", "get_seccomp", "set_seccomp", "update_bundle"]
 
-MAX_CONFIG_BYTES: Final = 16 * 1024 * 1024
-"""Largest config.json read (16 MiB); real ones are a few KB."""
+MAX_CONFIG_BYTES: Final = 4 * 1024 * 1024
+"""Largest config.json read by default (4 MiB, the reader's limit; ``SECCOMPOSE_MAX_INPUT_BYTES``
+changes it); real ones are a few KB."""
 
 _WS: Final = " \t\n\r"
 _DECODER: Final = json.JSONDecoder()
@@ -126,22 +127,11 @@ def _profile_dict(seccomp: Mapping[str, Any] | Profile) -> Mapping[str, Any]:
 
 
 def _decode(config: str | bytes, source: str | None) -> str:
-    if len(config) > MAX_CONFIG_BYTES:
-        raise DocumentTooLargeError(len(config), MAX_CONFIG_BYTES, source=source)
-    if isinstance(config, bytes):
-        try:
-            config = config.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise FormatError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", source=source) from None
-    try:
-        json.loads(config)  # the whole document must be valid before any splicing
-    except json.JSONDecodeError as exc:
-        raise FormatError(
-            f"malformed JSON: {exc.msg}", location=f"line {exc.lineno} column {exc.colno}", source=source
-        ) from None
-    except RecursionError:
-        raise FormatError("JSON nested too deeply", source=source) from None
-    return config
+    from seccompose._reader import decode, parse_json
+
+    text = decode(config, source=source)
+    parse_json(text, source=source)  # the whole document must be valid before any splicing
+    return text
 
 
 def get_seccomp(config: str | bytes, *, source: str | None = None) -> dict[str, Any] | None:
@@ -153,8 +143,9 @@ def get_seccomp(config: str | bytes, *, source: str | None = None) -> dict[str, 
     >>> get_seccomp('{"linux": {"seccomp": {"defaultAction": "SCMP_ACT_ALLOW"}}}')
     {'defaultAction': 'SCMP_ACT_ALLOW'}
     """
-    text = _decode(config, source)
-    doc = json.loads(text)
+    from seccompose._reader import parse_json
+
+    doc = parse_json(config, source=source)
     if not isinstance(doc, dict):
         raise FormatError("config.json must be a JSON object", location="$", source=source)
     linux = doc.get("linux")
@@ -173,7 +164,7 @@ def set_seccomp(config: str | bytes, seccomp: Mapping[str, Any] | Profile, *, so
 
     Raises:
         FormatError: the config is not valid JSON, not an object, or ``linux`` is not an object.
-        DocumentTooLargeError: the config is over 16 MiB.
+        DocumentTooLargeError: the config is over the size limit (4 MiB by default).
 
     >>> set_seccomp('{"linux": {"seccomp": {"defaultAction": "SCMP_ACT_ALLOW"}}, "x": 1}',
     ...             {"defaultAction": "SCMP_ACT_LOG"})
@@ -229,10 +220,9 @@ def update_bundle(bundle: str | os.PathLike[str], seccomp: Mapping[str, Any] | P
     path = Path(bundle)
     if path.is_dir():
         path = path / "config.json"
-    size = path.stat().st_size
-    if size > MAX_CONFIG_BYTES:
-        raise DocumentTooLargeError(size, MAX_CONFIG_BYTES, source=str(path))
-    new = set_seccomp(path.read_bytes(), seccomp, source=str(path))
+    from seccompose._reader import read_bytes
+
+    new = set_seccomp(read_bytes(path, what="config.json"), seccomp, source=str(path))
     mode = path.stat().st_mode & 0o7777
     fd, tmp = tempfile.mkstemp(prefix=".config.json.", dir=path.parent)
     try:

@@ -36,7 +36,6 @@ import errno as _errno
 import json
 import re
 from collections.abc import Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 from pydantic import (
@@ -58,7 +57,6 @@ from seccompose.arch import Arch
 from seccompose.caps import all_capabilities
 from seccompose.errors import (
     ConflictError,
-    DocumentTooLargeError,
     FormatError,
     InvalidActionError,
     InvalidArgumentError,
@@ -99,7 +97,8 @@ and the listener fields; ``podman``: containers/common (Podman 4.3 reads profile
 _DOCKER_20_DROPS: Final = ("defaultErrnoRet", "flags", "listenerPath", "listenerMetadata")
 
 MAX_PROFILE_BYTES: Final = 4 * 1024 * 1024
-"""Largest profile read (4 MiB). Real profiles are 10-100 KB; a larger file is refused unread."""
+"""Largest profile read by default (4 MiB, the reader's limit; ``SECCOMPOSE_MAX_INPUT_BYTES`` changes it).
+Real profiles are 10-100 KB; a larger file is refused unread."""
 
 MAX_ARG_INDEX: Final = 5
 _U64: Final = (1 << 64) - 1
@@ -573,28 +572,6 @@ _PODMAN_ONLY: Final = {"errno", "defaultErrno"}
 _DOCKER_ONLY: Final = {"minKernel"}
 
 
-class _Pairs(dict[str, Any]):
-    """A JSON object that remembers keys given more than once."""
-
-    duplicates: tuple[str, ...] = ()
-
-
-def _pairs(items: list[tuple[str, Any]]) -> _Pairs:
-    obj = _Pairs()
-    dups = []
-    for key, value in items:
-        if key in obj:
-            dups.append(key)
-        obj[key] = value
-    obj.duplicates = tuple(dups)
-    return obj
-
-
-def _no_constant(name: str) -> Any:  # noqa: ANN401 - json hook signature
-    msg = f"{name} is not valid JSON"
-    raise ValueError(msg)
-
-
 def _path(parent: str, key: str | int) -> str:
     if isinstance(key, int):
         return f"{parent}[{key}]"
@@ -611,9 +588,6 @@ class _Walk:
     def obj(self, raw: object, schema: Mapping[str, Any], where: str) -> dict[str, Any]:
         if not isinstance(raw, dict):
             raise FormatError(f"expected a JSON object, not {_kind(raw)} {_show(raw)}", location=where or "$")
-        if isinstance(raw, _Pairs) and raw.duplicates:
-            key = raw.duplicates[0]
-            raise FormatError(f"key {key!r} is given twice; keep one", location=_path(where, key))
         out: dict[str, Any] = {}
         seen: dict[str, str] = {}
         for key, value in raw.items():
@@ -647,26 +621,10 @@ def _kind(value: object) -> str:
     )
 
 
-def _decode(data: str | bytes, source: str | None, max_bytes: int) -> object:
-    if len(data) > max_bytes:
-        raise DocumentTooLargeError(len(data), max_bytes, source=source)
-    if isinstance(data, bytes):
-        try:
-            data = data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise FormatError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", source=source) from None
-    elif len(data.encode("utf-8", "surrogatepass")) > max_bytes:
-        raise DocumentTooLargeError(len(data.encode("utf-8", "surrogatepass")), max_bytes, source=source)
-    try:
-        return json.loads(data, object_pairs_hook=_pairs, parse_constant=_no_constant)
-    except json.JSONDecodeError as exc:
-        raise FormatError(
-            f"malformed JSON: {exc.msg}", location=f"line {exc.lineno} column {exc.colno}", source=source
-        ) from None
-    except RecursionError:
-        raise FormatError("JSON nested too deeply", source=source) from None
-    except ValueError as exc:  # NaN/Infinity, or an integer with thousands of digits
-        raise FormatError(f"malformed JSON: {exc}", source=source) from None
+def _decode(data: str | bytes, source: str | None, max_bytes: int | None) -> object:
+    from seccompose._reader import parse_json
+
+    return parse_json(data, source=source, limit=max_bytes)
 
 
 _ERROR_CLASSES: Final = {
@@ -727,7 +685,7 @@ def parse_docker_profile(
     *,
     source: str | None = None,
     engine: Engine = "docker",
-    max_bytes: int = MAX_PROFILE_BYTES,
+    max_bytes: int | None = None,
 ) -> DockerProfile:
     """Read a Docker or Podman profile from JSON text, bytes, or an already decoded dict.
 
@@ -779,7 +737,7 @@ def parse_docker_profile(
 
 
 def load_docker_profile(
-    path: str | os.PathLike[str], *, engine: Engine = "docker", max_bytes: int = MAX_PROFILE_BYTES
+    path: str | os.PathLike[str], *, engine: Engine = "docker", max_bytes: int | None = None
 ) -> DockerProfile:
     """Read a profile file; a file over ``max_bytes`` is refused before it is read.
 
@@ -796,13 +754,11 @@ def load_docker_profile(
     ...     load_docker_profile(f.name).syscalls[0].syscall_names
     ('read',)
     """
-    file = Path(path)
-    size = file.stat().st_size
-    if size > max_bytes:
-        raise DocumentTooLargeError(size, max_bytes, source=str(file))
-    with file.open("rb") as handle:
-        data = handle.read(max_bytes + 1)  # a file that grew since stat() is still bounded
-    return parse_docker_profile(data, source=str(file), engine=engine, max_bytes=max_bytes)
+    from seccompose._reader import read_bytes
+
+    source = "<stdin>" if str(path) == "-" else str(path)
+    data = read_bytes(path, limit=max_bytes, what="profile")
+    return parse_docker_profile(data, source=source, engine=engine, max_bytes=max_bytes)
 
 
 # --- templates: a conditional profile as a composition base, and back -------------------------------

@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import yaml
 
-from seccompose.errors import ConflictError, DocumentTooLargeError, FormatError, InvalidProfileError
+from seccompose.errors import ConflictError, FormatError, InvalidProfileError
 from seccompose.formats.docker_profile import DockerProfile, parse_docker_profile
 
 if TYPE_CHECKING:
@@ -63,7 +63,8 @@ API_VERSION: Final = "security-profiles-operator.x-k8s.io/v1beta1"
 KIND: Final = "SeccompProfile"
 MAX_BASE_DEPTH: Final = 15
 """Longest ``baseProfileName`` chain followed (the profile itself not counted)."""
-MAX_YAML_BYTES: Final = 8 * 1024 * 1024
+MAX_YAML_BYTES: Final = 4 * 1024 * 1024
+"""Largest YAML text read by default (the reader's limit; ``SECCOMPOSE_MAX_INPUT_BYTES`` changes it)."""
 
 _SPEC_KEYS: Final = (
     "defaultAction",
@@ -177,7 +178,7 @@ def load_documents(text: str | bytes, *, source: str | None = None) -> tuple[Sec
     r"""Read every ``SeccompProfile`` of a YAML text (other kinds are skipped).
 
     Raises:
-        DocumentTooLargeError: over 8 MiB.
+        DocumentTooLargeError: over the size limit (4 MiB by default).
         FormatError: not YAML, or a ``SeccompProfile`` of the wrong shape (with its path).
         InvalidProfileError: a spec that no runtime would load.
 
@@ -188,16 +189,9 @@ def load_documents(text: str | bytes, *, source: str | None = None) -> tuple[Sec
     >>> [(d.namespace, d.name, d.base_profile_name, d.index) for d in docs]
     [('web', 'app', 'base', 1)]
     """
-    if len(text) > MAX_YAML_BYTES:
-        raise DocumentTooLargeError(len(text), MAX_YAML_BYTES, source=source)
-    try:
-        raw_docs = list(yaml.safe_load_all(text))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1} column {mark.column + 1}" if mark is not None else None
-        raise FormatError(
-            f"malformed YAML: {getattr(exc, 'problem', None) or exc}", location=where, source=source
-        ) from None
+    from seccompose._reader import parse_yaml
+
+    raw_docs = parse_yaml(text, source=source, multi=True)
     out = []
     for i, raw in enumerate(raw_docs):
         if raw is None:

@@ -28,7 +28,7 @@ from seccompose.errors import (
     InvalidProfileError,
     SeccomposeError,
 )
-from seccompose.profile import MAX_DOCUMENT_BYTES, Flag, Profile
+from seccompose.profile import Flag, Profile
 from seccompose.rules import Arg, Operator, Rule
 
 __all__ = ["dumps", "from_dict", "loads", "rule_to_dict", "to_dict"]
@@ -429,21 +429,14 @@ def _from_dict(doc: object, prefix: str) -> Profile:
 
 
 def parse_json(text: str | bytes, *, source: str | None = None) -> Any:  # noqa: ANN401 - JSON is Any
-    """Parse JSON text with a size limit, turning errors into ``FormatError`` with line and column."""
-    if len(text) > MAX_DOCUMENT_BYTES:
-        raise FormatError(
-            f"document is {len(text) / 1e6:.1f} MB, over the {MAX_DOCUMENT_BYTES // 2**20} MiB limit for a "
-            "seccomp profile; check you passed the right file",
-            source=source,
-        )
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise FormatError(
-            f"malformed JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})", source=source
-        ) from None
-    except UnicodeDecodeError as exc:
-        raise FormatError(f"not UTF-8 text: {exc.reason}", source=source) from None
+    """Parse JSON text under the reader's limits (size, nesting, numbers, encoding, duplicate keys).
+
+    Raises:
+        FormatError: as :func:`seccompose._reader.parse_json` (line and column in the message).
+    """
+    from seccompose._reader import parse_json as parse
+
+    return parse(text, source=source)
 
 
 def loads(text: str | bytes, *, source: str | None = None) -> Profile:

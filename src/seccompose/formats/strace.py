@@ -49,6 +49,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Final, Literal, NamedTuple, cast
 
 from seccompose.arch import Arch
+from seccompose.errors import FormatError
 from seccompose.syscalls import TABLED_ARCHES, table
 
 if TYPE_CHECKING:
@@ -311,10 +312,15 @@ def _blocks(stream: BinaryIO, progress: Callable[[int], None] | None, size: int)
     """
     rest = b""
     skipping = False
+    offset = 0
     while True:
         data = stream.read(size)
         if not data:
             break
+        nul = data.find(b"\0")
+        if nul >= 0:
+            raise _binary(offset + nul)
+        offset += len(data)
         if progress is not None:
             progress(len(data))
         if skipping:
@@ -354,9 +360,13 @@ def _spans(mm: mmap.mmap, begin: int, size: int) -> Iterator[_Span]:
     at = begin
     while at < total:
         first, at = at, min(at + size, total)
+        nul = mm.find(b"\0", first, at)
+        if nul >= 0:
+            raise _binary(nul)
         if skipping:
             newline = mm.find(b"\n", first, at)
             if newline < 0:
+                yield _Span(at, at, closed=True, read=at)  # nothing to count: progress through a long line
                 continue
             first = rest = newline + 1
             skipping = False
@@ -364,11 +374,19 @@ def _spans(mm: mmap.mmap, begin: int, size: int) -> Iterator[_Span]:
         if cut < 0:
             if at - rest > _MAX_LINE:
                 skipping = True
+                yield _Span(at, at, closed=True, read=at)
             continue
         yield _Span(rest, cut + 1, closed=True, read=at)
         rest = cut + 1
     if rest < total and not skipping:
         yield _Span(rest, total, closed=False, read=total)
+
+
+def _binary(offset: int) -> FormatError:
+    return FormatError(
+        f"a NUL byte at byte {offset:,}: this is binary data, not an strace or audit log "
+        "(strace writes NUL as \\0); check the file"
+    )
 
 
 def _block(mm: mmap.mmap, span: _Span, begin: int) -> tuple[_Buffer, int, int]:
@@ -402,6 +420,8 @@ def _count_spans(
             return tally, 0
         with mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ) as mm:
             for i, span in enumerate(spans):
+                if span.start == span.end:
+                    continue
                 if not _scan_free(*_block(mm, span, begin), state, tally):
                     return tally, i
                 _release(mm, span)
@@ -462,8 +482,9 @@ def _count_mapped(
         count = functools.partial(_count_spans, stream.name, identity, begin, state.arch)
         tasks = [spans[i : i + _TASK_SPANS] for i in range(0, len(spans), _TASK_SPANS)]
         taken = 0
+        workers = max(1, min(jobs, len(tasks)))  # no task at all: one line longer than the limit
         try:
-            with concurrent.futures.ProcessPoolExecutor(min(jobs, len(tasks)), mp_context=context) as pool:
+            with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
                 for task, (part, stopped) in zip(tasks, pool.map(count, tasks), strict=True):
                     tally.merge(part)
                     taken += stopped
@@ -480,6 +501,8 @@ def _count_mapped(
         if progress is not None and span.read > done:
             progress(span.read - done)
             done = span.read
+        if span.start == span.end:
+            continue
         _scan_block(*_block(mm, span, begin), state, tally)
         _release(mm, span)
     if progress is not None and len(mm) > done:
