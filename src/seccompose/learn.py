@@ -20,6 +20,7 @@ The provenance records how the template was made.
 from __future__ import annotations
 
 import collections
+import contextlib
 import datetime as dt
 import os
 import platform
@@ -37,7 +38,7 @@ from seccompose.porting import legacy_map, port_names
 from seccompose.syscalls import table
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Iterable, Iterator, Sequence
 
 __all__ = ["Learned", "add_enosys_fallbacks", "learn", "read_traces"]
 
@@ -109,6 +110,17 @@ def _sniff(path: Path | str) -> Literal["strace", "audit"]:
     return "audit" if b"type=SECCOMP" in head or b"type=1326" in head else "strace"
 
 
+@contextlib.contextmanager
+def _naming(path: Path | str) -> Iterator[None]:
+    """Name the trace in a FormatError raised while reading it."""
+    try:
+        yield
+    except FormatError as exc:
+        if exc.source:
+            raise
+        raise FormatError(str(exc), source="<stdin>" if str(path) == "-" else str(path)) from None
+
+
 def _default_jobs() -> int:
     """The CPUs this process may run on, at most `_MAX_JOBS`: a big strace log is counted on each."""
     try:
@@ -163,11 +175,11 @@ def read_traces(
     try:
         for f in files:
             this = kind if kind != "auto" else _sniff(f)
-            with strace.open_trace(f) as stream:
+            with strace.open_trace(f) as stream, _naming(f):
                 if this == "audit":
-                    counts = audit.count_file(stream, progress=bar)
+                    counts = audit.count_file(stream, progress=bar, text_only=True)
                 else:
-                    counts = strace.count_file(stream, arch=arch, progress=bar, jobs=jobs)
+                    counts = strace.count_file(stream, arch=arch, progress=bar, jobs=jobs, text_only=True)
             if not counts:
                 raise FormatError(f"no syscall found in this {this} trace", source=str(f))
             learned.files.append((str(f), this, sum(counts.values())))

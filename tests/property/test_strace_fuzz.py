@@ -196,6 +196,6 @@ def test_a_mapped_file_is_cut_into_the_blocks_a_stream_is(parts: list[bytes], si
                 assert read == []
                 return
             with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-                mapped = [bytes(buf[start:end]) for buf, start, end in
-                          (strace._block(mm, span, begin) for span in strace._spans(mm, begin, size))]  # fmt: skip
+                spans = [s for s in strace._spans(mm, begin, size) if s.start != s.end]  # empty: progress only
+                mapped = [bytes(buf[start:end]) for buf, start, end in (strace._block(mm, span, begin) for span in spans)]
         assert mapped == read

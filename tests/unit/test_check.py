@@ -18,7 +18,6 @@ from seccompose.actions import Action
 from seccompose.arch import Arch
 from seccompose.check import Condition, check, compile_bpf, extract_seccomp, read_as_runtime
 from seccompose.cli import main
-from seccompose.templates import template_names
 from seccompose.errors import (
     FormatError,
     InvalidActionError,
@@ -27,6 +26,7 @@ from seccompose.errors import (
     InvalidProfileError,
     SeccomposeError,
 )
+from seccompose.templates import template_names
 
 pytest.importorskip("pyseccomp", reason="the 'check' extra (pyseccomp + libseccomp.so.2) is not installed")
 

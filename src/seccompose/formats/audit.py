@@ -117,7 +117,7 @@ _MAX_LINE: Final = 1 << 16
 """Longest audit record kept; auditd's records are under 8 kB, so a longer line is not one."""
 
 
-def _lines(stream: BinaryIO, progress: Callable[[int], None] | None) -> Iterator[bytes]:
+def _lines(stream: BinaryIO, progress: Callable[[int], None] | None, *, text_only: bool) -> Iterator[bytes]:
     """The lines of a stream, read in bounded blocks; over-long lines dropped, binary data refused."""
     from seccompose.errors import FormatError
 
@@ -128,7 +128,7 @@ def _lines(stream: BinaryIO, progress: Callable[[int], None] | None) -> Iterator
         data = stream.read(_BLOCK)
         if not data:
             break
-        nul = data.find(b"\0")
+        nul = data.find(b"\0") if text_only else -1
         if nul >= 0:
             raise FormatError(f"a NUL byte at byte {offset + nul:,}: this is binary data, not an audit log")
         offset += len(data)
@@ -151,15 +151,19 @@ def count_file(
     stream: BinaryIO,
     *,
     progress: Callable[[int], None] | None = None,
+    text_only: bool = False,
 ) -> collections.Counter[tuple[Arch, str]]:
     r"""Count the SECCOMP records of a binary stream, line by line in constant memory.
+
+    Lines longer than 64 kB are skipped; ``text_only``: a NUL byte (auditd never writes
+    one) ends the count with a ``FormatError``.
 
     >>> import io
     >>> count_file(io.BytesIO(b"type=SECCOMP msg=audit(1:2): arch=c000003e syscall=0\n" * 2))
     Counter({(<Arch.X86_64: 'x86_64'>, 'read'): 2})
     """
     counts: collections.Counter[tuple[Arch, str]] = collections.Counter()
-    for line in _lines(stream, progress):
+    for line in _lines(stream, progress, text_only=text_only):
         if b"1326" not in line and b"SECCOMP" not in line:
             continue
         found = parse_record(line)

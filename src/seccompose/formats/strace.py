@@ -303,7 +303,9 @@ def _encode(line: str | bytes) -> bytes:
     return line.encode("utf-8", "replace") if isinstance(line, str) else line
 
 
-def _blocks(stream: BinaryIO, progress: Callable[[int], None] | None, size: int) -> Iterator[bytes]:
+def _blocks(
+    stream: BinaryIO, progress: Callable[[int], None] | None, size: int, *, text_only: bool = False
+) -> Iterator[bytes]:
     r"""Yield ``b"\n" + whole lines`` blocks of a binary stream.
 
     A line longer than ``_MAX_LINE`` (strace abbreviates arguments to 32 bytes unless
@@ -317,7 +319,7 @@ def _blocks(stream: BinaryIO, progress: Callable[[int], None] | None, size: int)
         data = stream.read(size)
         if not data:
             break
-        nul = data.find(b"\0")
+        nul = data.find(b"\0") if text_only else -1
         if nul >= 0:
             raise _binary(offset + nul)
         offset += len(data)
@@ -352,7 +354,7 @@ class _Span(NamedTuple):
     """How far the file had been read when `_blocks` yielded this block."""
 
 
-def _spans(mm: mmap.mmap, begin: int, size: int) -> Iterator[_Span]:
+def _spans(mm: mmap.mmap, begin: int, size: int, *, text_only: bool = False) -> Iterator[_Span]:
     """Cut ``mm[begin:]`` into the blocks `_blocks` yields reading it ``size`` bytes at a time."""
     total = len(mm)
     rest = begin  # where the line carried over from the last read starts
@@ -360,7 +362,7 @@ def _spans(mm: mmap.mmap, begin: int, size: int) -> Iterator[_Span]:
     at = begin
     while at < total:
         first, at = at, min(at + size, total)
-        nul = mm.find(b"\0", first, at)
+        nul = mm.find(b"\0", first, at) if text_only else -1
         if nul >= 0:
             raise _binary(nul)
         if skipping:
@@ -465,10 +467,12 @@ def _count_mapped(
     progress: Callable[[int], None] | None,
     size: int,
     jobs: int,
+    *,
+    text_only: bool = False,
 ) -> None:
     """Count a mapped file: the blocks `_blocks` would read, matched in place, in ``jobs`` processes."""
     begin = stream.tell()
-    spans: Iterable[_Span] = _spans(mm, begin, size)
+    spans: Iterable[_Span] = _spans(mm, begin, size, text_only=text_only)
     done = begin
     if (
         jobs > 1
@@ -539,6 +543,7 @@ def count_file(
     progress: Callable[[int], None] | None = None,
     block_size: int = BLOCK_SIZE,
     jobs: int = 1,
+    text_only: bool = False,
 ) -> collections.Counter[tuple[Arch, str]]:
     r"""Count the calls of one strace log (one file of a ``-ff`` set is one log).
 
@@ -553,6 +558,9 @@ def count_file(
     are the same either way: a trace whose order matters (personality notes) is
     counted in order from the first block that has one.
 
+    ``text_only``: a NUL byte (strace never writes one) ends the count with a
+    ``FormatError``, so binary data such as ``/dev/zero`` is refused at once.
+
     >>> log = io.BytesIO(b'execve("/bin/true", ["true"], 0x7ffd) = 0\nbrk(NULL) = 0x1\nbrk(0x2) = 0x2\n')
     >>> sorted((abi.value, name, n) for (abi, name), n in count_file(log).items())
     [('x86_64', 'brk', 2), ('x86_64', 'execve', 1)]
@@ -562,9 +570,11 @@ def count_file(
     mm = _mapped(stream)
     if mm is not None:
         with mm:
-            _count_mapped(cast("io.FileIO", stream), mm, state, tally, progress, block_size, jobs)
+            _count_mapped(
+                cast("io.FileIO", stream), mm, state, tally, progress, block_size, jobs, text_only=text_only
+            )
         return tally.result()
-    for block in _blocks(stream, progress, block_size):
+    for block in _blocks(stream, progress, block_size, text_only=text_only):
         _scan_block(block, 0, len(block), state, tally)
     return tally.result()
 
