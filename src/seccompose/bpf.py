@@ -413,7 +413,20 @@ class Program:
         >>> prog.longest(1, 0), prog.longest(2, 0)
         (5, 3)
         """
-        return _longest(self._codes, nr & _U32, arch & _U32)
+        return _paths(self._codes, nr & _U32, arch & _U32).longest
+
+    def returns(self, nr: int, arch: int) -> frozenset[int | None]:
+        """Return every value the filter can return for this number and arch, over every argument value.
+
+        None stands for a ``ret a`` whose value the walk does not know. Outcomes an earlier
+        comparison of the same word rules out are left out, as in :meth:`longest`.
+
+        >>> prog = Program.assemble([("ld", "nr"), ("jeq", 1, 0, 3), ("ld", 16), ("jeq", 5, 0, 1),
+        ...                          ("ret", 0), ("ret", SECCOMP_RET_ALLOW)])
+        >>> sorted(prog.returns(1, 0)), sorted(prog.returns(2, 0)) == [SECCOMP_RET_ALLOW]
+        ([0, 2147418112], True)
+        """
+        return _paths(self._codes, nr & _U32, arch & _U32).returns
 
 
 def _alu(op: int, a: int, b: int) -> int:
@@ -522,8 +535,20 @@ def _branch(fact: tuple[int | None, frozenset[int], int, int], op: int, k: int, 
     return fact
 
 
-def _longest(codes: tuple[tuple[int, int, int, int], ...], nr: int, arch: int) -> int:
-    """Longest path for one (nr, arch).
+@dataclass(frozen=True, slots=True)
+class _Paths:
+    longest: int
+    returns: frozenset[int | None]
+
+
+def _ret_value(code: int, k: int, a: _Val) -> int | None:
+    if code & 0x18 != _A:
+        return k
+    return a[1] if a[0] == _KNOWN else None
+
+
+def _paths(codes: tuple[tuple[int, int, int, int], ...], nr: int, arch: int) -> _Paths:
+    """Longest path and reachable return values for one (nr, arch).
 
     The prefix that depends on the number and the arch only is followed as the kernel's
     emulation does; from the first unknown value on, the instructions are visited in order
@@ -536,7 +561,7 @@ def _longest(codes: tuple[tuple[int, int, int, int], ...], nr: int, arch: int) -
     while True:  # the determined prefix
         code, jt, jf, k = codes[pc]
         if code & 0x07 == _RET:
-            return executed + 1
+            return _Paths(executed + 1, frozenset({_ret_value(code, k, a)}))
         if code == _JMP | _JA:
             executed += 1
             pc += 1 + k
@@ -552,9 +577,9 @@ def _longest(codes: tuple[tuple[int, int, int, int], ...], nr: int, arch: int) -
         executed += 1
         pc += 1
     for use_facts in (True, False):
-        best = _walk(codes, pc, (a, x, ()), executed, nr, arch, use_facts=use_facts)
-        if best is not None:
-            return best
+        found = _walk(codes, pc, (a, x, ()), executed, nr, arch, use_facts=use_facts)
+        if found is not None:
+            return found
     raise AssertionError("unreachable: the walk without path facts has no budget")  # pragma: no cover
 
 
@@ -571,9 +596,10 @@ def _walk(
     arch: int,
     *,
     use_facts: bool,
-) -> int | None:
+) -> _Paths | None:
     reach: dict[int, dict[_State, int]] = {start: {state: executed}}
     best = 0
+    returns: set[int | None] = set()
     visited = 0
     for pc in range(start, len(codes)):
         here = reach.pop(pc, None)
@@ -588,6 +614,7 @@ def _walk(
             count = before + 1
             if cls == _RET:
                 best = max(best, count)
+                returns.add(_ret_value(code, k, a))
                 continue
             if code == _JMP | _JA:
                 _push(reach, pc + 1 + k, (a, x, facts), count)
@@ -606,7 +633,7 @@ def _walk(
                 continue
             a2, x2 = _step(code, k, a, x, nr, arch)
             _push(reach, pc + 1, (a2, x2, facts), count)
-    return best
+    return _Paths(best, frozenset(returns))
 
 
 def _push(reach: dict[int, dict[_State, int]], pc: int, state: _State, count: int) -> None:

@@ -219,6 +219,15 @@ def test_longest_skips_outcomes_the_path_already_ruled_out() -> None:
     assert p.run(SeccompData(0, 0, args=(2,))).executed == 3
 
 
+def test_returns_lists_what_some_argument_value_reaches() -> None:
+    # personality-like: allowed for arg0 in {0, 8}, refused otherwise; a contradictory path is left out
+    p = Program.assemble(
+        [("ld", 16), ("jeq", 0, 0, 1), ("ret", SECCOMP_RET_ALLOW), ("jeq", 8, 0, 1), ("ret", SECCOMP_RET_ALLOW),
+         ("jeq", 0, 0, 1), ("ret", 7), ("ret", SECCOMP_RET_ERRNO | 1)]
+    )  # fmt: skip
+    assert p.returns(0, 0) == {SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO | 1}  # "ret 7" needs arg0 == 0 twice over
+
+
 def test_longest_follows_a_masked_word_as_its_own_value() -> None:
     # (arg0 & 0xff) == 3 then arg0 == 3: different words, both outcomes possible
     p = Program.assemble(
@@ -275,6 +284,7 @@ def test_a_constant_verdict_holds_for_every_argument(nr: int, abi: int, args: li
         if const.value is not None:
             assert out.value == const.value
         assert out.executed <= p.longest(nr, abi)
+        assert out.value in p.returns(nr, abi)
 
 
 def test_every_libseccomp_opcode_is_in_the_kernels_emulation_set(docker_program: Program) -> None:

@@ -10,6 +10,7 @@ if TYPE_CHECKING:
     import argparse
 
     from seccompose.arch import Arch
+    from seccompose.cost import Layout
 
 __all__ = ["EXAMPLES", "HELP", "configure", "run"]
 
@@ -21,6 +22,7 @@ examples:
   seccompose check profile.json --strict        # warnings (names this libseccomp cannot resolve) fail too
   seccompose check bundle/config.json --probe   # also probe the kernel's verdict for every syscall number
   seccompose check profile.json --format json
+  seccompose check profile.json --cost          # what the filter costs per syscall: cached calls, worst case
 
 exit status: 0 clean or only warnings, 1 problems found (or warnings with --strict), 2 error (bad input,
 libseccomp missing)
@@ -53,7 +55,40 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="names this libseccomp cannot resolve whose rules fail closed are notes, not warnings",
     )
     parser.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
+    parser.add_argument(
+        "--cost",
+        action="store_true",
+        help="report what the filter costs per syscall: its length, per ABI which allowed syscalls the kernel "
+        "caches and why the others run the filter, and the most instructions one syscall executes",
+    )
+    parser.add_argument(
+        "--layout",
+        choices=("linear", "tree"),
+        help="with --cost: how the runtime lays out libseccomp's program: linear (libseccomp's default order: "
+        "runc 1.1, crun) or tree (libseccomp's binary tree above 32 rules: runc >= 1.2); "
+        "default: what the runc on PATH builds, else tree",
+    )
     parser.add_argument("--format", choices=("text", "json"), default="text")
+
+
+def _runc_layout() -> Layout:
+    """The layout the runc on PATH builds: linear before 1.2, the binary tree from 1.2 on (and without runc)."""
+    import re
+    import shutil
+    import subprocess
+
+    runc = shutil.which("runc")
+    if runc is None:
+        return "tree"
+    try:
+        out = subprocess.run([runc, "--version"], capture_output=True, text=True, timeout=10, check=False).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return "tree"
+    found = re.match(r"runc version (\d+)\.(\d+)", out)
+    if found and (int(found[1]), int(found[2])) < (1, 2):
+        return "linear"
+    return "tree"
+
 
 
 def _read(spec: str, arch: Arch) -> tuple[Any, str]:
@@ -84,15 +119,25 @@ def run(args: argparse.Namespace) -> int:
         if arch is not host_arch():
             raise ProbeError(f"--probe runs on this machine's kernel ({host_arch().value}), not {arch.value}")
         result = probe(oci, intent=args.intent)
+    costs = None
+    if args.cost:
+        from seccompose.cost import cost
+
+        layout: Layout = args.layout or _runc_layout()
+        costs = cost(oci, layout=layout, source=source)
     ok = not report.failed(strict=args.strict) and (result is None or result.ok)
     if args.format == "json":
         out = report.to_json()
         if result is not None:
             out["probe"] = result.to_json()
+        if costs is not None:
+            out["cost"] = costs.to_json()
         out["ok"] = ok
         sys.stdout.write(json.dumps(out, indent=2) + "\n")
     else:
         sys.stdout.write(report.format_text() + "\n")
         if result is not None:
             sys.stdout.write(result.format_table() + "\n")
+        if costs is not None:
+            sys.stdout.write(costs.format_text() + "\n")
     return 0 if ok else 1
