@@ -146,6 +146,19 @@ RULES: Final = (
         "rule into rules that each mean what they say.",
     ),
     LintRule(
+        "useless-condition",
+        "warning",
+        "An argument condition that buys nothing",
+        "An argument condition should refuse something. This one does not: another rule allows the same "
+        "syscall without conditions (so the syscall is allowed whatever its arguments, and the condition only "
+        "misleads the reader into thinking it is restricted), or the comparison holds for every value "
+        "(`>= 0`, `<= 0xffffffffffffffff`, a mask of 0 against 0), or for none (the rule never applies). "
+        "Since Linux 5.11 the kernel caches the verdict of a syscall the filter decides from its number alone; "
+        "a condition the filter has to test makes every call of that syscall run the filter.",
+        "Drop the condition (or the conditional rule), or make it test what was meant; "
+        "`seccompose check PROFILE --cost` shows which syscalls the kernel caches and why the others are not.",
+    ),
+    LintRule(
         "dangerous-allowed",
         "warning",
         "A dangerous syscall allowed without the capability that justifies it",
@@ -722,6 +735,83 @@ def _repeated(doc: _Doc) -> Iterator[Finding]:
                 seen[c.index] = i
 
 
+_U64: Final = (1 << 64) - 1
+_OP_TEXT: Final = {
+    "SCMP_CMP_NE": "!=", "SCMP_CMP_LT": "<", "SCMP_CMP_LE": "<=", "SCMP_CMP_EQ": "==", "SCMP_CMP_GE": ">=",
+    "SCMP_CMP_GT": ">",
+}  # fmt: skip
+
+
+def _always(c: _Cond) -> bool | None:
+    """True: the comparison holds for every 64-bit value; False: for none; None: it depends."""
+    if c.op == "SCMP_CMP_MASKED_EQ":  # value is the mask, valueTwo the datum
+        if c.value_two & ~c.value & _U64:
+            return False
+        return True if c.value & _U64 == 0 else None
+    if (c.op, c.value) in (("SCMP_CMP_GE", 0), ("SCMP_CMP_LE", _U64)):
+        return True
+    if (c.op, c.value) in (("SCMP_CMP_LT", 0), ("SCMP_CMP_GT", _U64)):
+        return False
+    return None
+
+
+def _cond_text(c: _Cond) -> str:
+    if c.op == "SCMP_CMP_MASKED_EQ":
+        return f"arg{c.index} & {c.value:#x} == {c.value_two:#x}"
+    return f"arg{c.index} {_OP_TEXT.get(c.op, c.op)} {c.value if c.value < 0x10000 else hex(c.value)}"
+
+
+def _covers(wide: _Rule, narrow: _Rule) -> bool:
+    """Whether an unconditional rule applies wherever a conditional one does (same gates or none)."""
+    return (not wide.includes_caps or wide.includes_caps <= narrow.includes_caps) and (
+        not wide.arches or (bool(narrow.arches) and narrow.arches <= wide.arches)
+    )
+
+
+def _useless_conditions(doc: _Doc) -> Iterator[Finding]:
+    for r in doc.rules:
+        if not r.args:
+            continue
+        for i, c in enumerate(r.args):
+            always = _always(c)
+            if always is None:
+                continue
+            names = ", ".join(r.names)
+            if always:
+                alone = all(_always(o) is True for o in r.args)
+                effect = (
+                    f"the rule allows {names} whatever the arguments, but the filter still tests them, so the "
+                    f"kernel cannot cache {names}"
+                    if alone and r.action.allows
+                    else "it only adds instructions to the filter"
+                )
+                message = f"{names}: {_cond_text(c)} holds for every value; {effect}"
+            else:
+                message = f"{names}: {_cond_text(c)} holds for no value; the rule never applies"
+            yield Finding(_BY_ID["useless-condition"], message, f"{r.location}.args[{i}]", r.names)
+        for name in r.names:
+            wide = next(
+                (
+                    o
+                    for o in doc.rules
+                    if o is not r and not o.args and name in o.names
+                    and (o.action, o.errno) == (r.action, r.errno) and _covers(o, r)
+                ),
+                None,
+            )  # fmt: skip
+            if wide is not None:
+                already = (
+                    f"allows {name}" if r.action.allows else f"applies {_describe(r.action, r.errno)} to {name}"
+                )
+                yield Finding(
+                    _BY_ID["useless-condition"],
+                    f"{name}: {wide.location} already {already} without conditions, so these conditions change "
+                    "nothing (libseccomp drops them)",
+                    f"{r.location}.args",
+                    (name,),
+                )
+
+
 def _justifying(name: str) -> tuple[str, ...]:
     from seccompose.caps import load_capability_map
 
@@ -835,6 +925,7 @@ def lint(
         *_enosys(doc),
         *_io_uring(doc),
         *_repeated(doc),
+        *_useless_conditions(doc),
         *_dangerous(doc, capset),
         *_notify(doc),
         *_uprobe(doc),

@@ -86,6 +86,12 @@ TRIGGERS: list[tuple[str, dict[str, Any], str | None]] = [
         ),
         "syscalls[1].args[1]",
     ),
+    (
+        "useless-condition",
+        # personality >= 0: allowed whatever the argument, yet the filter tests it on every call
+        oci(allow("read"), allow("personality", args=[{"index": 0, "value": 0, "op": "SCMP_CMP_GE"}])),
+        "syscalls[1].args[0]",
+    ),
     ("dangerous-allowed", oci(allow("read", "mount")), "syscalls[0]"),
     (
         "notify-without-listener",
@@ -201,6 +207,45 @@ def test_enosys_time64_names_only_for_x86() -> None:
     found = lint(doc).findings
     assert [f.names for f in found] == [("clock_gettime64",)]
     assert ids(oci(allow("clock_gettime", "read"), arches=["SCMP_ARCH_AARCH64"])) == []
+
+
+@pytest.mark.parametrize(
+    ("arg", "fragment"),
+    [
+        ({"index": 1, "value": 0xFFFFFFFFFFFFFFFF, "op": "SCMP_CMP_LE"}, "arg1 <= 0xffffffffffffffff holds for every"),
+        ({"index": 0, "value": 0, "valueTwo": 0, "op": "SCMP_CMP_MASKED_EQ"}, "arg0 & 0x0 == 0x0 holds for every"),
+        ({"index": 0, "value": 0xFF, "valueTwo": 0x100, "op": "SCMP_CMP_MASKED_EQ"}, "holds for no value"),
+        ({"index": 2, "value": 0, "op": "SCMP_CMP_LT"}, "arg2 < 0 holds for no value; the rule never applies"),
+    ],
+)
+def test_useless_condition_comparisons(arg: dict[str, Any], fragment: str) -> None:
+    (finding,) = lint(oci(allow("read"), allow("personality", args=[arg]))).findings
+    assert finding.rule.id == "useless-condition"
+    assert fragment in finding.message
+
+
+def test_useless_condition_beside_an_unconditional_rule_with_the_same_action() -> None:
+    doc = oci(
+        allow("read", "personality"),
+        allow("personality", args=[{"index": 0, "value": 8, "op": "SCMP_CMP_EQ"}]),
+        # a conditional refusal of an allowed name changes the verdict: not reported
+        {"names": ["read"], "action": "SCMP_ACT_ERRNO", "errnoRet": 9, "args": [{"index": 0, "value": 3, "op": "SCMP_CMP_EQ"}]},
+    )
+    (finding,) = lint(doc).findings
+    assert (finding.rule.id, finding.location, finding.names) == ("useless-condition", "syscalls[1].args", ("personality",))
+    assert "syscalls[0] already allows personality without conditions" in finding.message
+
+
+def test_a_condition_gated_on_a_capability_is_not_made_useless_by_a_narrower_rule() -> None:
+    # Docker format: the unconditional allow needs CAP_SYS_ADMIN, the conditional one applies to everyone
+    doc = {
+        "defaultAction": "SCMP_ACT_ERRNO",
+        "syscalls": [
+            {"names": ["clone"], "action": "SCMP_ACT_ALLOW", "includes": {"caps": ["CAP_SYS_ADMIN"]}},
+            {"names": ["clone"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 0, "value": 2114060288, "op": "SCMP_CMP_MASKED_EQ"}]},
+        ],
+    }
+    assert "useless-condition" not in ids(doc)
 
 
 def test_dangerous_justified_by_includes_caps_in_a_docker_profile() -> None:
