@@ -9,6 +9,7 @@ crashes, never on timings); ``--json FILE`` also saves the results.
     (c) ``seccompose compose --base default``, cold process       median of >= 20 runs, ratio to ``python -c pass``
     (d) ``learn`` on a generated 1 GB ``strace -f -tt`` log       MB/s, ratio to the grep | sort pipeline
     (e) ``import seccompose`` in a fresh process                  median of >= 20 runs, slowest modules
+    (f) one syscall under each profile, loaded as runc loads it   ns added to an unconfined twin, same run
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import _syscost
 from _inputs import Case, CaseMaker, runtime_name, shipped_bases
 from _stracegen import ensure_log
 
@@ -68,6 +70,7 @@ class Results:
     rows: list[Row] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     paces: list[str] = field(default_factory=list)
+    sections: list[str] = field(default_factory=list)
 
     def add(self, *rows: Row) -> None:
         """Add rows and print them as they come (a long run shows progress)."""
@@ -385,6 +388,53 @@ def bench_import(res: Results, quick: bool) -> None:
     res.commands.append(f'(e) {sys.executable} -c "{_IMPORT}"; python -X importtime -c "import seccompose"')
 
 
+# --- (f) ---------------------------------------------------------------------------------------------------------
+
+
+def bench_syscost(res: Results, quick: bool, cache: Path) -> None:
+    """(f) the nanoseconds a profile adds to one syscall, against an unconfined twin in the same run."""
+    if platform.machine() != "x86_64":
+        res.add(Row("f", "syscall cost", None, "ns", note=f"the helper is x86_64 only; this is {platform.machine()}"))
+        return
+    binary = _syscost.build_helper(cache)
+    rounds, batch_us = (5, 200) if quick else (101, 2000)
+    cpu = _syscost.default_cpu()
+    stacks = _syscost.profiles()
+    for layout, binary_tree in _syscost.layouts():
+        rows = []
+        for label, stack in stacks:
+            row = _syscost.measure(
+                binary, label, stack, rounds=rounds, batch_us=batch_us, cpu=cpu, binary_tree=binary_tree
+            )
+            rows.append(row)
+            for call, cell in row.cells.items():
+                res.add(
+                    Row(
+                        "f",
+                        f"{layout}, {label}: {call}",
+                        cell.added_ns,
+                        "ns",
+                        note=(
+                            f"{cell.verdict}; unconfined {cell.unconfined_ns:.0f} ns, interquartile range of the "
+                            f"per-round differences {cell.q1:+.1f}..{cell.q3:+.1f}"
+                            if cell.added_ns is not None and cell.q1 is not None and cell.q3 is not None
+                            else cell.verdict
+                        ),
+                    )
+                )
+        res.sections.append(
+            f"## (f) ns a profile adds per syscall, loaded as {layout} loads it\n\n"
+            "Median over the rounds of (confined - unconfined); in brackets the interquartile range of those "
+            "per-round differences.\n\n" + _syscost.matrix(rows)
+        )
+    res.notes += _syscost.machine_notes()
+    res.commands.append(
+        f"(f) {binary} --rounds {rounds} --batch-us {batch_us} --cpu {cpu} --filter PROGRAM... "
+        + " ".join(_syscost.CALLS)
+        + "  (PROGRAM: seccompose.cost.runc_program(profile), one per stacked filter)"
+    )
+
+
 # --- the table ---------------------------------------------------------------------------------------------------
 
 
@@ -400,6 +450,8 @@ def table(res: Results) -> str:
     lines += ["", "Commands:", ""] + [f"- {c}" for c in res.commands]
     if res.notes:
         lines += ["", "Notes:", ""] + [f"- {n}" for n in res.notes]
+    for section in res.sections:
+        lines += ["", section]
     return "\n".join(lines)
 
 
@@ -416,7 +468,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small sizes: every benchmark in seconds (CI)")
     parser.add_argument("--json", metavar="FILE", help="also write the results as JSON")
-    parser.add_argument("--only", default="abcde", metavar="LETTERS", help="run only these benchmarks (e.g. ab)")
+    parser.add_argument("--only", default="abcdef", metavar="LETTERS", help="run only these benchmarks (e.g. ab)")
     parser.add_argument(
         "--cache",
         default=str(Path(tempfile.gettempdir()) / "seccompose-bench"),
@@ -433,6 +485,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         pace = _pace(loops)
         if letter == "d":
             bench_learn(res, args.quick, Path(args.cache))
+        elif letter == "f":
+            bench_syscost(res, args.quick, Path(args.cache))
         elif letter in BENCHES:
             BENCHES[letter](res, args.quick)
         res.paces.append(f"({letter}) {pace:.2f} before, {_pace(loops):.2f} after")
@@ -450,6 +504,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "commands": res.commands,
             "rows": [r.__dict__ for r in res.rows],
             "notes": res.notes,
+            "sections": res.sections,
         }
         Path(args.json).write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
     return 0

@@ -27,11 +27,18 @@ def test_quick_benchmarks_run_and_print_the_table(tmp_path: Path) -> None:
     assert text.startswith("# seccompose benchmarks")
     for heading in ("- cpu:", "- date:", "- python:", "Commands:", "| | benchmark | result | target | met | notes |"):
         assert heading in text
-    rows = [line for line in text.splitlines() if line.startswith("| ") and not line.startswith("| |")]
-    assert {row.split("|")[1].strip() for row in rows} == {"a", "b", "c", "d", "e"}
+    table = text.split("\nCommands:")[0]  # the per-profile matrices of (f) follow the notes
+    rows = [line for line in table.splitlines() if line.startswith("| ") and not line.startswith("| |")]
+    assert {row.split("|")[1].strip() for row in rows} == {"a", "b", "c", "d", "e", "f"}
     doc = json.loads(out.read_text(encoding="utf-8"))
-    assert {r["bench"] for r in doc["rows"]} == {"a", "b", "c", "d", "e"}
-    # Every measurement is a number, except learn's when its module is missing (reported as n/a).
-    assert all(isinstance(r["value"], float) for r in doc["rows"] if r["bench"] != "d")
+    assert {r["bench"] for r in doc["rows"]} == {"a", "b", "c", "d", "e", "f"}
+    # Every measurement is a number, except learn's when its module is missing (reported as n/a), and
+    # a syscall a profile kills (reported, not timed).
+    assert all(isinstance(r["value"], float) for r in doc["rows"] if r["bench"] not in "df")
+    # (f): every shipped profile's row, getppid timed in each, in a table per program layout
+    syscost = [r for r in doc["rows"] if r["bench"] == "f"]
+    for profile in ("Docker's default", "default", "redis", "2 stacked: Docker's default twice"):
+        assert any(r["metric"].endswith(f", {profile}: getppid") and isinstance(r["value"], float) for r in syscost)
+    assert sum(s.startswith("## (f)") for s in doc["sections"]) == 2
     # How fast the machine ran around each benchmark, so a reader can tell a slow minute from slow code.
     assert any(note.startswith("machine pace") and "(a) " in note and "(e) " in note for note in doc["notes"])
