@@ -10,6 +10,13 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, settings
 
+from tests.ci_skips import (  # noqa: F401 - pytest hooks, found here by name
+    pytest_collection_modifyitems,
+    pytest_runtest_logreport,
+    pytest_sessionfinish,
+    pytest_terminal_summary,
+)
+
 FIXTURES = Path(__file__).parent / "fixtures"
 REFERENCE = FIXTURES / "reference"
 

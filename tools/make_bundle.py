@@ -65,7 +65,9 @@ def make_bundle(
     config_path = dest / "config.json"
     if config_path.exists():
         config_path.unlink()
-    subprocess.run(["runc", "spec", "--bundle", str(dest)], check=True, capture_output=True)
+    # runc's default spec; crun writes the same shape where runc is not installed (crun's bundle tests)
+    spec = ["runc", "spec", "--bundle", str(dest)] if shutil.which("runc") else ["crun", "spec"]
+    subprocess.run(spec, check=True, capture_output=True, cwd=dest)
     config = json.loads(config_path.read_text())
     config["process"]["args"] = list(args)
     config["process"]["terminal"] = False
