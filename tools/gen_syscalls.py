@@ -8,8 +8,11 @@ tests/fixtures/reference/linux):
   arm64-Makefile.syscalls  arch/arm64/kernel/Makefile.syscalls      (extra arm64 ABIs)
   libseccomp-pr457-syscalls.csv
                            libseccomp's src/syscalls.csv (v6.16): its `arm` column (EABI numbers; "PNR"
-                           = not on arm) and `arm_kver` (since) -> arm. The reference data has no
-                           arch/arm/tools/syscall.tbl; libseccomp derives the column from it.
+                           = not on arm) and `arm_kver` (since) -> arm, up to Linux 6.16. The reference
+                           data has no arch/arm/tools/syscall.tbl; libseccomp derives the column from it.
+                           Syscalls added after that take the generic number on every arch (the unified
+                           numbering since 424), so arm's rows above libseccomp's highest are syscall.tbl's
+                           'common' rows, with aarch64's since column -> arm at the kernel version.
   {x86_64,x86,aarch64}.tsv the reference folder's derived tables: only their `since` column is used,
                            and only after checking they list exactly the numbers and names parsed here.
 
@@ -131,6 +134,25 @@ def parse_libseccomp_arm(path: Path) -> tuple[list[tuple[int, str, str]], dict[i
     return out, since
 
 
+def add_unified(
+    arm: list[tuple[int, str, str]], generic: list[tuple[int, str, str]]
+) -> tuple[list[tuple[int, str, str]], list[tuple[int, str, str]]]:
+    """Add the generic table's rows above arm's highest syscall number (below __ARM_NR_BASE).
+
+    Every syscall since 424 has one number on all arches, so a syscall newer than the
+    libseccomp csv is on arm under the generic number; the rows are returned without entry
+    points, like the rest of the arm table.
+    """
+    highest = max(n for n, _, _ in arm if n < ARM_NR_BASE)
+    names = {name for _, name, _ in arm}
+    added = [(n, name, "") for n, name, _ in generic if n > highest]
+    clash = [name for _, name, _ in added if name in names]
+    if highest < 424 or clash:
+        msg = f"arm: cannot extend past {highest} with the generic table (already named: {clash})"
+        raise SystemExit(msg)
+    return sorted(arm + added, key=lambda row: row[0]), added
+
+
 def arm64_abis(source: Path) -> tuple[str, ...]:
     text = (source / "arm64-Makefile.syscalls").read_text(encoding="utf-8")
     extra: list[str] = []
@@ -179,6 +201,9 @@ def generate(source: Path) -> dict[str, str]:
     x32_since = {n | X32_SYSCALL_BIT: by_name64.get(name, "") for n, name, _ in x32_raw}
     arm, arm_since = parse_libseccomp_arm(source / LIBSECCOMP_CSV)
     arm_version = libseccomp_version(source / LIBSECCOMP_CSV)
+    arm, added = add_unified(arm, parse_tbl(source / "syscall.tbl", ("common",)))
+    aarch64_since = reference_since(source, "aarch64", aarch64)
+    arm_since |= {n: aarch64_since.get(n, "") for n, _, _ in added}
     return {
         "x86_64": render(
             "x86_64", version, "arch/x86/entry/syscalls/syscall_64.tbl (ABIs common, 64)", x86_64, since64
@@ -206,10 +231,12 @@ def generate(source: Path) -> dict[str, str]:
         ),
         "arm": render(
             "arm",
-            arm_version,
+            version,
             f"libseccomp syscalls.csv v{arm_version} (derived from the kernel's arch/arm/tools/syscall.tbl), "
             "column arm (EABI); plus the ARM private calls of arch/arm/include/uapi/asm/unistd.h "
-            "(__ARM_NR_BASE + n) and arm_sync_file_range, the kernel's name for 341; no entry points",
+            "(__ARM_NR_BASE + n) and arm_sync_file_range, the kernel's name for 341; plus the syscalls added "
+            f"after {arm_version} ({', '.join(name for _, name, _ in added) or 'none'}), from scripts/syscall.tbl "
+            "(ABI common): the unified numbering every arch shares since 424; no entry points",
             arm,
             arm_since,
         ),

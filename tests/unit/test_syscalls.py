@@ -44,15 +44,31 @@ def test_row_counts_and_highest(arch: Arch, rows: int) -> None:
         assert t.name(471) == "rseq_slice_yield"
 
 
-def test_arm_table_is_libseccomps_arm_column_plus_the_private_calls() -> None:
-    # arm comes from libseccomp's syscalls.csv (v6.16), not from a kernel table of our own.
+def _generic_common() -> dict[str, int]:
+    text = (ROOT / "tests" / "fixtures" / "reference" / "linux" / "syscall.tbl").read_text(encoding="utf-8")
+    rows = [line.split() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+    return {f[2]: int(f[0]) for f in rows if f[1] == "common"}
+
+
+def test_arm_table_is_libseccomps_arm_column_plus_the_private_calls_plus_the_unified_numbers() -> None:
+    # arm comes from libseccomp's syscalls.csv (v6.16), then the generic table: every syscall since 424
+    # has the same number on all arches, so those added after 6.16 are on arm at their generic number.
     t = table(Arch.ARM)
-    assert t.kernel == "6.16"
+    assert t.kernel == "7.2.13"
     column = _libseccomp_column("arm")
     private = {name: 0x0F0000 + n for name, n in ARM_PRIVATE.items()}
     # the kernel's own name for 341, kept beside libseccomp's (Docker's profile names both)
     alias = {"arm_sync_file_range": column["sync_file_range2"]}
-    assert {name: t.number(name) for name in t} == column | private | alias
+    generic = _generic_common()
+    newer = {name: n for name, n in generic.items() if n > max(v for v in column.values() if v < 0x0F0000)}
+    assert newer == {"file_getattr": 468, "file_setattr": 469, "listns": 470, "rseq_slice_yield": 471}
+    assert {name: t.number(name) for name in t} == column | private | alias | newer
+    # the unified numbering: every generic 'common' syscall from 424 on that arm has, at the same number
+    unified = {name: n for name, n in generic.items() if n >= 424}
+    assert {name: t.number(name) for name in unified if name in t} == unified
+    assert set(unified) - set(t) == set()  # memfd_secret is not 'common' in syscall.tbl: not on arm
+    assert t.since("listns") == "6.18"
+    assert t.since("rseq_slice_yield") == "7.0"
     assert t.name(0x0F0005) == "set_tls"
     assert t.name(341) == "sync_file_range2"
     assert len(t.numbers()) == len(t) - 1
