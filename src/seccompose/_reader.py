@@ -3,7 +3,7 @@ r"""The one bounded reader: every file, stdin and document text seccompose takes
 Private; the rules are documented for users in ``docs/reference/inputs.md``. Each input is
 checked before it is parsed, so no input can make seccompose use unbounded memory or time:
 
-- **size**: at most :func:`max_input_bytes` bytes (4 MiB; a policy file 1 MiB), read with a
+- **size**: at most :func:`max_input_bytes` bytes (4 MiB; a policy file 256 kB), read with a
   bounded ``read()`` so ``/dev/zero`` or an endless pipe stop at the limit + 1 byte;
   ``SECCOMPOSE_MAX_INPUT_BYTES`` / ``SECCOMPOSE_MAX_POLICY_BYTES`` (or ``seccompose
   --max-input-bytes``) raise or lower the limits;
@@ -61,8 +61,8 @@ __all__ = [
 
 DEFAULT_MAX_INPUT_BYTES: Final = 4 * 1024 * 1024
 """Profiles, templates, config.json, Kubernetes YAML: real ones are 10-100 kB."""
-DEFAULT_MAX_POLICY_BYTES: Final = 1024 * 1024
-"""Policy files: a few kB in practice; each rule costs a composition per container."""
+DEFAULT_MAX_POLICY_BYTES: Final = 256 * 1024
+"""Policy files: a few kB in practice (256 kB holds about 4,000 rules); each rule is checked per container."""
 MAX_DEPTH: Final = 64
 MAX_INT_DIGITS: Final = 40
 """Longest integer literal: 2**64 has 20 digits, so 40 leaves room for any wrong-but-honest number."""
@@ -108,7 +108,7 @@ def max_input_bytes() -> int:
 
 
 def max_policy_bytes() -> int:
-    """The size limit of a policy file (``SECCOMPOSE_MAX_POLICY_BYTES``, default 1 MiB)."""
+    """The size limit of a policy file (``SECCOMPOSE_MAX_POLICY_BYTES``, default 256 kB)."""
     return _limit(_ENV_POLICY, DEFAULT_MAX_POLICY_BYTES)
 
 
@@ -486,7 +486,7 @@ def parse_yaml(
     import yaml
 
     text = decode(data, source=source, limit=limit)
-    loader = _loader_class()(text)
+    loader = _loader_class(fast=_depth_bound(text) <= MAX_DEPTH)(text)
     try:
         if multi:
             docs = []
@@ -511,16 +511,45 @@ class _YamlLimitError(Exception):
     pass
 
 
-_LOADER: list[type[Any]] = []
+_LOADERS: dict[bool, type[Any]] = {}
 
 
-def _loader_class() -> type[Any]:
-    if _LOADER:
-        return _LOADER[0]
+def _depth_bound(text: str) -> int:
+    """Return an upper bound of a YAML text's nesting.
+
+    The widest indentation, plus the most '- '/': ' on one line, plus the deepest brackets
+    (quotes not excluded, which only raises the bound).
+    """
+    indent = items = 0
+    for line in text.splitlines():
+        stripped = line.lstrip(" ")
+        indent = max(indent, len(line) - len(stripped))
+        items = max(items, stripped.count("- ") + stripped.count(": ") + 2)
+    flow = depth = 0
+    for char in text:
+        if char in "[{":
+            depth += 1
+            flow = max(flow, depth)
+        elif char in "]}":
+            depth -= 1
+    return indent + items + flow
+
+
+def _loader_class(*, fast: bool) -> type[Any]:
+    """PyYAML's safe loader with the reader's limits (depth, duplicates, integers, alias expansion).
+
+    ``fast``: libyaml's parser and composer (C), for a text whose nesting is known to be within
+    the limit (its composer recurses in C, with no limit of its own); else PyYAML's Python
+    composer, whose every level is counted.
+    """
+    if fast in _LOADERS:
+        return _LOADERS[fast]
     import yaml
 
-    class Loader(yaml.SafeLoader):
-        """PyYAML's safe loader with the reader's limits (depth, duplicates, integers, alias expansion)."""
+    base: type[Any] = yaml.CSafeLoader if fast and hasattr(yaml, "CSafeLoader") else yaml.SafeLoader
+
+    class Loader(base):  # type: ignore[misc]
+        """PyYAML's safe loader with the reader's limits."""
 
         def __init__(self, stream: str) -> None:
             super().__init__(stream)
@@ -530,7 +559,7 @@ def _loader_class() -> type[Any]:
             self._depth += 1
             try:
                 if self._depth > MAX_DEPTH:
-                    mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+                    mark = self.peek_event().start_mark
                     msg = f"nested deeper than {MAX_DEPTH} levels (line {mark.line + 1}, column {mark.column + 1})"
                     raise _YamlLimitError(msg)
                 return super().compose_node(parent, index)
@@ -557,7 +586,8 @@ def _loader_class() -> type[Any]:
                             "(YAML readers silently use the last)"
                         )
                     seen[key] = key_node
-            return super().construct_mapping(node, deep=deep)
+            mapping: dict[Any, Any] = super().construct_mapping(node, deep=deep)
+            return mapping
 
         def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
             digits = len(str(node.value).replace("_", "").replace(":", "").lstrip("+-"))
@@ -571,7 +601,9 @@ def _loader_class() -> type[Any]:
             return value
 
     Loader.add_constructor("tag:yaml.org,2002:int", Loader.construct_yaml_int)
-    _LOADER.append(Loader)
+    if base is not yaml.SafeLoader:
+        del Loader.compose_node  # libyaml composes; the bound above stands for the count
+    _LOADERS[fast] = Loader
     return Loader
 
 

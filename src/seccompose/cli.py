@@ -68,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--max-input-bytes",
         metavar="SIZE",
-        help="the size limit of every file or stdin read, e.g. 64M (default: 4M, policies 1M; "
+        help="the size limit of every file or stdin read, e.g. 64M (default: 4M, policies 256K; "
         "or SECCOMPOSE_MAX_INPUT_BYTES / SECCOMPOSE_MAX_POLICY_BYTES)",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
