@@ -55,6 +55,27 @@ class PolicyDocument(_Model):
     )
     templates: tuple[TemplateBinding, ...] = ()
     rules: tuple[RuleModel, ...] = ()
+    explicit_profile: Literal["respect", "override", "refuse"] = Field(
+        default="respect",
+        description="a container that brings its own seccomp profile: respect it, override it with the "
+        "composed one, or refuse to start it",
+    )
+    unconfined: Literal["allow", "refuse"] = Field(
+        default="refuse", description="a container that asks for seccomp=unconfined: allow it, or refuse to start it"
+    )
+    privileged: Literal["confine", "allow", "refuse"] = Field(
+        default="confine",
+        description="a privileged container: confine it (the composed profile with every capability), "
+        "allow it (what the engine does: Docker and Podman run it without seccomp), or refuse to start it",
+    )
+    on_error: Literal["engine-default", "refuse"] = Field(
+        default="engine-default",
+        description="when seccompose fails (a template that cannot be composed, a bug): start the container "
+        "with the engine's default profile, or refuse to start it; never unconfined",
+    )
+    mode: Literal["enforce"] = Field(
+        default="enforce", description="enforce: the kernel refuses what the profile refuses"
+    )
 
     def to_policy(self, *, source: str, base_dir: Path | None) -> Policy:
         def where(name: str) -> str:
@@ -76,5 +97,10 @@ class PolicyDocument(_Model):
             default=where(self.default),
             errno_policy=self.errnoPolicy,
             runtime=None if self.runtime in (None, "none") else self.runtime,
+            explicit_profile=self.explicit_profile,
+            unconfined=self.unconfined,
+            privileged=self.privileged,
+            on_error=self.on_error,
+            mode=self.mode,
             source=source,
         )

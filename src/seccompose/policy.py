@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -149,7 +149,19 @@ class Policy:
     default: str = "default"
     errno_policy: str | None = None
     runtime: str | None = "runc,crun"
+    explicit_profile: str = "respect"
+    """A container that brings its own profile: ``respect`` it, ``override`` it with the composed one, ``refuse``."""
+    unconfined: str = "refuse"
+    """A container that asks for ``seccomp=unconfined``: ``allow`` or ``refuse``."""
+    privileged: str = "confine"
+    """A privileged container: ``confine`` (composed, every capability), ``allow`` (the engine's way), ``refuse``."""
+    on_error: str = "engine-default"
+    """When seccompose fails: ``engine-default`` (the engine's default profile, never unconfined) or ``refuse``."""
+    mode: str = "enforce"
+    """How refusals are answered (``enforce``: the kernel refuses; issue 17 adds observing modes)."""
     source: str = field(default="", compare=False)
+    digest: str = field(default="", compare=False)
+    """``sha256:…`` of the policy file's bytes (set by ``load_policy``)."""
 
     @classmethod
     def from_dict(cls, doc: Mapping[str, Any], *, source: str = "", base_dir: Path | None = None) -> Policy:
@@ -227,11 +239,15 @@ def load_policy(path: str | Path) -> Policy:
     Raises:
         FormatError: unreadable, malformed or invalid file.
     """
+    import hashlib
+
     from seccompose._reader import max_policy_bytes, parse_yaml, read_bytes
 
     path = Path(path)
     limit = max_policy_bytes()
-    doc = parse_yaml(read_bytes(path, limit=limit, what="policy"), source=str(path), limit=limit)
+    raw = read_bytes(path, limit=limit, what="policy")
+    doc = parse_yaml(raw, source=str(path), limit=limit)
     if not isinstance(doc, Mapping):
         raise InvalidProfileError("a policy must be a mapping", location="$", source=str(path))
-    return Policy.from_dict(doc, source=str(path), base_dir=path.parent)
+    policy = Policy.from_dict(doc, source=str(path), base_dir=path.parent)
+    return replace(policy, digest="sha256:" + hashlib.sha256(raw).hexdigest())

@@ -105,6 +105,16 @@ def container_args(parser: argparse.ArgumentParser) -> None:
     policy.add_argument("--image", metavar="IMAGE", help="the container's image, e.g. redis:7 (with --policy)")
     policy.add_argument("--label", metavar="KEY=VALUE", action="append", default=[], help="a container label")
     policy.add_argument("--name", metavar="NAME", default="", help="the container's name (with --policy)")
+    policy.add_argument("--privileged", action="store_true", help="the container runs privileged (with --policy)")
+    policy.add_argument(
+        "--seccomp-request",
+        choices=("default", "unconfined", "profile"),
+        default="default",
+        help="what seccomp the user asked for (with --policy): nothing, unconfined, or a profile of their own",
+    )
+    policy.add_argument(
+        "--decision", metavar="FILE", help="write the decision record (JSON) to FILE, '-' for stdout (with --policy)"
+    )
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -160,8 +170,12 @@ def compose_from_args(args: argparse.Namespace) -> Profile:
 
 
 def _policy_profile(args: argparse.Namespace, arch: Arch, caps: frozenset[Capability]) -> Profile:
+    import json
+
+    from seccompose.decide import Facts, decide
     from seccompose.errors import ConflictError
-    from seccompose.policy import Container, load_policy
+    from seccompose.policy import load_policy
+    from seccompose.templates import parse_kernel
 
     labels = []
     for i, item in enumerate(args.label):
@@ -170,11 +184,28 @@ def _policy_profile(args: argparse.Namespace, arch: Arch, caps: frozenset[Capabi
             raise ConflictError(f"label {item!r} is not KEY=VALUE", location=f"--label[{i}]")
         labels.append((key, value))
     policy = load_policy(args.policy)
-    container = Container(
-        args.image, arch, caps, tuple(labels), args.name, no_new_privileges=args.no_new_privileges == "true"
+    runtime, no_new_privileges = runtime_from_args(args)
+    facts = Facts(
+        image=args.image,
+        arch=arch,
+        capabilities=caps,
+        route="compose",
+        name=args.name,
+        labels=tuple(labels),
+        privileged=getattr(args, "privileged", False),
+        no_new_privileges=no_new_privileges,
+        seccomp=getattr(args, "seccomp_request", "default"),
+        runtime=runtime,
+        kernel=parse_kernel(args.kernel, location="--kernel") if args.kernel else None,
     )
-    decision = policy.profile_for(container)
-    rules = ", ".join(decision.rules) or "none"
+    decision = decide(policy, facts)
+    if getattr(args, "decision", None):
+        write_output(json.dumps(decision.record(), indent=2, sort_keys=True), args.decision)
+    if decision.profile is None:
+        raise ConflictError(
+            f"the policy gives this container no profile to print ({decision.action}): {decision.reason}"
+        )
+    rules = ", ".join(r.name for r in decision.rules) or "none"
     print(
         f"seccompose {args.command}: template {decision.template!r}"
         + (f" (image glob {decision.image_glob!r})" if decision.image_glob else " (no image glob matched)")
