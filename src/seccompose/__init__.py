@@ -9,28 +9,81 @@ True
 """
 
 from seccompose._version import __version__
-from seccompose.actions import Action
-from seccompose.arch import Arch
-from seccompose.caps import Capability
-from seccompose.compose import Layer, compose
-from seccompose.errors import (
-    ArchMismatchError,
-    ConflictError,
-    FormatError,
-    InvalidActionError,
-    InvalidArchError,
-    InvalidArgumentError,
-    InvalidCapabilityError,
-    InvalidProfileError,
-    SeccomposeError,
-    TemplateNotFoundError,
-    UnknownSyscallError,
-)
-from seccompose.formats import dumps, loads
-from seccompose.profile import Flag, Profile, Provenance
-from seccompose.rules import Arg, Operator, Rule
-from seccompose.syscallset import SyscallSet
-from seccompose.templates import Template, load_template, template_names
+
+TYPE_CHECKING = False  # not typing's: importing typing costs the runtime wrapper ~9 ms per container start
+
+if TYPE_CHECKING:
+    from seccompose.actions import Action
+    from seccompose.arch import Arch
+    from seccompose.caps import Capability
+    from seccompose.compose import Layer, compose
+    from seccompose.errors import (
+        ArchMismatchError,
+        ConflictError,
+        FormatError,
+        InvalidActionError,
+        InvalidArchError,
+        InvalidArgumentError,
+        InvalidCapabilityError,
+        InvalidProfileError,
+        SeccomposeError,
+        TemplateNotFoundError,
+        UnknownSyscallError,
+    )
+    from seccompose.formats import dumps, loads
+    from seccompose.profile import Flag, Profile, Provenance
+    from seccompose.rules import Arg, Operator, Rule
+    from seccompose.syscallset import SyscallSet
+    from seccompose.templates import Template, load_template, template_names
+
+# Exports load on first use (PEP 562): `import seccompose.integrations.runtime`, the OCI runtime
+# wrapper every container start runs, must not pay for the composition machinery it may not need.
+_WHERE = {
+    "Action": "actions",
+    "Arch": "arch",
+    "Capability": "caps",
+    "Layer": "compose",
+    "compose": "compose",
+    "ArchMismatchError": "errors",
+    "ConflictError": "errors",
+    "FormatError": "errors",
+    "InvalidActionError": "errors",
+    "InvalidArchError": "errors",
+    "InvalidArgumentError": "errors",
+    "InvalidCapabilityError": "errors",
+    "InvalidProfileError": "errors",
+    "SeccomposeError": "errors",
+    "TemplateNotFoundError": "errors",
+    "UnknownSyscallError": "errors",
+    "dumps": "formats",
+    "loads": "formats",
+    "Flag": "profile",
+    "Profile": "profile",
+    "Provenance": "profile",
+    "Arg": "rules",
+    "Operator": "rules",
+    "Rule": "rules",
+    "SyscallSet": "syscallset",
+    "Template": "templates",
+    "load_template": "templates",
+    "template_names": "templates",
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'seccompose' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f"seccompose.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
 
 __all__ = [
     "Action",
