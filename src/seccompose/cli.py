@@ -33,6 +33,8 @@ COMMANDS = (
     "templates",
     "caps",
     "syscalls",
+    "decisions",
+    "proxy",
     "completion",
 )
 """Every sub-command, in the order ``seccompose --help`` lists them; a missing module is skipped."""

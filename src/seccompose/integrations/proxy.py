@@ -1,0 +1,660 @@
+"""``seccompose proxy``: a Docker Engine API proxy that gives every new container the policy's profile.
+
+It listens on a unix socket (``--listen``) and speaks to the engine's (``--upstream``): dockerd,
+or Podman's Docker-compatible ``podman system service``. ``POST /containers/create`` (with or
+without a ``/v1.NN`` prefix) is decided by ``seccompose.decide.decide`` from the request's
+``Image``, ``Labels``, ``User``, the ``name`` query parameter and ``HostConfig`` (``CapAdd``,
+``CapDrop``, ``Capabilities``, ``Privileged``, ``SecurityOpt``, ``Runtime``), and rewritten to
+carry ``HostConfig.SecurityOpt`` ``seccomp=<profile JSON>``; a refusal is answered as the
+engine answers errors (HTTP 403, ``{"message": ...}``). Everything else passes through byte
+for byte: request and response bodies by their own framing (``Content-Length``, chunked),
+keep-alive connections request after request, streaming responses (``logs -f``, ``events``,
+``pull``/``build`` progress) as they come, and hijacked connections (``attach`` and ``exec``
+start with ``Upgrade: tcp``, or the raw-stream answer of older clients), which become a
+two-way byte pipe, so ``docker run -it`` and ``docker exec -it`` work.
+
+Failure handling: the upstream down is a 502 with a message naming the socket; an error
+inside seccompose applies the policy's ``on_error`` (never unconfined: ``engine-default``
+lets the engine apply its own default profile, and refuses where the engine would apply
+none); the policy file is reloaded when it changes, a broken one keeps the last good policy
+(logged); ``SIGHUP`` reloads now, ``SIGTERM``/``SIGINT`` stop accepting and let open
+connections finish (up to ``--grace`` seconds). At most ``--max-connections`` client
+connections are served at once; more wait in the listen backlog.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import signal
+import socket
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, urlsplit
+
+if TYPE_CHECKING:
+    from seccompose.decide import Decision, Facts
+    from seccompose.integrations.decisions import DecisionLog
+    from seccompose.integrations.policy_source import PolicySource
+
+__all__ = ["PODMAN_DEFAULT_CAPABILITIES", "Proxy", "create_facts", "socket_path"]
+
+_CREATE = re.compile(r"^(/v[0-9]+(\.[0-9]+)?)?/containers/create$")
+_MAX_HEAD = 64 << 10
+_MAX_CREATE_BODY = 32 << 20
+_BUF = 256 << 10
+
+PODMAN_DEFAULT_CAPABILITIES = (
+    "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL", "CAP_NET_BIND_SERVICE",
+    "CAP_SETFCAP", "CAP_SETGID", "CAP_SETPCAP", "CAP_SETUID", "CAP_SYS_CHROOT",
+)  # fmt: skip
+"""The capabilities Podman 4 gives a container by default (containers.conf ``default_capabilities``)."""
+
+
+def socket_path(value: str) -> str:
+    """Return the filesystem path of a unix socket given as a path or a ``unix://`` URL.
+
+    >>> socket_path("unix:///run/docker.sock"), socket_path("/tmp/p.sock")
+    ('/run/docker.sock', '/tmp/p.sock')
+    """
+    if value.startswith("unix://"):
+        return value.removeprefix("unix://")
+    if "://" in value:
+        from seccompose.errors import ConflictError
+
+        raise ConflictError(f"{value!r} is not a unix socket; give a path or a unix:// URL")
+    return value
+
+
+class _ClientGone(Exception):
+    pass
+
+
+class _Stream:
+    """A socket with a read buffer: lines for heads, exact counts for bodies."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.buf = bytearray()
+
+    def _fill(self) -> bool:
+        data = self.sock.recv(_BUF)
+        if not data:
+            return False
+        self.buf += data
+        return True
+
+    def read_head(self) -> bytes | None:
+        """Return the bytes up to and including the blank line; None at a clean end of stream."""
+        while True:
+            end = self.buf.find(b"\r\n\r\n")
+            if end >= 0:
+                head = bytes(self.buf[: end + 4])
+                del self.buf[: end + 4]
+                return head
+            if len(self.buf) > _MAX_HEAD:
+                raise ValueError("HTTP head larger than 64 KiB")
+            if not self._fill():
+                if self.buf:
+                    raise _ClientGone("connection closed inside a head")
+                return None
+
+    def readline(self) -> bytes:
+        while True:
+            end = self.buf.find(b"\n")
+            if end >= 0:
+                line = bytes(self.buf[: end + 1])
+                del self.buf[: end + 1]
+                return line
+            if len(self.buf) > _MAX_HEAD:
+                raise ValueError("HTTP line larger than 64 KiB")
+            if not self._fill():
+                raise _ClientGone("connection closed inside a chunked body")
+
+    def read_exact(self, n: int) -> bytes:
+        while len(self.buf) < n:
+            if not self._fill():
+                raise _ClientGone("connection closed inside a body")
+        data = bytes(self.buf[:n])
+        del self.buf[:n]
+        return data
+
+    def relay(self, n: int, out: socket.socket) -> None:
+        """Send the next ``n`` bytes to ``out`` as they arrive."""
+        if self.buf:
+            take = min(n, len(self.buf))
+            out.sendall(self.buf[:take])
+            del self.buf[:take]
+            n -= take
+        view = memoryview(bytearray(min(n, _BUF) or 1))
+        while n:
+            got = self.sock.recv_into(view, min(n, len(view)))
+            if not got:
+                raise _ClientGone("connection closed inside a body")
+            out.sendall(view[:got])
+            n -= got
+
+    def relay_chunked(self, out: socket.socket) -> None:
+        """Send a chunked body to ``out`` as it is, chunk by chunk, through the last chunk and trailers."""
+        while True:
+            line = self.readline()
+            out.sendall(line)
+            size = int(line.split(b";", 1)[0].strip() or b"0", 16)
+            if size == 0:
+                while True:  # trailers, up to the blank line
+                    trailer = self.readline()
+                    out.sendall(trailer)
+                    if trailer in (b"\r\n", b"\n"):
+                        return
+            self.relay(size + 2, out)  # the chunk and its CRLF
+
+    def read_chunked(self, limit: int) -> bytes:
+        body = bytearray()
+        while True:
+            size = int(self.readline().split(b";", 1)[0].strip() or b"0", 16)
+            if size == 0:
+                while self.readline() not in (b"\r\n", b"\n"):
+                    pass
+                return bytes(body)
+            if len(body) + size > limit:
+                raise ValueError(f"request body larger than {limit} bytes")
+            body += self.read_exact(size)
+            self.read_exact(2)
+
+
+@dataclass
+class _Head:
+    raw: bytes
+    first: str
+    headers: list[tuple[str, str]] = field(default_factory=list)
+
+    @classmethod
+    def parse(cls, raw: bytes) -> _Head:
+        lines = raw.decode("latin-1").split("\r\n")
+        head = cls(raw, lines[0])
+        for line in lines[1:]:
+            if not line:
+                continue
+            name, _, value = line.partition(":")
+            head.headers.append((name.strip(), value.strip()))
+        return head
+
+    def get(self, name: str) -> str | None:
+        low = name.lower()
+        for key, value in self.headers:
+            if key.lower() == low:
+                return value
+        return None
+
+    @property
+    def chunked(self) -> bool:
+        return "chunked" in (self.get("Transfer-Encoding") or "").lower()
+
+    @property
+    def length(self) -> int | None:
+        value = self.get("Content-Length")
+        return int(value) if value is not None and value.strip().isdigit() else None
+
+    def rebuilt(self, *, drop: tuple[str, ...], add: tuple[tuple[str, str], ...]) -> bytes:
+        low = {d.lower() for d in drop}
+        lines = [self.first] + [f"{k}: {v}" for k, v in self.headers if k.lower() not in low]
+        lines += [f"{k}: {v}" for k, v in add]
+        return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+
+def _response(status: int, reason: str, body: dict[str, Any], *, close: bool = False) -> bytes:
+    data = json.dumps(body).encode() + b"\n"
+    head = (
+        f"HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\nContent-Length: {len(data)}\r\n"
+        + ("Connection: close\r\n" if close else "")
+        + "Api-Version: 1.41\r\n\r\n"
+    )
+    return head.encode() + data
+
+
+def _security_opts(opts: list[str]) -> tuple[str, str, bool]:
+    """Return (request, the user's profile text, noNewPrivileges) from HostConfig.SecurityOpt."""
+    request, text, nnp = "default", "", False
+    for opt in opts:
+        key, sep, value = opt.partition("=")
+        if not sep:
+            key, sep, value = opt.partition(":")
+        key = key.strip().lower()
+        if key == "seccomp":
+            if value == "unconfined":
+                request, text = "unconfined", ""
+            elif value:
+                request, text = "profile", value
+        elif key == "no-new-privileges":
+            nnp = value.strip().lower() in ("", "true", "1")
+    return request, text, nnp
+
+
+def create_facts(
+    body: dict[str, Any], query: str, *, engine: str, runtime: str | None, kernel: tuple[int, int] | None
+) -> Facts:
+    """Return the facts of a ``POST /containers/create`` request, capabilities computed as the engine does.
+
+    Raises:
+        SeccomposeError: an unknown capability name (the engine would refuse it too).
+
+    >>> f = create_facts({"Image": "redis:7", "Labels": {"env": "prod"},
+    ...                   "HostConfig": {"CapAdd": ["SYS_ADMIN"], "SecurityOpt": ["seccomp=unconfined"]}},
+    ...                  "name=cache", engine="docker", runtime="runc", kernel=None)
+    >>> f.image, f.name, f.labels, f.seccomp, "CAP_SYS_ADMIN" in {c.name for c in f.capabilities}
+    ('redis:7', 'cache', (('env', 'prod'),), 'unconfined', True)
+    """
+    import hashlib
+
+    from seccompose.arch import host_arch
+    from seccompose.caps import all_capabilities, container_capabilities
+    from seccompose.decide import Facts
+
+    host = body.get("HostConfig") if isinstance(body.get("HostConfig"), dict) else {}
+    assert isinstance(host, dict)  # noqa: S101 - narrowed above
+    privileged = bool(host.get("Privileged"))
+    listed = host.get("Capabilities")
+    base: list[str] | None = list(listed) if isinstance(listed, list) else None
+    if base is None and engine == "podman":
+        base = list(PODMAN_DEFAULT_CAPABILITIES)
+    caps = (
+        all_capabilities()
+        if privileged
+        else container_capabilities(
+            base if base is None else (base or ["none"]),
+            add=[str(c) for c in host.get("CapAdd") or []],
+            drop=[str(c) for c in host.get("CapDrop") or []],
+        )
+    )
+    opts = [str(o) for o in host.get("SecurityOpt") or []]
+    request, text, nnp = _security_opts(opts)
+    labels = body.get("Labels") if isinstance(body.get("Labels"), dict) else {}
+    assert isinstance(labels, dict)  # noqa: S101 - narrowed above
+    name = (parse_qs(query).get("name") or [""])[0].lstrip("/")
+    chosen = host.get("Runtime")
+    return Facts(
+        image=str(body.get("Image") or ""),
+        arch=host_arch(),
+        capabilities=caps,
+        engine=engine,
+        route="proxy",
+        name=name,
+        labels=tuple((str(k), str(v)) for k, v in labels.items()),
+        privileged=privileged,
+        no_new_privileges=nnp,
+        user=str(body.get("User") or ""),
+        seccomp=request,  # type: ignore[arg-type]  # one of the three
+        seccomp_digest="sha256:" + hashlib.sha256(text.encode()).hexdigest() if text else "",
+        runtime=chosen if chosen in ("runc", "crun") else runtime,
+        kernel=kernel,
+    )
+
+
+class Proxy:
+    """The proxy server: ``serve_forever()`` until ``stop()`` (or SIGTERM when run by ``main``)."""
+
+    def __init__(
+        self,
+        listen: str,
+        upstream: str,
+        source: PolicySource,
+        log: DecisionLog | None,
+        *,
+        max_connections: int = 512,
+        grace: float = 30.0,
+        say: Callable[[str], None] | None = None,
+    ) -> None:
+        self.listen = socket_path(listen)
+        self.upstream = socket_path(upstream)
+        self.source = source
+        self.log = log
+        self.grace = grace
+        self._slots = threading.BoundedSemaphore(max_connections)
+        self._say = say or (lambda text: print(f"seccompose proxy: {text}", file=sys.stderr, flush=True))
+        self._decide_lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._server: socket.socket | None = None
+        self._threads: set[threading.Thread] = set()
+        self._threads_lock = threading.Lock()
+        self._engine: tuple[str, str | None, tuple[int, int] | None] | None = None
+
+    # --- engine facts (asked once) -------------------------------------------------------
+    def _ask(self, path: str) -> dict[str, Any]:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(10)
+            s.connect(self.upstream)
+            s.sendall(f"GET {path} HTTP/1.1\r\nHost: docker\r\nConnection: close\r\n\r\n".encode())
+            data = bytearray()
+            while chunk := s.recv(_BUF):
+                data += chunk
+        head, _, body = bytes(data).partition(b"\r\n\r\n")
+        if b"chunked" in head.lower():
+            out, rest = bytearray(), body
+            while rest:
+                size_line, _, rest = rest.partition(b"\r\n")
+                size = int(size_line.split(b";")[0] or b"0", 16)
+                if size == 0:
+                    break
+                out += rest[:size]
+                rest = rest[size + 2 :]
+            body = bytes(out)
+        doc = json.loads(body)
+        return doc if isinstance(doc, dict) else {}
+
+    def engine(self) -> tuple[str, str | None, tuple[int, int] | None]:
+        """Return (engine name, default runtime, kernel) as the upstream reports them (asked once)."""
+        if self._engine is None:
+            from seccompose.templates import parse_kernel
+
+            version = self._ask("/version")
+            components = " ".join(str(c.get("Name", "")) for c in version.get("Components") or [] if isinstance(c, dict))
+            name = "podman" if "podman" in components.lower() else "docker"
+            try:
+                runtime = str(self._ask("/info").get("DefaultRuntime") or "") or None
+            except (OSError, ValueError):
+                runtime = None
+            kernel_text = str(version.get("KernelVersion") or os.uname().release)
+            try:
+                kernel: tuple[int, int] | None = parse_kernel(kernel_text)
+            except ValueError:
+                kernel = None
+            self._engine = (name, runtime if runtime in ("runc", "crun") else None, kernel)
+        return self._engine
+
+    # --- the create decision ----------------------------------------------------------------
+    def decide_create(self, body: bytes, query: str) -> tuple[bytes | None, Decision | None, str]:
+        """Return (the body to send or None to refuse, the decision, a refusal message)."""
+        from seccompose.decide import decide, on_error
+
+        try:
+            doc = json.loads(body or b"{}")
+        except ValueError:
+            return body, None, ""  # not ours to judge: the engine answers a malformed body itself
+        if not isinstance(doc, dict):
+            return body, None, ""
+        engine, runtime, kernel = self.engine()
+        try:
+            facts = create_facts(doc, query, engine=engine, runtime=runtime, kernel=kernel)
+        except Exception:  # noqa: BLE001 - bad capability names etc.: the engine refuses them with its own message
+            return body, None, ""
+        loaded = None
+        try:
+            loaded = self.source.get()
+            if loaded.changed:
+                self._say(loaded.problem or f"policy {loaded.policy.source} {loaded.policy.digest} in force")
+            with self._decide_lock:
+                if os.environ.get("SECCOMPOSE_FAULT") == "decide":  # a test hook: an exception inside seccompose
+                    raise RuntimeError("fault injected by SECCOMPOSE_FAULT=decide")
+                decision = decide(loaded.policy, facts)
+        except Exception as exc:  # noqa: BLE001 - failure is a decision too: on_error
+            setting = loaded.policy.on_error if loaded is not None else "engine-default"
+            policy_id = f"{loaded.policy.source} {loaded.policy.digest}" if loaded is not None else ""
+            decision = on_error(setting, facts, exc, policy=policy_id)
+            self._say(decision.reason)
+        host = doc.setdefault("HostConfig", {}) if isinstance(doc.get("HostConfig", {}), dict) else None
+        if host is None:
+            return body, decision, ""
+        opts = [str(o) for o in host.get("SecurityOpt") or []]
+        kept = [o for o in opts if o.replace(":", "=", 1).partition("=")[0].strip().lower() != "seccomp"]
+        if decision.action == "refuse":
+            return None, decision, decision.reason
+        if decision.action in ("keep", "unconfined"):
+            return body, decision, ""
+        if facts.privileged:
+            return None, decision, (
+                f"{decision.reason}; but {engine} applies no seccomp profile to a privileged container, so the "
+                "proxy cannot confine it: start it through seccompose-runtime (which can), drop --privileged, "
+                "or set privileged: allow"
+            )
+        if decision.action == "engine-default":
+            if facts.seccomp == "unconfined":
+                host["SecurityOpt"] = kept  # the engine's default profile instead of none
+                return json.dumps(doc).encode(), decision, ""
+            return body, decision, ""
+        host["SecurityOpt"] = [*kept, "seccomp=" + decision.seccomp_json()]
+        return json.dumps(doc).encode(), decision, ""
+
+    def _record(self, decision: Decision | None, container_id: str) -> None:
+        if decision is None or self.log is None:
+            return
+        record = decision.record()
+        record["facts"]["container_id"] = container_id
+        try:
+            self.log.record(record, decision.seccomp_json() if decision.profile is not None else None)
+        except OSError as exc:
+            self._say(f"decision log {self.log.path}: {exc}")
+
+    # --- connections ---------------------------------------------------------------------
+    def _pipe(self, a: socket.socket, b: socket.socket, a_buf: bytes, b_buf: bytes) -> None:
+        """Copy both ways until both sides are done (a hijacked connection)."""
+
+        def copy(src: socket.socket, dst: socket.socket, first: bytes) -> None:
+            try:
+                if first:
+                    dst.sendall(first)
+                view = memoryview(bytearray(_BUF))
+                while True:
+                    got = src.recv_into(view)
+                    if not got:
+                        break
+                    dst.sendall(view[:got])
+            except OSError:
+                pass
+            with contextlib.suppress(OSError):
+                dst.shutdown(socket.SHUT_WR)
+
+        other = threading.Thread(target=copy, args=(b, a, b_buf), daemon=True)
+        other.start()
+        copy(a, b, a_buf)
+        other.join()
+
+    def _serve(self, client: socket.socket) -> None:
+        up: socket.socket | None = None
+        try:
+            cin = _Stream(client)
+            upin: _Stream | None = None
+            while not self._stopping.is_set():
+                raw = cin.read_head()
+                if raw is None:
+                    return
+                head = _Head.parse(raw)
+                method, _, rest = head.first.partition(" ")
+                target = rest.rpartition(" ")[0]
+                split = urlsplit(target)
+                if up is None:
+                    try:
+                        up = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                        up.connect(self.upstream)
+                    except OSError as exc:
+                        if up is not None:
+                            up.close()
+                        up = None
+                        client.sendall(_response(502, "Bad Gateway", {
+                            "message": f"seccompose proxy: cannot reach the engine at {self.upstream}: {exc.strerror or exc}"
+                        }, close=True))  # fmt: skip
+                        return
+                    upin = _Stream(up)
+                assert upin is not None  # noqa: S101 - set with up
+                decision: Decision | None = None
+                if method == "POST" and _CREATE.match(split.path):
+                    if head.chunked:
+                        body = cin.read_chunked(_MAX_CREATE_BODY)
+                    else:
+                        length = head.length or 0
+                        if length > _MAX_CREATE_BODY:
+                            client.sendall(_response(413, "Request Entity Too Large", {
+                                "message": f"seccompose proxy: a create request larger than {_MAX_CREATE_BODY} bytes"
+                            }, close=True))  # fmt: skip
+                            return
+                        body = cin.read_exact(length)
+                    new_body, decision, refusal = self.decide_create(body, split.query)
+                    if new_body is None:
+                        self._record(decision, "")
+                        client.sendall(_response(403, "Forbidden", {"message": f"seccompose: {refusal}"}))
+                        continue
+                    up.sendall(
+                        head.rebuilt(
+                            drop=("Content-Length", "Transfer-Encoding"),
+                            add=(("Content-Length", str(len(new_body))),),
+                        )
+                        + new_body
+                    )
+                else:
+                    up.sendall(raw)
+                    if head.chunked:
+                        cin.relay_chunked(up)
+                    elif head.length:
+                        cin.relay(head.length, up)
+                # The response.
+                while True:
+                    rraw = upin.read_head()
+                    if rraw is None:
+                        return  # the engine closed: so do we
+                    resp = _Head.parse(rraw)
+                    status = int(resp.first.split(" ", 2)[1]) if resp.first.count(" ") >= 1 else 0
+                    if 100 <= status < 200 and status != 101:
+                        client.sendall(rraw)  # 100 Continue and friends: the real answer follows
+                        continue
+                    break
+                if decision is not None:
+                    self._forward_create_response(client, upin, resp, rraw, decision)
+                    continue
+                client.sendall(rraw)
+                if status == 101:
+                    self._pipe(client, up, bytes(cin.buf), bytes(upin.buf))
+                    return
+                if method == "HEAD" or status in (204, 304):
+                    continue
+                if resp.chunked:
+                    upin.relay_chunked(client)
+                elif resp.length is not None:
+                    upin.relay(resp.length, client)
+                else:
+                    # No framing: the body runs until the engine closes (a raw-stream attach of
+                    # a client that did not ask to upgrade is a hijack too): a two-way pipe.
+                    self._pipe(client, up, bytes(cin.buf), bytes(upin.buf))
+                    return
+                if (resp.get("Connection") or "").lower() == "close" or (head.get("Connection") or "").lower() == "close":
+                    return
+        except (_ClientGone, OSError, ValueError) as exc:
+            if not isinstance(exc, (_ClientGone, ConnectionError, BrokenPipeError)):
+                with contextlib.suppress(OSError):
+                    client.sendall(_response(400, "Bad Request", {"message": f"seccompose proxy: {exc}"}, close=True))
+        finally:
+            if up is not None:
+                up.close()
+            client.close()
+
+    def _forward_create_response(
+        self, client: socket.socket, upin: _Stream, resp: _Head, rraw: bytes, decision: Decision
+    ) -> None:
+        if resp.chunked:
+            body = upin.read_chunked(_MAX_CREATE_BODY)
+            client.sendall(
+                resp.rebuilt(drop=("Transfer-Encoding", "Content-Length"), add=(("Content-Length", str(len(body))),))
+                + body
+            )
+        else:
+            body = upin.read_exact(resp.length or 0)
+            client.sendall(rraw + body)
+        container_id = ""
+        with contextlib.suppress(ValueError, AttributeError):
+            container_id = str(json.loads(body).get("Id", ""))
+        if container_id:
+            self._record(decision, container_id)
+
+    # --- the server ----------------------------------------------------------------------
+    def bind(self) -> None:
+        """Create the listening socket (replacing a stale socket file)."""
+        with contextlib.suppress(FileNotFoundError):
+            if os.path.exists(self.listen) and not os.path.isdir(self.listen):
+                os.unlink(self.listen)
+        server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        server.bind(self.listen)
+        os.chmod(self.listen, 0o660)
+        server.listen(1024)
+        self._server = server
+
+    def serve_forever(self) -> None:
+        """Accept and serve connections until ``stop()``."""
+        if self._server is None:
+            self.bind()
+        assert self._server is not None  # noqa: S101 - bound above
+        self._server.settimeout(0.5)
+        while not self._stopping.is_set():
+            try:
+                client, _ = self._server.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                if self._stopping.is_set():
+                    break
+                raise
+            client.settimeout(None)
+            self._slots.acquire()
+            thread = threading.Thread(target=self._run, args=(client,), daemon=True)
+            with self._threads_lock:
+                self._threads.add(thread)
+            thread.start()
+        self._server.close()
+        with contextlib.suppress(OSError):
+            os.unlink(self.listen)
+        deadline = time.monotonic() + self.grace
+        with self._threads_lock:
+            threads = list(self._threads)
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+
+    def _run(self, client: socket.socket) -> None:
+        try:
+            self._serve(client)
+        finally:
+            self._slots.release()
+            with self._threads_lock:
+                self._threads.discard(threading.current_thread())
+
+    def stop(self) -> None:
+        """Stop accepting; open connections finish within the grace period."""
+        self._stopping.set()
+
+
+def main(
+    listen: str,
+    upstream: str,
+    policy: str,
+    log: str | None,
+    *,
+    state: str | None = None,
+    max_connections: int = 512,
+    grace: float = 30.0,
+) -> int:
+    """Run the proxy until SIGTERM/SIGINT; SIGHUP reloads the policy."""
+    from seccompose.integrations.decisions import DecisionLog
+    from seccompose.integrations.policy_source import PolicySource
+
+    source = PolicySource(policy, state_dir=state)
+    loaded = source.get()  # a policy that does not load at start is an error, not a silent default
+    proxy = Proxy(listen, upstream, source, DecisionLog(log) if log else None, max_connections=max_connections, grace=grace)
+
+    def reload(_signum: int, _frame: object) -> None:
+        try:
+            got = source.reload()
+            proxy._say(got.problem or f"policy {got.policy.source} {got.policy.digest} reloaded")  # noqa: SLF001
+        except Exception as exc:  # noqa: BLE001 - a signal handler must not kill the server
+            proxy._say(f"reload failed, the last good policy stays: {exc}")  # noqa: SLF001
+
+    signal.signal(signal.SIGHUP, reload)
+    signal.signal(signal.SIGTERM, lambda *_: proxy.stop())
+    signal.signal(signal.SIGINT, lambda *_: proxy.stop())
+    proxy.bind()
+    proxy._say(  # noqa: SLF001
+        f"listening on {proxy.listen}, engine at {proxy.upstream}, policy {loaded.policy.source} {loaded.policy.digest}"
+    )
+    proxy.serve_forever()
+    return 0

@@ -1,0 +1,186 @@
+"""Private engines for the container-start tests: dockerd, Podman, containerd on their own sockets and roots.
+
+Each engine runs under a unique ``/tmp/sc16-<what>-<pid>`` folder (unix socket paths stay
+under 107 bytes), never the machine's default daemons, and is stopped by the fixture that
+started it (by its own pid). The image is a busybox root filesystem with ``/tmp``, imported
+under the names the tests bind templates to.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+DOCKER = "/usr/bin/docker"  # Debian's docker.io client (20.10), the one the daemon ships with
+DOCKERD = shutil.which("dockerd") or "/usr/sbin/dockerd"
+BIN = Path(sys.executable).parent
+WRAPPER = BIN / "seccompose-runtime"
+SECCOMPOSE = BIN / "seccompose"
+APPLETS = ("sh", "sleep", "mkdir", "rmdir", "unshare", "cat", "echo", "true", "id", "ls", "head", "dd", "stty", "tty")
+
+
+def why_not_docker() -> str | None:
+    if os.geteuid() != 0:
+        return "dockerd needs root"
+    if not Path(DOCKERD).exists() or not Path(DOCKER).exists():
+        return "docker.io is not installed (apt-get install docker.io)"
+    if not Path("/bin/busybox").exists():
+        return "busybox is not installed (apt-get install busybox-static)"
+    if not WRAPPER.exists():
+        return "seccompose-runtime is not installed in this environment (pip install -e .)"
+    return None
+
+
+def busybox_rootfs(dest: Path) -> Path:
+    """Write a busybox root filesystem (with /tmp and /tmp/d) to ``dest``; return it."""
+    for sub in ("bin", "tmp/d", "etc", "proc", "sys", "dev"):
+        (dest / sub).mkdir(parents=True, exist_ok=True)
+    (dest / "tmp").chmod(0o1777)
+    shutil.copy2("/bin/busybox", dest / "bin" / "busybox")
+    for applet in APPLETS:
+        link = dest / "bin" / applet
+        if not link.is_symlink():
+            link.symlink_to("busybox")
+    return dest
+
+
+class Dockerd:
+    """A private dockerd (Debian's docker.io) with ``daemon.json``; ``run`` calls the docker client on it."""
+
+    def __init__(self, root: Path, daemon_json: dict[str, Any]) -> None:
+        self.root = root
+        self.sock = str(root / "docker.sock")
+        self.exec_root = root / "exec"
+        self.data_root = root / "data"
+        self.config = root / "daemon.json"
+        self.config.write_text(json.dumps(daemon_json))
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def host(self) -> str:
+        return f"unix://{self.sock}"
+
+    def start(self) -> None:
+        self.data_root.mkdir(parents=True, exist_ok=True)
+        self._log = log = (self.root / "dockerd.log").open("wb")
+        self.proc = subprocess.Popen(
+            [
+                DOCKERD, "--config-file", str(self.config),
+                "--data-root", str(self.data_root), "--exec-root", str(self.exec_root),
+                "--pidfile", str(self.root / "docker.pid"), "-H", self.host,
+                "--iptables=false", "--ip-masq=false", "--bridge=none", "--storage-driver=vfs",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        for _ in range(240):
+            if self.proc.poll() is not None:
+                pytest.fail(f"dockerd exited: {(self.root / 'dockerd.log').read_text()[-500:]}")
+            if self.run("version", check=False, timeout=10).returncode == 0:
+                return
+            time.sleep(0.25)
+        pytest.fail("dockerd did not answer within 60 s")
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        if self.proc.poll() is not None:
+            self._log.close()
+            self.proc = None
+            return
+        leftover = self.run("ps", "-aq", check=False, timeout=30).stdout.split()
+        if leftover:
+            self.run("rm", "-f", *leftover, check=False, timeout=120)
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc = None
+        self._log.close()
+
+    def run(
+        self, *args: str, check: bool = True, timeout: float = 120, host: str | None = None, input_: bytes | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        env = {**os.environ, "DOCKER_HOST": host or self.host}
+        env.pop("DOCKER_CONTEXT", None)
+        if input_ is not None:
+            done_b = subprocess.run([DOCKER, *args], input=input_, capture_output=True, env=env, timeout=timeout,
+                                    check=False)  # fmt: skip
+            done = subprocess.CompletedProcess(done_b.args, done_b.returncode, done_b.stdout.decode(errors="replace"),
+                                               done_b.stderr.decode(errors="replace"))  # fmt: skip
+        else:
+            done = subprocess.run([DOCKER, *args], capture_output=True, text=True, env=env, timeout=timeout, check=False)
+        if check and done.returncode != 0:
+            pytest.fail(f"docker {' '.join(args)}: {done.returncode}: {done.stderr[-800:]}")
+        return done
+
+    def import_image(self, rootfs: Path, *tags: str) -> None:
+        tar = subprocess.run(["tar", "-C", str(rootfs), "-c", "."], capture_output=True, check=True).stdout
+        self.run("import", "-", tags[0], input_=tar)
+        for tag in tags[1:]:
+            self.run("tag", tags[0], tag)
+
+    def bundle_config(self, cid: str) -> dict[str, Any]:
+        """The config.json containerd's shim handed the runtime for a running container."""
+        matches = list(self.exec_root.glob(f"containerd/**/moby/{cid}/config.json"))
+        assert matches, f"no bundle config.json for {cid}"
+        doc: dict[str, Any] = json.loads(matches[0].read_text(encoding="utf-8"))
+        return doc
+
+
+@contextmanager
+def dockerd(name: str, daemon_json: dict[str, Any]) -> Iterator[Dockerd]:
+    root = Path(f"/tmp/sc16-{name}-{os.getpid()}")
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)
+    engine = Dockerd(root, daemon_json)
+    try:
+        engine.start()
+        yield engine
+    finally:
+        engine.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def compose_for(policy: Path, image: str, caps: list[str], *, labels: dict[str, str] | None = None,
+                name: str = "", extra: tuple[str, ...] = ()) -> tuple[dict[str, Any], dict[str, Any]]:  # fmt: skip
+    """``seccompose compose --policy`` for the same facts: (linux.seccomp, decision record)."""
+    from seccompose.arch import host_arch
+
+    release = os.uname().release.split(".")
+    argv = [
+        str(SECCOMPOSE), "compose", "--policy", str(policy), "--image", image, "--arch", host_arch().value,
+        "--caps", ",".join(caps) or "none", "--no-new-privileges", "false", "--runtime", "runc",
+        "--kernel", f"{release[0]}.{release[1].split('-')[0]}", *extra,
+    ]  # fmt: skip
+    for key, value in (labels or {}).items():
+        argv += ["--label", f"{key}={value}"]
+    if name:
+        argv += ["--name", name]
+    with tempfile.TemporaryDirectory(prefix="sc16-compose-") as tmp:
+        record = Path(tmp) / "decision.json"
+        done = subprocess.run([*argv, "--decision", str(record)], capture_output=True, text=True, check=False, timeout=60)
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout), json.loads(record.read_text())
+
+
+def last_decision(log: Path, cid: str) -> dict[str, Any]:
+    for line in reversed(log.read_text().splitlines()):
+        entry: dict[str, Any] = json.loads(line)
+        if entry["container"]["id"] == cid:
+            return entry
+    pytest.fail(f"no decision logged for {cid}")
