@@ -25,9 +25,16 @@ def _group(name: str) -> list[str]:
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """Run the whole test suite (unit, property, golden, docs examples, integration)."""
+    """Run the whole test suite (unit, property, golden, docs examples, integration) but the engine suites."""
     session.install("-e", ".[check]", *_group("test"), *_group("docs"))
-    session.run("python", "-m", "pytest", *session.posargs)
+    session.run("python", "-m", "pytest", "-m", "not engines", *session.posargs)
+
+
+@nox.session
+def engines(session: nox.Session) -> None:
+    """The slow suites that start real engines (dockerd, podman, containerd) and containers through seccompose."""
+    session.install("-e", ".[check]", *_group("test"), *_group("engines"))
+    session.run("python", "-m", "pytest", "-m", "engines", "--durations=15", *session.posargs)
 
 
 @nox.session

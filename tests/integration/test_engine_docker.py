@@ -23,11 +23,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.integration._engines import (
+    SECCOMPOSE,
+    WRAPPER,
+    Dockerd,
+    busybox_rootfs,
+    compose_for,
+    dockerd,
+    last_decision,
+    why_not_docker,
+)
 
 from seccompose.arch import host_arch
 from seccompose.render import render
-
-from tests.integration._engines import SECCOMPOSE, WRAPPER, Dockerd, busybox_rootfs, compose_for, dockerd, last_decision, why_not_docker
 
 pytestmark = [pytest.mark.integration, pytest.mark.engines]
 
@@ -260,4 +268,4 @@ def test_environment_is_what_users_have() -> None:
     # The tests drive Debian's docker.io client and daemon, 20.10.
     version = subprocess.run(["/usr/bin/docker", "--version"], capture_output=True, text=True, check=True).stdout
     assert "20.10" in version, version
-    assert os.path.basename(str(WRAPPER)) == "seccompose-runtime"
+    assert WRAPPER.name == "seccompose-runtime"

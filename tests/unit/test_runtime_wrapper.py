@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from seccompose.arch import host_arch
+from seccompose.caps import Capability
 from seccompose.decide import Facts, decide
 from seccompose.integrations.bundle import facts_from_config
 from seccompose.integrations.runtime import _facts_dict, create_target, find_command, split_argv
@@ -47,7 +48,8 @@ def test_split_argv(argv: list[str], own: dict[str, str], rest: list[str]) -> No
 
 
 def test_create_target_defaults_to_the_current_directory() -> None:
-    assert create_target(["create", "c1"], 0) == (os.getcwd(), os.path.join(os.getcwd(), "config.json"), "c1")
+    cwd = Path.cwd()
+    assert create_target(["create", "c1"], 0) == (str(cwd), str(cwd / "config.json"), "c1")
     assert create_target(["run", "-b", "/b", "-d", "c2"], 0)[::2] == ("/b", "c2")
     assert find_command(["--debug", "--root", "/x", "run", "c"]) == (3, "run")
 
@@ -129,7 +131,7 @@ def test_create_writes_the_decided_profile_and_passes_every_argument(env: dict[s
         "redis", "redis:*", ["prod-no-mkdir"],
     )  # fmt: skip
     # The same facts through the library give the same profile, byte for byte.
-    facts = Facts(image="docker.io/library/redis:7", arch=host_arch(), capabilities=frozenset(CAPS),
+    facts = Facts(image="docker.io/library/redis:7", arch=host_arch(), capabilities=frozenset(Capability(c) for c in CAPS),
                   labels=(("env", "prod"),), name="cache", runtime=None, kernel=_kernel())  # fmt: skip
     expected = decide(load_policy(env["policy"]), facts)
     assert handed["linux"]["seccomp"] == expected.seccomp()
@@ -164,7 +166,7 @@ def test_the_fast_facts_are_the_libraries_facts(env: dict[str, Any]) -> None:
     raw.update(arch=host_arch().value, runtime="runc", kernel="6.1")
     fast = _facts_dict(raw)
     slow = Facts(
-        image=str(raw["image"]), arch=host_arch(), capabilities=frozenset(CAPS), engine="cri", route="runtime",
+        image=str(raw["image"]), arch=host_arch(), capabilities=frozenset(Capability(c) for c in CAPS), engine="cri", route="runtime",
         container_id="c9", name="cache", labels=(("env", "prod"),), namespace="default", pod="pod-1",
         user="0:0", runtime="runc", kernel=(6, 1),
     ).to_dict()  # fmt: skip

@@ -21,7 +21,9 @@ DEFAULT_LOG = "/var/log/seccompose/decisions.jsonl"
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add decisions' arguments."""
-    parser.add_argument("--log", metavar="FILE", default=None, help=f"the decision log (default: $SECCOMPOSE_LOG, else {DEFAULT_LOG})")
+    parser.add_argument(
+        "--log", metavar="FILE", default=None, help=f"the decision log (default: $SECCOMPOSE_LOG, else {DEFAULT_LOG})"
+    )
     parser.add_argument("--container", metavar="ID|NAME", help="a container id prefix or a name glob")
     parser.add_argument("--image", metavar="GLOB", help="an image glob, as the engine named it")
     parser.add_argument("--profile", action="store_true", help="print the profile of the last matching decision")
@@ -41,9 +43,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"seccompose decisions: no decision in {log.path} matches", file=sys.stderr)
         return 1
     if args.profile:
-        digest = entries[-1]["decision"].get("profile")  # type: ignore[union-attr]
+        digest = entries[-1]["decision"].get("profile")
         if not digest:
-            action = entries[-1]["decision"].get("action")  # type: ignore[union-attr]
+            action = entries[-1]["decision"].get("action")
             raise ConflictError(f"the last matching container got no profile from seccompose (action {action})")
         try:
             sys.stdout.write(log.profile(str(digest)))
@@ -54,9 +56,8 @@ def run(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(entry, sort_keys=True))
             continue
-        decision = entry["decision"]
-        who = entry["container"]
-        assert isinstance(decision, dict) and isinstance(who, dict)
+        decision = entry["decision"] if isinstance(entry.get("decision"), dict) else {}
+        who = entry["container"] if isinstance(entry.get("container"), dict) else {}
         rules = ",".join(r["name"] for r in decision.get("rules", [])) or "-"
         profile = str(decision.get("profile") or "-")[:19]
         print(

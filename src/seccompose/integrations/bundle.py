@@ -44,7 +44,7 @@ _MAX_RECORD = 16 << 20  # the daemon's records are small; a huge one is not Dock
 
 
 def _read_json(path: str) -> object:
-    with open(path, "rb") as f:  # noqa: PTH123 - the wrapper's import path stays lean (no pathlib)
+    with open(path, "rb") as f:
         data = f.read(_MAX_RECORD + 1)
     if len(data) > _MAX_RECORD:
         raise ValueError(f"{path}: larger than {_MAX_RECORD} bytes")

@@ -19,12 +19,13 @@ wrapper per container start, the proxy's threads) never interleave.
 
 from __future__ import annotations
 
-import datetime as _dt
+import datetime as dt
 import fcntl
 import fnmatch
 import json
 import os
 from collections.abc import Iterator
+from typing import Any
 
 __all__ = ["LOG_SCHEMA", "DecisionLog", "log_entry"]
 
@@ -33,7 +34,7 @@ _MAX_LINE = 16 << 20
 
 
 def _now() -> str:
-    return _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def log_entry(record: dict[str, object], *, time: str | None = None) -> dict[str, object]:
@@ -105,10 +106,10 @@ class DecisionLog:
         self.append(entry)
         return entry
 
-    def entries(self, *, container: str | None = None, image: str | None = None) -> Iterator[dict[str, object]]:
+    def entries(self, *, container: str | None = None, image: str | None = None) -> Iterator[dict[str, Any]]:
         """Yield the log's lines, oldest first; ``container`` matches an id prefix or a name glob, ``image`` a glob."""
         try:
-            f = open(self.path, "rb")  # noqa: SIM115, PTH123 - closed below; lean imports
+            f = open(self.path, "rb")  # noqa: SIM115 - closed below; lean imports
         except FileNotFoundError:
             return
         with f:
@@ -122,9 +123,8 @@ class DecisionLog:
                 if not isinstance(entry, dict):
                     continue
                 who = entry.get("container") or {}
-                if container and not (
-                    str(who.get("id", "")).startswith(container) or fnmatch.fnmatchcase(str(who.get("name", "")), container)
-                ):
+                ident, name = str(who.get("id", "")), str(who.get("name", ""))
+                if container and not (ident.startswith(container) or fnmatch.fnmatchcase(name, container)):
                     continue
                 if image and not fnmatch.fnmatchcase(str(entry.get("image", "")), image):
                     continue
@@ -136,5 +136,5 @@ class DecisionLog:
         Raises:
             FileNotFoundError: no profile with that digest was kept here.
         """
-        with open(self.profile_path(digest), encoding="utf-8") as f:  # noqa: PTH123 - lean imports
+        with open(self.profile_path(digest), encoding="utf-8") as f:
             return f.read()

@@ -1,4 +1,4 @@
-"""A policy file that may change while containers start: reload on change, keep the last good one.
+r"""A policy file that may change while containers start: reload on change, keep the last good one.
 
 ``PolicySource.get()`` stats the file on every call (cheap) and loads it again when it
 changed; a new file that does not load (deleted, half written, invalid) leaves the last good
@@ -8,11 +8,11 @@ wrapper runs once per container) still has it.
 
 >>> import tempfile, pathlib
 >>> d = pathlib.Path(tempfile.mkdtemp())
->>> _ = (d / "p.yaml").write_text("unconfined: allow\\n")
+>>> _ = (d / "p.yaml").write_text("unconfined: allow\n")
 >>> source = PolicySource(d / "p.yaml")
 >>> source.get().policy.unconfined
 'allow'
->>> _ = (d / "p.yaml").write_text("unconfined: [\\n")
+>>> _ = (d / "p.yaml").write_text("unconfined: [\n")
 >>> got = source.get()
 >>> got.policy.unconfined, got.problem.startswith("kept the last good policy")
 ('allow', True)

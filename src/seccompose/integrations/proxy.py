@@ -72,7 +72,7 @@ def socket_path(value: str) -> str:
     return value
 
 
-class _ClientGone(Exception):
+class _ClientGoneError(Exception):
     pass
 
 
@@ -102,7 +102,7 @@ class _Stream:
                 raise ValueError("HTTP head larger than 64 KiB")
             if not self._fill():
                 if self.buf:
-                    raise _ClientGone("connection closed inside a head")
+                    raise _ClientGoneError("connection closed inside a head")
                 return None
 
     def readline(self) -> bytes:
@@ -115,12 +115,12 @@ class _Stream:
             if len(self.buf) > _MAX_HEAD:
                 raise ValueError("HTTP line larger than 64 KiB")
             if not self._fill():
-                raise _ClientGone("connection closed inside a chunked body")
+                raise _ClientGoneError("connection closed inside a chunked body")
 
     def read_exact(self, n: int) -> bytes:
         while len(self.buf) < n:
             if not self._fill():
-                raise _ClientGone("connection closed inside a body")
+                raise _ClientGoneError("connection closed inside a body")
         data = bytes(self.buf[:n])
         del self.buf[:n]
         return data
@@ -136,7 +136,7 @@ class _Stream:
         while n:
             got = self.sock.recv_into(view, min(n, len(view)))
             if not got:
-                raise _ClientGone("connection closed inside a body")
+                raise _ClientGoneError("connection closed inside a body")
             out.sendall(view[:got])
             n -= got
 
@@ -296,6 +296,12 @@ def create_facts(
     )
 
 
+def _fault_hook() -> None:
+    """Raise when ``SECCOMPOSE_FAULT=decide``: how the tests put an exception inside seccompose."""
+    if os.environ.get("SECCOMPOSE_FAULT") == "decide":
+        raise RuntimeError("fault injected by SECCOMPOSE_FAULT=decide")
+
+
 class Proxy:
     """The proxy server: ``serve_forever()`` until ``stop()`` (or SIGTERM when run by ``main``)."""
 
@@ -353,7 +359,8 @@ class Proxy:
             from seccompose.templates import parse_kernel
 
             version = self._ask("/version")
-            components = " ".join(str(c.get("Name", "")) for c in version.get("Components") or [] if isinstance(c, dict))
+            parts = version.get("Components") or []
+            components = " ".join(str(c.get("Name", "")) for c in parts if isinstance(c, dict))
             name = "podman" if "podman" in components.lower() else "docker"
             try:
                 runtime = str(self._ask("/info").get("DefaultRuntime") or "") or None
@@ -389,8 +396,7 @@ class Proxy:
             if loaded.changed:
                 self._say(loaded.problem or f"policy {loaded.policy.source} {loaded.policy.digest} in force")
             with self._decide_lock:
-                if os.environ.get("SECCOMPOSE_FAULT") == "decide":  # a test hook: an exception inside seccompose
-                    raise RuntimeError("fault injected by SECCOMPOSE_FAULT=decide")
+                _fault_hook()
                 decision = decide(loaded.policy, facts)
         except Exception as exc:  # noqa: BLE001 - failure is a decision too: on_error
             setting = loaded.policy.on_error if loaded is not None else "engine-default"
@@ -454,6 +460,43 @@ class Proxy:
         copy(a, b, a_buf)
         other.join()
 
+    def _connect(self, client: socket.socket) -> socket.socket | None:
+        up = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            up.connect(self.upstream)
+        except OSError as exc:
+            up.close()
+            message = f"seccompose proxy: cannot reach the engine at {self.upstream}: {exc.strerror or exc}"
+            client.sendall(_response(502, "Bad Gateway", {"message": message}, close=True))
+            return None
+        return up
+
+    def _send_request(self, head: _Head, raw: bytes, cin: _Stream, up: socket.socket, query: str) -> tuple[
+        bool, Decision | None, str
+    ]:  # fmt: skip
+        """Send one request upstream (a create decided first); return (sent, decision, refusal)."""
+        method = head.first.partition(" ")[0]
+        path = urlsplit(head.first.split(" ")[1] if head.first.count(" ") >= 2 else "/").path
+        if not (method == "POST" and _CREATE.match(path)):
+            up.sendall(raw)
+            if head.chunked:
+                cin.relay_chunked(up)
+            elif head.length:
+                cin.relay(head.length, up)
+            return True, None, ""
+        if head.chunked:
+            body = cin.read_chunked(_MAX_CREATE_BODY)
+        elif (head.length or 0) > _MAX_CREATE_BODY:
+            raise ValueError(f"a create request larger than {_MAX_CREATE_BODY} bytes")
+        else:
+            body = cin.read_exact(head.length or 0)
+        new_body, decision, refusal = self.decide_create(body, query)
+        if new_body is None:
+            return False, decision, refusal
+        length = (("Content-Length", str(len(new_body))),)
+        up.sendall(head.rebuilt(drop=("Content-Length", "Transfer-Encoding"), add=length) + new_body)
+        return True, decision, ""
+
     def _serve(self, client: socket.socket) -> None:
         up: socket.socket | None = None
         try:
@@ -464,92 +507,66 @@ class Proxy:
                 if raw is None:
                     return
                 head = _Head.parse(raw)
-                method, _, rest = head.first.partition(" ")
-                target = rest.rpartition(" ")[0]
-                split = urlsplit(target)
                 if up is None:
-                    try:
-                        up = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-                        up.connect(self.upstream)
-                    except OSError as exc:
-                        if up is not None:
-                            up.close()
-                        up = None
-                        client.sendall(_response(502, "Bad Gateway", {
-                            "message": f"seccompose proxy: cannot reach the engine at {self.upstream}: {exc.strerror or exc}"
-                        }, close=True))  # fmt: skip
+                    up = self._connect(client)
+                    if up is None:
                         return
                     upin = _Stream(up)
                 assert upin is not None  # noqa: S101 - set with up
-                decision: Decision | None = None
-                if method == "POST" and _CREATE.match(split.path):
-                    if head.chunked:
-                        body = cin.read_chunked(_MAX_CREATE_BODY)
-                    else:
-                        length = head.length or 0
-                        if length > _MAX_CREATE_BODY:
-                            client.sendall(_response(413, "Request Entity Too Large", {
-                                "message": f"seccompose proxy: a create request larger than {_MAX_CREATE_BODY} bytes"
-                            }, close=True))  # fmt: skip
-                            return
-                        body = cin.read_exact(length)
-                    new_body, decision, refusal = self.decide_create(body, split.query)
-                    if new_body is None:
-                        self._record(decision, "")
-                        client.sendall(_response(403, "Forbidden", {"message": f"seccompose: {refusal}"}))
-                        continue
-                    up.sendall(
-                        head.rebuilt(
-                            drop=("Content-Length", "Transfer-Encoding"),
-                            add=(("Content-Length", str(len(new_body))),),
-                        )
-                        + new_body
-                    )
-                else:
-                    up.sendall(raw)
-                    if head.chunked:
-                        cin.relay_chunked(up)
-                    elif head.length:
-                        cin.relay(head.length, up)
-                # The response.
-                while True:
-                    rraw = upin.read_head()
-                    if rraw is None:
-                        return  # the engine closed: so do we
-                    resp = _Head.parse(rraw)
-                    status = int(resp.first.split(" ", 2)[1]) if resp.first.count(" ") >= 1 else 0
-                    if 100 <= status < 200 and status != 101:
-                        client.sendall(rraw)  # 100 Continue and friends: the real answer follows
-                        continue
-                    break
-                if decision is not None:
-                    self._forward_create_response(client, upin, resp, rraw, decision)
+                target = head.first.split(" ")[1] if head.first.count(" ") >= 2 else "/"
+                sent, decision, refusal = self._send_request(head, raw, cin, up, urlsplit(target).query)
+                if not sent:
+                    self._record(decision, "")
+                    client.sendall(_response(403, "Forbidden", {"message": f"seccompose: {refusal}"}))
                     continue
-                client.sendall(rraw)
-                if status == 101:
-                    self._pipe(client, up, bytes(cin.buf), bytes(upin.buf))
+                if not self._relay_response(head, client, cin, up, upin, decision):
                     return
-                if method == "HEAD" or status in (204, 304):
-                    continue
-                if resp.chunked:
-                    upin.relay_chunked(client)
-                elif resp.length is not None:
-                    upin.relay(resp.length, client)
-                else:
-                    # No framing: the body runs until the engine closes (a raw-stream attach of
-                    # a client that did not ask to upgrade is a hijack too): a two-way pipe.
-                    self._pipe(client, up, bytes(cin.buf), bytes(upin.buf))
-                    return
-                if (resp.get("Connection") or "").lower() == "close" or (head.get("Connection") or "").lower() == "close":
-                    return
-        except (_ClientGone, OSError, ValueError) as exc:
-            if not isinstance(exc, (_ClientGone, ConnectionError, BrokenPipeError)):
+        except (_ClientGoneError, OSError, ValueError) as exc:
+            if not isinstance(exc, (_ClientGoneError, ConnectionError)):
+                message = {"message": f"seccompose proxy: {exc}"}
                 with contextlib.suppress(OSError):
-                    client.sendall(_response(400, "Bad Request", {"message": f"seccompose proxy: {exc}"}, close=True))
+                    client.sendall(_response(400, "Bad Request", message, close=True))
         finally:
             if up is not None:
                 up.close()
             client.close()
+
+    def _relay_response(
+        self, head: _Head, client: socket.socket, cin: _Stream, up: socket.socket, upin: _Stream,
+        decision: Decision | None,
+    ) -> bool:  # fmt: skip
+        """Send the engine's answer to the client; return whether the connection goes on."""
+        while True:
+            rraw = upin.read_head()
+            if rraw is None:
+                return False  # the engine closed: so do we
+            resp = _Head.parse(rraw)
+            parts = resp.first.split(" ", 2)
+            status = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
+            if 100 <= status < 200 and status != 101:
+                client.sendall(rraw)  # 100 Continue and friends: the real answer follows
+                continue
+            break
+        if decision is not None:
+            self._forward_create_response(client, upin, resp, rraw, decision)
+            return True
+        client.sendall(rraw)
+        if status == 101:
+            self._pipe(client, up, bytes(cin.buf), bytes(upin.buf))
+            return False
+        if head.first.startswith("HEAD ") or status in (204, 304):
+            return True
+        if resp.chunked:
+            upin.relay_chunked(client)
+        elif resp.length is not None:
+            upin.relay(resp.length, client)
+        else:
+            # No framing: the body runs until the engine closes (a raw-stream attach of a client
+            # that did not ask to upgrade is a hijack too): a two-way pipe.
+            self._pipe(client, up, bytes(cin.buf), bytes(upin.buf))
+            return False
+        closing = (resp.get("Connection") or "").lower() == "close"
+        return not (closing or (head.get("Connection") or "").lower() == "close")
 
     def _forward_create_response(
         self, client: socket.socket, upin: _Stream, resp: _Head, rraw: bytes, decision: Decision
@@ -640,7 +657,8 @@ def main(
 
     source = PolicySource(policy, state_dir=state)
     loaded = source.get()  # a policy that does not load at start is an error, not a silent default
-    proxy = Proxy(listen, upstream, source, DecisionLog(log) if log else None, max_connections=max_connections, grace=grace)
+    decisions = DecisionLog(log) if log else None
+    proxy = Proxy(listen, upstream, source, decisions, max_connections=max_connections, grace=grace)
 
     def reload(_signum: int, _frame: object) -> None:
         try:
