@@ -35,7 +35,9 @@ from tests.integration._engines import (
 )
 
 from seccompose.arch import host_arch
+from seccompose.formats import oci
 from seccompose.render import render
+from seccompose.syscalls import host_names
 
 pytestmark = [pytest.mark.integration, pytest.mark.engines]
 
@@ -269,3 +271,324 @@ def test_environment_is_what_users_have() -> None:
     version = subprocess.run(["/usr/bin/docker", "--version"], capture_output=True, text=True, check=True).stdout
     assert "20.10" in version, version
     assert WRAPPER.name == "seccompose-runtime"
+
+
+# --- the proxy: terminals, streams, faults, load ---------------------------------------------------
+
+
+def _in_pty(argv: list[str], env: dict[str, str], script: list[tuple[bytes, bytes]], timeout: float = 60) -> bytes:
+    """Run ``argv`` on a real pseudo-terminal; for each (send, expect) type ``send`` once ``expect`` was seen."""
+    import pty
+    import select
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True)
+    os.close(slave)
+    seen = b""
+    deadline = time.monotonic() + timeout
+    try:
+        for send, expect in script:
+            if send:
+                os.write(master, send)
+            while expect not in seen:
+                left = deadline - time.monotonic()
+                assert left > 0, f"timed out waiting for {expect!r}; the terminal showed {seen[-500:]!r}"
+                ready, _, _ = select.select([master], [], [], min(left, 1.0))
+                if ready:
+                    try:
+                        chunk = os.read(master, 65536)
+                    except OSError:
+                        break
+                    if not chunk:
+                        break
+                    seen += chunk
+            assert expect in seen, f"{expect!r} never came; the terminal showed {seen[-500:]!r}"
+        proc.wait(timeout=max(1.0, deadline - time.monotonic()))
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(master)
+    assert proc.returncode == 0, seen[-500:]
+    return seen
+
+
+def _client_env(route: Route) -> dict[str, str]:
+    env = {**os.environ, "DOCKER_HOST": route.host, "TERM": "xterm"}
+    env.pop("DOCKER_CONTEXT", None)
+    return env
+
+
+def test_docker_run_it_and_exec_it_work_in_a_real_terminal_through_the_proxy(setup: dict[str, Any]) -> None:
+    proxy: Route = setup["routes"]["proxy"]
+    docker = "/usr/bin/docker"
+    out = _in_pty(
+        [docker, "run", "-it", "--rm", "--network", "none", "plain:1", "sh"],
+        _client_env(proxy),
+        [(b"", b"# "), (b"tty; echo sum-$((40+2))\r", b"sum-42"), (b"exit\r", b"")],
+    )
+    assert b"/dev/pts/" in out  # the shell in the container has a terminal of its own
+    cid = _cid(proxy.start("plain:1"))
+    out = _in_pty(
+        [docker, "exec", "-it", cid, "sh"],
+        _client_env(proxy),
+        [(b"", b"# "), (b"stty size; echo exec-$((6*7))\r", b"exec-42"), (b"exit\r", b"")],
+    )
+    assert b"exec-42" in out
+    assert last_decision(proxy.log, cid)["decision"]["action"] == "apply"
+
+
+def test_streams_pass_through_the_proxy_unchanged(setup: dict[str, Any]) -> None:
+    proxy: Route = setup["routes"]["proxy"]
+    direct = setup["routes"]["runtime"]
+    cid = _cid(proxy.docker("run", "-d", "--network", "none", "plain:1", "sh", "-c",
+                            "i=0; while [ $i -lt 3000 ]; do echo line-$i; i=$((i+1)); done"))  # fmt: skip
+    proxy.docker("wait", cid)
+    through = proxy.docker("logs", cid).stdout
+    plain = direct.engine.run("logs", cid).stdout
+    assert through == plain and through.count("\n") == 3000
+    # A follow stream: the proxy forwards it as it comes.
+    follow = subprocess.run([DOCKER_BIN, "logs", "-f", "--tail", "2", cid], env=_client_env(proxy),
+                            capture_output=True, text=True, timeout=60, check=True)  # fmt: skip
+    assert follow.stdout == "line-2998\nline-2999\n"
+
+
+DOCKER_BIN = "/usr/bin/docker"
+
+
+def test_a_broken_policy_keeps_the_last_good_one_in_the_proxy(route: Route, setup: dict[str, Any]) -> None:
+    cid = _cid(route.start("plain:1", "--label", "env=prod"))
+    good = last_decision(route.log, cid)["decision"]["profile"]
+    setup["policy"].write_text("rules: [ {name: broken\n")
+    try:
+        cid = _cid(route.start("plain:1", "--label", "env=prod"))
+        entry = last_decision(route.log, cid)
+        assert entry["decision"]["profile"] == good
+        assert EPERM_TEXT in route.probe(cid, "mkdir", "/tmp/new").stderr
+        if route.name == "runtime":
+            assert any("kept the last good policy" in w for w in entry["decision"]["warnings"])
+        else:
+            assert "kept the last good policy" in (setup["tmp"] / "proxy.err").read_text()
+        setup["policy"].unlink()
+        cid = _cid(route.start("plain:1", "--label", "env=prod"))
+        assert last_decision(route.log, cid)["decision"]["profile"] == good
+    finally:
+        setup["policy"].write_text(POLICY)
+
+
+def _proxy(engine: Dockerd, tmp: Path, policy: Path, upstream: str, env: dict[str, str] | None = None) -> tuple[subprocess.Popen[bytes], Path, Path]:
+    sock = engine.root / f"p{len(list(engine.root.glob('p*.sock')))}.sock"
+    log = tmp / f"{sock.stem}.jsonl"
+    proc = subprocess.Popen(
+        [str(SECCOMPOSE), "proxy", "--listen", str(sock), "--upstream", upstream, "--policy", str(policy),
+         "--log", str(log), "--grace", "5"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ, **(env or {})},
+    )  # fmt: skip
+    for _ in range(200):
+        if sock.exists() or proc.poll() is not None:
+            break
+        time.sleep(0.05)
+    assert sock.exists(), proc.stderr.read().decode() if proc.stderr and proc.poll() is not None else "no socket"
+    return proc, sock, log
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> str:
+    proc.terminate()
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    if proc.stderr is None:
+        return ""
+    with proc.stderr:
+        return proc.stderr.read().decode()
+
+
+def test_upstream_down_is_a_clean_error(setup: dict[str, Any]) -> None:
+    engine = setup["routes"]["proxy"].engine
+    proc, sock, _ = _proxy(engine, setup["tmp"], setup["policy"], str(engine.root / "nothing-here.sock"))
+    try:
+        done = engine.run("version", check=False, host=f"unix://{sock}")
+        assert done.returncode != 0
+        assert "cannot reach the engine" in done.stderr and "nothing-here.sock" in done.stderr, done.stderr
+        assert proc.poll() is None  # still serving
+    finally:
+        _stop(proc)
+
+
+@pytest.mark.parametrize("setting", ["engine-default", "refuse"])
+def test_an_error_inside_seccompose_applies_on_error_never_unconfined(setup: dict[str, Any], setting: str, tmp_path: Path) -> None:
+    engine = setup["routes"]["proxy"].engine
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(POLICY + f"on_error: {setting}\n")
+    proc, sock, log = _proxy(engine, tmp_path, policy, engine.sock, env={"SECCOMPOSE_FAULT": "decide"})
+    try:
+        host = f"unix://{sock}"
+        for options in ([], ["--security-opt", "seccomp=unconfined"]):
+            done = engine.run("run", "-d", "-i", "--network", "none", *options, "plain:1", "cat", check=False, host=host)
+            if setting == "refuse":
+                assert done.returncode != 0 and "on_error: refuse" in done.stderr, done.stderr
+                continue
+            cid = _cid(done)
+            handed = engine.bundle_config(cid)["linux"]
+            # Docker's own default profile: a filter, and not ours (the fault stopped ours).
+            assert handed["seccomp"]["defaultAction"] == "SCMP_ACT_ERRNO"
+            assert EPERM_TEXT in engine.run("exec", cid, "unshare", "-U", "true", check=False).stderr
+            entry = last_decision(log, cid)
+            assert entry["decision"]["action"] == "engine-default" and "fault injected" in entry["decision"]["reason"]
+    finally:
+        _stop(proc)
+
+
+def test_two_hundred_concurrent_creates_each_reach_their_own_client(setup: dict[str, Any], tmp_path: Path) -> None:
+    import concurrent.futures
+    import http.client
+    import socket
+
+    proxy: Route = setup["routes"]["proxy"]
+    sock = proxy.host.removeprefix("unix://")
+
+    class Conn(http.client.HTTPConnection):
+        def connect(self) -> None:
+            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.sock.settimeout(300)
+            self.sock.connect(sock)
+
+    def create(i: int) -> tuple[int, int, dict[str, Any]]:
+        conn = Conn("localhost", timeout=300)
+        labels = {"n": str(i)} | ({"env": "prod"} if i % 2 else {})
+        body = json.dumps({"Image": "plain:1", "Cmd": ["true"], "Labels": labels, "HostConfig": {"NetworkMode": "none"}})
+        try:
+            conn.request("POST", f"/v1.41/containers/create?name=load-{i}", body=body,
+                         headers={"Content-Type": "application/json"})  # fmt: skip
+            resp = conn.getresponse()
+            return i, resp.status, json.loads(resp.read())
+        finally:
+            conn.close()
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=200) as pool:
+        results = list(pool.map(create, range(200)))
+    try:
+        assert all(status == 201 for _, status, _ in results), [r for r in results if r[1] != 201][:3]
+        ids = {i: doc["Id"] for i, _, doc in results}
+        assert len(set(ids.values())) == 200
+        inspect = json.loads(proxy.engine.run("inspect", *ids.values()).stdout)
+        by_id = {c["Id"]: c for c in inspect}
+        for i, cid in ids.items():
+            c = by_id[cid]
+            assert c["Name"] == f"/load-{i}" and c["Config"]["Labels"]["n"] == str(i)  # its own answer
+            [opt] = [o for o in c["HostConfig"]["SecurityOpt"] if o.startswith("seccomp=")]
+            names = {n for rule in json.loads(opt.removeprefix("seccomp="))["syscalls"] for n in rule["names"]
+                     if rule["action"] == "SCMP_ACT_ALLOW"}  # fmt: skip
+            assert ("mkdir" in names) == (i % 2 == 0)  # the label-scoped deny, per container
+        logged = {e["container"]["id"]: e for e in map(json.loads, proxy.log.read_text().splitlines())}
+        assert all(logged[cid]["container"]["name"] == f"load-{i}" for i, cid in ids.items())
+    finally:
+        proxy.engine.run("rm", "-f", *[doc.get("Id", "") for _, _, doc in results if "Id" in doc], check=False)
+
+
+def test_killing_the_proxy_mid_work_starts_nothing_unconfined(setup: dict[str, Any], tmp_path: Path) -> None:
+    import signal
+    import threading
+
+    engine = setup["routes"]["proxy"].engine
+    proc, sock, _ = _proxy(engine, tmp_path, setup["policy"], engine.sock)
+    host = f"unix://{sock}"
+    done: list[subprocess.CompletedProcess[str]] = []
+
+    def worker(i: int) -> None:
+        done.append(engine.run("create", "--network", "none", "--name", f"kill-{i}", "plain:1", "true",
+                               check=False, host=host ))  # fmt: skip
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(40)]
+    for t in threads:
+        t.start()
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    for t in threads:
+        t.join()
+    made = [n for n in engine.run("ps", "-a", "--format", "{{.Names}}").stdout.split() if n.startswith("kill-")]
+    try:
+        assert made, "the proxy was killed before any create: the test proved nothing"
+        for c in json.loads(engine.run("inspect", *made).stdout):
+            # Every container the engine got went through the decision: it carries the policy's profile.
+            assert any(o.startswith("seccomp={") for o in c["HostConfig"]["SecurityOpt"] or []), c["Name"]
+        ok = [d for d in done if d.returncode == 0]
+        assert len(ok) <= len(made)
+    finally:
+        if made:
+            engine.run("rm", "-f", *made, check=False)
+        _stop(proc)
+
+
+def test_sigterm_stops_the_proxy_cleanly_and_sighup_reloads(setup: dict[str, Any], tmp_path: Path) -> None:
+    import signal
+
+    engine = setup["routes"]["proxy"].engine
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(POLICY)
+    proc, sock, _ = _proxy(engine, tmp_path, policy, engine.sock)
+    policy.write_text(POLICY + "unconfined: allow\n")
+    proc.send_signal(signal.SIGHUP)
+    time.sleep(0.5)
+    assert engine.run("version", host=f"unix://{sock}").returncode == 0
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=30) == 0
+    err = _stop(proc)
+    assert "reloaded" in err, err
+    assert not sock.exists()
+
+
+REFERENCE = Path(__file__).parents[1] / "fixtures" / "reference" / "profiles"
+
+
+def test_a_conditional_default_unlocks_what_dockers_own_default_unlocks(setup: dict[str, Any], tmp_path: Path) -> None:
+    """``compose --format docker --conditional`` as daemon.json's seccomp-profile: no proxy, no wrapper.
+
+    The base is Docker 20.10.24's own default (as a seccompose base), so the daemon's rendering of
+    our file must match its built-in default container by container; seccompose's ``default``
+    follows today's moby profile, checked against that one in tests/property/test_conditional_laws.py.
+    """
+    base = REFERENCE / "docker-default-20.10.24.json"
+    profile = tmp_path / "seccompose-default.json"
+    subprocess.run(
+        [str(SECCOMPOSE), "compose", "--base", str(base), "--format", "docker", "--conditional", "--runtime", "none",
+         "--no-new-privileges", "false", "-o", str(profile)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    own = setup["routes"]["runtime"].engine  # Docker's built-in default (no runtime, no proxy)
+    with dockerd("cond", {"seccomp-profile": str(profile)}) as ours:
+        ours.import_image(busybox_rootfs(tmp_path / "rootfs"), "plain:1")
+
+        def allowed(engine: Dockerd, *options: str) -> tuple[frozenset[str], str, dict[str, Any]]:
+            cid = _cid(engine.run("run", "-d", "-i", "--network", "none", *options, "plain:1", "cat"))
+            config = engine.bundle_config(cid)
+            probe = engine.run("exec", cid, "unshare", "-U", "true", check=False)
+            # Names no ABI of this host has (Docker 20.10 lists send and recv) are nothing to the kernel.
+            names = oci.from_dict(config["linux"]["seccomp"]).allowed() & frozenset(host_names(host_arch()))
+            return names, probe.stderr, config
+
+        options = ((), ("--cap-add", "SYS_ADMIN"), ("--cap-drop", "ALL"), ("--cap-add", "SYS_PTRACE"))
+        got = {o: allowed(ours, *o) for o in options}
+        docker = {o: allowed(own, *o) for o in options}
+        for o in options:
+            caps = got[o][2]["process"]["capabilities"].get("bounding", [])
+            # What Docker handed runc is the composition for the container's capabilities ...
+            assert oci.from_dict(got[o][2]["linux"]["seccomp"]) == oci.from_dict(compose_seccomp(str(base), caps)), o
+            # ... and allows what Docker's own default allows that container.
+            assert got[o][0] == docker[o][0], (o, sorted(got[o][0] ^ docker[o][0]))
+        sys_admin = ("--cap-add", "SYS_ADMIN")
+        assert got[sys_admin][0] - got[()][0] == docker[sys_admin][0] - docker[()][0]
+        assert EPERM_TEXT in got[()][1] and got[sys_admin][1] == ""  # the kernel: a user namespace only with the cap
+
+
+def compose_seccomp(base: str, caps: list[str]) -> dict[str, Any]:
+    from seccompose import compose
+
+    kernel = tuple(int(p) for p in os.uname().release.split("-")[0].split(".")[:2])
+    profile = compose(base, arch=host_arch(), caps=caps, no_new_privileges=False, runtime=None, kernel=kernel)  # type: ignore[arg-type]
+    seccomp = oci.to_dict(profile)
+    seccomp.pop("defaultErrnoRet", None)  # Docker 20.10 drops it (and gives EPERM, the same)
+    return seccomp

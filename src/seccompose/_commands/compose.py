@@ -34,6 +34,8 @@ EXAMPLES = """examples:
   seccompose compose --base nginx --format k8s --profile-name nginx   SeccompProfile for SPO
   seccompose compose --base ./my-profile.json --caps CHOWN,SETUID --errno-policy enosys
   seccompose compose --policy policy.yaml --image redis:7 --label env=prod
+  seccompose compose --base default --format docker --conditional --no-new-privileges false -o default.json
+                                                         one file for daemon.json "seccomp-profile"
 """
 
 
@@ -130,6 +132,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--profile-name", metavar="NAME", help="metadata.name of the SeccompProfile (--format k8s; default: the base)"
     )
+    parser.add_argument(
+        "--conditional",
+        action="store_true",
+        help="with --format docker: one profile for every container, its rules gated on capabilities like Docker's "
+        "default.json (for daemon.json seccomp-profile, containers.conf seccomp_profile, CRI-O seccomp_profile)",
+    )
     parser.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
 
 
@@ -215,10 +223,43 @@ def _policy_profile(args: argparse.Namespace, arch: Arch, caps: frozenset[Capabi
     return decision.profile
 
 
+def _conditional(args: argparse.Namespace) -> int:
+    import json
+
+    from seccompose.arch import Arch, host_arch
+    from seccompose.errors import ConflictError
+    from seccompose.formats.docker_conditional import conditional_dict
+    from seccompose.templates import parse_kernel
+
+    if args.format != "docker":
+        raise ConflictError("--conditional writes the Docker profile format: add --format docker")
+    for flag, given in (("--caps", args.caps), ("--cap-add", args.cap_add), ("--cap-drop", args.cap_drop),
+                        ("--policy", args.policy), ("--image", args.image)):  # fmt: skip
+        if given:
+            raise ConflictError(
+                f"{flag} and --conditional exclude each other: a conditional profile serves every capability set "
+                "(the engine picks the rules per container)"
+            )
+    doc = conditional_dict(
+        args.base or "default",
+        arch=Arch.parse(args.arch, location="--arch") if args.arch else host_arch(),
+        allow=split_list(args.allow),
+        deny=split_list(args.deny),
+        errno_policy=args.errno_policy,
+        runtime=None if args.runtime in ("none", "") else args.runtime,
+        no_new_privileges=args.no_new_privileges == "true",
+        kernel=parse_kernel(args.kernel, location="--kernel") if args.kernel else None,
+    )
+    write_output(json.dumps(doc, indent=2), args.output)
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     """Compose and print the profile; warnings go to stderr."""
     from seccompose.formats import dumps
 
+    if getattr(args, "conditional", False):
+        return _conditional(args)
     profile = compose_from_args(args)
     for warning in profile.warnings:
         print(f"seccompose compose: warning: {warning}", file=sys.stderr)
