@@ -184,3 +184,48 @@ def last_decision(log: Path, cid: str) -> dict[str, Any]:
         if entry["container"]["id"] == cid:
             return entry
     pytest.fail(f"no decision logged for {cid}")
+
+
+def oci_archive(rootfs: Path, dest: Path, names: tuple[str, ...], cmd: list[str]) -> Path:
+    """Write an OCI image layout tarball of ``rootfs`` (one layer), tagged ``names``, for ``ctr images import``."""
+    import gzip
+    import hashlib
+    import io
+    import platform
+    import tarfile
+
+    layer_tar = subprocess.run(["tar", "-C", str(rootfs), "-c", "."], capture_output=True, check=True).stdout
+    layer = gzip.compress(layer_tar, mtime=0)
+    arch = {"x86_64": "amd64", "aarch64": "arm64"}.get(platform.machine(), platform.machine())
+    config = json.dumps({
+        "architecture": arch, "os": "linux",
+        "config": {"Cmd": cmd, "Env": ["PATH=/bin"]},
+        "rootfs": {"type": "layers", "diff_ids": ["sha256:" + hashlib.sha256(layer_tar).hexdigest()]},
+    }).encode()  # fmt: skip
+
+    def desc(media: str, data: bytes, **extra: Any) -> dict[str, Any]:
+        return {"mediaType": media, "digest": "sha256:" + hashlib.sha256(data).hexdigest(), "size": len(data), **extra}
+
+    manifest = json.dumps({
+        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": desc("application/vnd.oci.image.config.v1+json", config),
+        "layers": [desc("application/vnd.oci.image.layer.v1.tar+gzip", layer)],
+    }).encode()  # fmt: skip
+    index = json.dumps({
+        "schemaVersion": 2,
+        "manifests": [
+            desc("application/vnd.oci.image.manifest.v1+json", manifest,
+                 annotations={"io.containerd.image.name": name, "org.opencontainers.image.ref.name": name.rpartition(":")[2]})
+            for name in names
+        ],
+    }).encode()  # fmt: skip
+    with tarfile.open(dest, "w") as tar:
+        for name, data in (
+            ("oci-layout", b'{"imageLayoutVersion": "1.0.0"}'),
+            ("index.json", index),
+            *((f"blobs/sha256/{hashlib.sha256(blob).hexdigest()}", blob) for blob in (config, manifest, layer)),
+        ):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return dest

@@ -18,8 +18,12 @@ from what the engine that wrote it keeps beside it:
   daemon's ``config.v2.json`` (image as the user named it, labels, name, the seccomp the user
   asked for) and ``hostconfig.json`` (privileged), written when the container was created,
   before the runtime runs. The record is used only when its ``ID`` is the container's id.
-- **Anything else** (``ctr run``, a hand-made bundle): the annotations, with the image from
-  ``org.opencontainers.image.ref.name`` / ``io.kubernetes.cri.image-name`` when present.
+- **containerd without CRI** (``ctr run``, API clients): containerd's own record of the
+  container (image, labels), asked with ``ctr containers info`` at the address and namespace
+  the shim that runs the runtime was started with (``-address``, ``-namespace``); ``ctr run``
+  also copies ``--label`` into the annotations.
+- **Anything else** (a hand-made bundle): the annotations, the image from
+  ``io.containerd.image.name`` / ``org.opencontainers.image.ref.name`` when present.
 
 >>> config = {"annotations": {"io.kubernetes.cri.image-name": "docker.io/library/redis:7",
 ...                           "io.kubernetes.cri.container-name": "cache",
@@ -193,7 +197,47 @@ def facts_from_config(config: dict[str, object], *, bundle: str, container_id: s
         return raw
     raw.update(
         engine="containerd" if "/io.containerd.runtime.v2.task/" in os.path.abspath(bundle) else "oci",
-        image=text.get("org.opencontainers.image.ref.name", "") or text.get("io.containerd.image.name", ""),
+        image=text.get("io.containerd.image.name", "") or text.get("org.opencontainers.image.ref.name", ""),
         labels=text,
     )
+    if raw["engine"] == "containerd":
+        record = _containerd_record(bundle, container_id)
+        if record:
+            labels = record.get("Labels")
+            raw["image"] = str(record.get("Image") or raw["image"])
+            if isinstance(labels, dict):
+                raw["labels"] = {**{str(k): str(v) for k, v in labels.items()}, **text}
     return raw
+
+
+def _containerd_record(bundle: str, container_id: str) -> dict[str, object]:
+    """Containerd's own record of the container (``ctr containers info``), asked at the shim's address.
+
+    containerd writes no image annotation for ``ctr run``/API clients; the shim that runs the
+    runtime was started with ``-address`` (containerd's socket) and ``-namespace``.
+    """
+    import subprocess
+
+    try:
+        with open(f"/proc/{os.getppid()}/cmdline", "rb") as f:
+            argv = [a.decode(errors="replace") for a in f.read().split(b"\0")]
+    except OSError:
+        return {}
+    if not argv or "containerd-shim" not in os.path.basename(argv[0]):
+        return {}
+    opts = dict(zip(argv[1::2], argv[2::2], strict=False))
+    address = opts.get("-address")
+    namespace = opts.get("-namespace") or os.path.basename(os.path.dirname(os.path.abspath(bundle)))
+    ctr = next((os.path.join(d, "ctr") for d in [*os.environ.get("PATH", "/usr/bin").split(":"), "/usr/bin"]
+                if os.access(os.path.join(d, "ctr"), os.X_OK)), None)  # fmt: skip
+    if not address or ctr is None:
+        return {}
+    try:
+        done = subprocess.run(
+            [ctr, "--address", address, "--namespace", namespace, "containers", "info", container_id],
+            capture_output=True, timeout=10, check=False,
+        )  # fmt: skip
+        record = json.loads(done.stdout) if done.returncode == 0 else {}
+    except (OSError, ValueError, subprocess.TimeoutExpired):
+        return {}
+    return record if isinstance(record, dict) else {}

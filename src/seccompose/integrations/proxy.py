@@ -315,7 +315,9 @@ class Proxy:
         max_connections: int = 512,
         grace: float = 30.0,
         say: Callable[[str], None] | None = None,
+        state_dir: str = "/run/seccompose",
     ) -> None:
+        self.state_dir = state_dir
         self.listen = socket_path(listen)
         self.upstream = socket_path(upstream)
         self.source = source
@@ -411,6 +413,12 @@ class Proxy:
         if decision.action == "refuse":
             return None, decision, decision.reason
         if decision.action in ("keep", "unconfined"):
+            if engine == "podman" and facts.seccomp == "profile":
+                # The Docker client sends the profile's content; Podman's API wants a file name.
+                texts = [o.partition("=")[2] for o in opts if o.startswith("seccomp=")]
+                if texts and texts[-1].lstrip().startswith("{"):
+                    host["SecurityOpt"] = [*kept, "seccomp=" + self._keep_text(texts[-1])]
+                    return json.dumps(doc).encode(), decision, ""
             return body, decision, ""
         if facts.privileged:
             return None, decision, (
@@ -423,8 +431,31 @@ class Proxy:
                 host["SecurityOpt"] = kept  # the engine's default profile instead of none
                 return json.dumps(doc).encode(), decision, ""
             return body, decision, ""
-        host["SecurityOpt"] = [*kept, "seccomp=" + decision.seccomp_json()]
+        if engine == "podman":
+            # Podman's compatible API reads seccomp=VALUE as a file name, not as the profile itself.
+            host["SecurityOpt"] = [*kept, "seccomp=" + self._profile_file(decision)]
+        else:
+            host["SecurityOpt"] = [*kept, "seccomp=" + decision.seccomp_json()]
         return json.dumps(doc).encode(), decision, ""
+
+    def _store(self) -> DecisionLog:
+        from seccompose.integrations.decisions import DecisionLog
+
+        return self.log or DecisionLog(os.path.join(self.state_dir, "profiles.jsonl"))
+
+    def _keep_text(self, text: str) -> str:
+        import hashlib
+
+        digest = "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+        self._store().keep_profile(digest, text)
+        return self._store().profile_path(digest)
+
+    def _profile_file(self, decision: Decision) -> str:
+        digest = decision.digest
+        assert digest is not None  # noqa: S101 - an apply decision has a profile
+        store = self._store()
+        store.keep_profile(digest, decision.seccomp_json())
+        return store.profile_path(digest)
 
     def _record(self, decision: Decision | None, container_id: str) -> None:
         if decision is None or self.log is None:
@@ -658,7 +689,10 @@ def main(
     source = PolicySource(policy, state_dir=state)
     loaded = source.get()  # a policy that does not load at start is an error, not a silent default
     decisions = DecisionLog(log) if log else None
-    proxy = Proxy(listen, upstream, source, decisions, max_connections=max_connections, grace=grace)
+    proxy = Proxy(
+        listen, upstream, source, decisions, max_connections=max_connections, grace=grace,
+        state_dir=state or "/run/seccompose",
+    )  # fmt: skip
 
     def reload(_signum: int, _frame: object) -> None:
         try:
