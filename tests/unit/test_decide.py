@@ -206,7 +206,7 @@ def test_compose_policy_goes_through_decide(tmp_path: Path, capsys: pytest.Captu
     out = tmp_path / "profile.json"
     record = tmp_path / "decision.json"
     argv = ["compose", "--policy", str(path), "--image", "redis:7", "--label", "env=prod", "--arch", "x86_64"]
-    assert main([*argv, "--no-new-privileges", "false", "-o", str(out), "--decision", str(record)]) == 0
+    assert main([*argv, "--runtime", "runc", "-o", str(out), "--decision", str(record)]) == 0
     d = decide(load_policy(path), _facts(labels=(("env", "prod"),), runtime="runc"))
     got = json.loads(out.read_text())
     assert got == d.seccomp()

@@ -63,7 +63,7 @@ def conditional_dict(
     allow: Iterable[str] = (),
     deny: Iterable[str] = (),
     errno_policy: str | None = None,
-    runtime: str | None = "runc",
+    runtime: str | None = "runc,crun",
     no_new_privileges: bool = False,
     kernel: tuple[int, int] | None = None,
     capabilities: Iterable[Capability] | None = None,
@@ -76,7 +76,7 @@ def conditional_dict(
         allow: names every container gets.
         deny: names no container gets, whatever its capabilities.
         errno_policy: ``"eperm"`` or ``"enosys"``; None: the template's.
-        runtime: the OCI runtime whose start-up set every container gets (``runc``, ``crun``).
+        runtime: the OCI runtimes whose start-up sets every container gets (``runc``, ``crun``, ``runc,crun``).
         no_new_privileges: which of the runtime's start-up sets.
         kernel: the host kernel (major, minor) for kernel-gated template rules.
         capabilities: the capabilities to write conditions for (default: every one the kernel has).
