@@ -211,3 +211,40 @@ def test_mkdocs_build_strict(tmp_path: Path) -> None:
         env={"NO_MKDOCS_2_WARNING": "1", "PATH": str(Path(mkdocs).parent)},
     )
     assert done.returncode == 0, done.stderr[-3000:]
+
+
+def test_every_policy_reference_example_is_a_valid_policy() -> None:
+    from seccompose.policy import Policy
+
+    page = DOCS / "generated" / "policy.md"
+    examples = [b for b in blocks(page.read_text(encoding="utf-8")) if b.lang == "yaml"]
+    assert len(examples) >= 10
+    for block in examples:
+        doc = yaml.safe_load(block.body)
+        Policy.from_dict(doc, source=f"{page.name}:{block.line}", base_dir=DOCS / "examples")
+
+
+def test_a_policy_reference_example_can_fail() -> None:
+    # The check above would catch a bad example: the validator refuses one.
+    from seccompose.errors import FormatError
+    from seccompose.policy import Policy
+
+    with pytest.raises(FormatError, match="unconfined"):
+        Policy.from_dict({"unconfined": "sometimes"})
+
+
+# Each engine's how-to shows the config files the engine tests run, as they are.
+HOWTO_FILES = [
+    ("howto/docker.md", "policy.yaml", "examples/policy.yaml"),
+    ("howto/docker.md", "daemon.json", "examples/docker/daemon.json"),
+    ("howto/podman.md", "containers.conf", "examples/podman/containers.conf"),
+    ("howto/containerd.md", "config.toml", "examples/containerd/config.toml"),
+    ("howto/kubernetes.md", "runtimeclass.yaml", "examples/kubernetes/runtimeclass.yaml"),
+    ("howto/kubernetes.md", "pod.yaml", "examples/kubernetes/pod.yaml"),
+]
+
+
+@pytest.mark.parametrize(("page", "title", "example"), HOWTO_FILES)
+def test_howto_config_is_the_tested_file(page: str, title: str, example: str) -> None:
+    shown = [b.body for b in blocks((DOCS / page).read_text(encoding="utf-8")) if b.title == title]
+    assert shown == [(DOCS / example).read_text(encoding="utf-8")], f"{page}: {title} differs from docs/{example}"

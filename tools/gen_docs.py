@@ -5,6 +5,7 @@ Writes docs/generated/:
   templates.md      the template catalogue (data/templates/*.json): images, provenance, sizes
   capabilities.md   the capability maps (data/capabilities/): what each capability unlocks
   cli.md            every command's --help, examples included
+  policy.md         the policy file reference, from its schema (seccompose._policy_schema)
 
 Usage:
   python tools/gen_docs.py            write the pages
@@ -16,9 +17,11 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
@@ -144,7 +147,89 @@ def cli() -> str:
     return "\n".join(lines)
 
 
-PAGES = {"lint-rules.md": lint_rules, "templates.md": templates, "capabilities.md": capabilities, "cli.md": cli}
+def _schema_type(prop: dict[str, Any], defs: dict[str, Any]) -> str:
+    if "$ref" in prop:
+        return f"[{prop['$ref'].rsplit('/', 1)[-1]}](#{prop['$ref'].rsplit('/', 1)[-1].lower()})"
+    if "const" in prop:
+        return f"`{json.dumps(prop['const'])}`"
+    if "enum" in prop:
+        return " \\| ".join(f"`{v}`" for v in prop["enum"])
+    if "anyOf" in prop:
+        return " or ".join(_schema_type(p, defs) for p in prop["anyOf"])
+    kind = prop.get("type", "any")
+    if kind == "array":
+        return f"list of {_schema_type(prop.get('items', {}), defs)}"
+    if kind == "object":
+        extra = prop.get("additionalProperties")
+        return "mapping of string to string" if isinstance(extra, dict) and extra.get("type") else "mapping"
+    return "`null`" if kind == "null" else str(kind)
+
+
+def _yaml(doc: Any) -> str:
+    import yaml
+
+    return yaml.safe_dump(doc, sort_keys=False, default_flow_style=False, width=100).rstrip()
+
+
+def _model_section(name: str, schema: dict[str, Any], defs: dict[str, Any], key: str | None) -> list[str]:
+    lines = [f"## {name} {{#{name.lower()}}}\n"]
+    if schema.get("description"):
+        lines.append(_cell(schema["description"]) + "\n")
+    lines.append("| key | type | default | meaning |\n|---|---|---|---|")
+    required = set(schema.get("required", ()))
+    for prop_name, prop in schema["properties"].items():
+        fallback: dict[str, Any] | None = {} if prop.get("type") == "object" else None  # a default_factory leaves no default in the schema
+        default = "required" if prop_name in required else f"`{json.dumps(prop.get('default', fallback))}`"
+        lines.append(
+            f"| `{prop_name}` | {_schema_type(prop, defs)} | {default} | {_cell(prop.get('description', ''))} |"
+        )
+    lines.append("")
+    examples: list[Any] = []
+    for prop_name, prop in schema["properties"].items():
+        examples += [{prop_name: e} for e in prop.get("examples", [])]
+        if prop.get("enum") and key is None:
+            examples += [{prop_name: v} for v in prop["enum"] if v != prop.get("default")]
+    if key is not None:
+        examples += [{key: [e]} for e in schema.get("examples", [])]
+    if examples:
+        lines.append("Examples (each a whole policy file; the tests load every one):\n")
+        for doc in examples:
+            lines += ["```yaml", _yaml(doc), "```\n"]
+    return lines
+
+
+def policy() -> str:
+    from seccompose._policy_schema import PolicyDocument
+
+    schema = PolicyDocument.model_json_schema()
+    defs = schema.get("$defs", {})
+    lines = [_banner("seccompose._policy_schema.PolicyDocument"), "# Policy file\n"]
+    lines.append(
+        "A policy (YAML or JSON) says what every container gets when it starts: `seccompose compose --policy "
+        "FILE --image IMG` prints it, `seccompose-runtime` and `seccompose proxy` apply it. Unknown keys are "
+        "errors naming the key; relative template paths are relative to the policy file. The whole example "
+        "from the how-tos:\n"
+    )
+    lines += ["```yaml", (ROOT / "docs" / "examples" / "policy.yaml").read_text().rstrip(), "```\n"]
+    lines += _model_section("Policy", {**schema, "description": ""}, defs, None)
+    where = {"TemplateBinding": "templates", "RuleModel": "rules", "ScopeModel": None}
+    for name in ("TemplateBinding", "RuleModel", "ScopeModel"):
+        key = where[name]
+        section = _model_section(name, defs[name], defs, key)
+        if name == "ScopeModel":
+            extra = [{"rules": [{"name": "scoped", "deny": ["ptrace"], "scope": e}]} for e in defs[name]["examples"]]
+            section += ["Example:\n"] + [line for doc in extra for line in ("```yaml", _yaml(doc), "```\n")]
+        lines += section
+    return "\n".join(lines)
+
+
+PAGES = {
+    "lint-rules.md": lint_rules,
+    "templates.md": templates,
+    "capabilities.md": capabilities,
+    "cli.md": cli,
+    "policy.md": policy,
+}
 
 
 def main() -> int:

@@ -70,6 +70,28 @@ _WHERE = {
 }
 
 
+class _Package(type(__import__("sys"))):  # type: ignore[misc]  # types.ModuleType, without importing types
+    """The package's module class: ``seccompose.compose`` stays the function.
+
+    Importing the submodule ``seccompose.compose`` makes the import system set the package's
+    attribute ``compose`` to that module; with exports loaded on first use nothing would set it
+    back to the function, as the eager ``from seccompose.compose import compose`` used to.
+    """
+
+    @property
+    def compose(self) -> object:
+        from seccompose.compose import compose
+
+        return compose
+
+    @compose.setter
+    def compose(self, _module: object) -> None:
+        pass  # the submodule stays reachable as sys.modules["seccompose.compose"]
+
+
+__import__("sys").modules[__name__].__class__ = _Package
+
+
 def __getattr__(name: str) -> object:
     module = _WHERE.get(name)
     if module is None:

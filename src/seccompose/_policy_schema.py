@@ -20,22 +20,47 @@ class _Model(BaseModel):
 
 
 class TemplateBinding(_Model):
-    template: str = Field(description="a shipped template name or a template/profile file")
+    """A template bound to the images it is for; the most specific glob wins, then the first listed."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"template": "redis", "images": ["redis:*"]}, {"template": "./myapp.json"}]}
+    )
+    template: str = Field(description="a shipped template name or a template/profile file (relative to the policy)")
     images: tuple[Glob, ...] = Field(default=(), description="image globs; empty: the template's own images")
 
 
 class ScopeModel(_Model):
-    images: tuple[Glob, ...] = ()
+    """Which containers a rule applies to: every condition given must hold (none given: every container)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"images": ["nginx:*"], "labels": {"env": "prod"}, "names": ["web-*"]}]}
+    )
+    images: tuple[Glob, ...] = Field(default=(), description="image globs, one of which must match")
     labels: dict[str, str] = Field(default_factory=dict, description="label globs that must all match")
     names: tuple[Glob, ...] = Field(default=(), description="container name globs")
 
 
 class RuleModel(_Model):
-    name: str = Field(min_length=1)
-    allow: tuple[str, ...] = ()
-    deny: tuple[str, ...] = ()
+    """A runtime rule: syscalls allowed or denied (deny wins over every layer) for the containers in scope."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"name": "no-ptrace", "deny": ["ptrace"]},
+                {"name": "perf", "allow": ["perf_event_open"], "scope": {"labels": {"team": "perf"}}},
+                {
+                    "name": "personality-linux32",
+                    "rules": [{"names": ["personality"], "action": "SCMP_ACT_ALLOW",
+                               "args": [{"index": 0, "value": 8, "op": "SCMP_CMP_EQ"}]}],
+                },
+            ]
+        }
+    )
+    name: str = Field(min_length=1, description="the rule's name, as the decision log and refusals name it")
+    allow: tuple[str, ...] = Field(default=(), description="syscalls to allow")
+    deny: tuple[str, ...] = Field(default=(), description="syscalls to deny, whatever else allows them")
     rules: tuple[dict[str, Any], ...] = Field(default=(), description="conditional allows, as OCI rules")
-    scope: ScopeModel = ScopeModel()
+    scope: ScopeModel = Field(default=ScopeModel(), description="the containers it applies to (default: every one)")
 
     @field_validator("rules")
     @classmethod
@@ -46,15 +71,26 @@ class RuleModel(_Model):
 
 
 class PolicyDocument(_Model):
-    version: Literal[1] = 1
-    default: str = Field(default="default", description="template for images no binding matches")
-    errnoPolicy: Literal["eperm", "enosys"] | None = None  # noqa: N815 - the file's key
+    """A policy file: what every container gets when it starts (``seccompose compose --policy``,
+    ``seccompose-runtime``, ``seccompose proxy``).
+    """
+
+    version: Literal[1] = Field(default=1, description="the file format's version")
+    default: str = Field(
+        default="default", description="template for images no binding matches", examples=["default", "./base.json"]
+    )
+    errnoPolicy: Literal["eperm", "enosys"] | None = Field(  # noqa: N815 - the file's key
+        default=None,
+        description="errno for syscalls the profile does not name: eperm (Docker) or enosys (Podman); "
+        "none: the template's",
+        examples=["enosys"],
+    )
     runtime: str | None = Field(
         default="runc,crun",
         description="OCI runtimes whose base set the profiles get: runc, crun, both comma-separated, or none",
     )
-    templates: tuple[TemplateBinding, ...] = ()
-    rules: tuple[RuleModel, ...] = ()
+    templates: tuple[TemplateBinding, ...] = Field(default=(), description="templates bound to images")
+    rules: tuple[RuleModel, ...] = Field(default=(), description="runtime rules, applied in order")
     explicit_profile: Literal["respect", "override", "refuse"] = Field(
         default="respect",
         description="a container that brings its own seccomp profile: respect it, override it with the "

@@ -157,14 +157,15 @@ def dockerd(name: str, daemon_json: dict[str, Any]) -> Iterator[Dockerd]:
 
 
 def compose_for(policy: Path, image: str, caps: list[str], *, labels: dict[str, str] | None = None,
-                name: str = "", extra: tuple[str, ...] = ()) -> tuple[dict[str, Any], dict[str, Any]]:  # fmt: skip
+                name: str = "", extra: tuple[str, ...] = (),
+                no_new_privileges: bool = False) -> tuple[dict[str, Any], dict[str, Any]]:  # fmt: skip
     """``seccompose compose --policy`` for the same facts: (linux.seccomp, decision record)."""
     from seccompose.arch import host_arch
 
     release = os.uname().release.split(".")
     argv = [
         str(SECCOMPOSE), "compose", "--policy", str(policy), "--image", image, "--arch", host_arch().value,
-        "--caps", ",".join(caps) or "none", "--no-new-privileges", "false", "--runtime", "runc",
+        "--caps", ",".join(caps) or "none", "--no-new-privileges", str(no_new_privileges).lower(), "--runtime", "runc",
         "--kernel", f"{release[0]}.{release[1].split('-')[0]}", *extra,
     ]  # fmt: skip
     for key, value in (labels or {}).items():

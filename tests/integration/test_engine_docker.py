@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import time
 from collections.abc import Iterator
@@ -44,15 +45,15 @@ pytestmark = [pytest.mark.integration, pytest.mark.engines]
 if why_not_docker():
     pytest.skip(str(why_not_docker()), allow_module_level=True)
 
-POLICY = """\
-templates:
-  - template: redis
-    images: ["redis:*"]
-rules:
-  - name: prod-no-mkdir
-    deny: [mkdir, mkdirat]
-    scope: {labels: {env: prod}}
-"""
+EXAMPLES = Path(__file__).parents[2] / "docs" / "examples"
+POLICY = (EXAMPLES / "policy.yaml").read_text()  # the documented example policy, as it is
+
+
+def with_setting(key: str, value: str) -> str:
+    """The example policy with one of its settings changed."""
+    text, count = re.subn(rf"^{key}: \S+", f"{key}: {value}", POLICY, flags=re.MULTILINE)
+    assert count == 1, key
+    return text
 
 EPERM_TEXT = "Operation not permitted"
 
@@ -83,14 +84,14 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     policy.write_text(POLICY)
     runtime_log = tmp / "runtime" / "decisions.jsonl"
     proxy_log = tmp / "proxy" / "decisions.jsonl"
-    daemon = {
-        "runtimes": {
-            "seccompose": {
-                "path": str(WRAPPER),
-                "runtimeArgs": ["--seccompose-policy", str(policy), "--seccompose-log", str(runtime_log)],
-            }
-        }
-    }
+    # The documented daemon.json, with this test's paths for the wrapper, the policy and the log.
+    documented = (EXAMPLES / "docker" / "daemon.json").read_text()
+    daemon = json.loads(
+        documented.replace("/usr/local/bin/seccompose-runtime", str(WRAPPER))
+        .replace("/etc/seccompose/policy.yaml", str(policy))
+        .replace("/var/log/seccompose/decisions.jsonl", str(runtime_log))
+    )
+    assert daemon["runtimes"]["seccompose"]["path"] == str(WRAPPER)
     with dockerd("docker", daemon) as engine:
         engine.import_image(busybox_rootfs(tmp / "rootfs"), "redis:7", "plain:1")
         proxy_sock = engine.root / "proxy.sock"
@@ -189,7 +190,7 @@ def test_unconfined_follows_the_policy(route: Route, setup: dict[str, Any]) -> N
     done = route.start("plain:1", "--security-opt", "seccomp=unconfined", check=False)
     assert done.returncode != 0
     assert "unconfined: refuse" in done.stderr, done.stderr
-    setup["policy"].write_text(POLICY + "unconfined: allow\n")  # the next container uses the new policy
+    setup["policy"].write_text(with_setting("unconfined", "allow"))  # the next container uses the new policy
     cid = _cid(route.start("plain:1", "--security-opt", "seccomp=unconfined"))
     assert "seccomp" not in route.engine.bundle_config(cid)["linux"]
     assert route.probe(cid, "unshare", "-U", "true").returncode == 0  # no filter at all: as asked, as allowed
@@ -206,7 +207,7 @@ USER_PROFILE = {
 def test_an_explicit_profile_follows_the_policy(route: Route, setup: dict[str, Any], setting: str) -> None:
     profile = setup["tmp"] / "user-profile.json"
     profile.write_text(json.dumps(USER_PROFILE))
-    setup["policy"].write_text(POLICY + f"explicit_profile: {setting}\n")
+    setup["policy"].write_text(with_setting("explicit_profile", setting))
     done = route.start("plain:1", "--security-opt", f"seccomp={profile}", check=False)
     if setting == "refuse":
         assert done.returncode != 0 and "explicit_profile: refuse" in done.stderr, done.stderr
@@ -421,7 +422,7 @@ def test_upstream_down_is_a_clean_error(setup: dict[str, Any]) -> None:
 def test_an_error_inside_seccompose_applies_on_error_never_unconfined(setup: dict[str, Any], setting: str, tmp_path: Path) -> None:
     engine = setup["routes"]["proxy"].engine
     policy = tmp_path / "policy.yaml"
-    policy.write_text(POLICY + f"on_error: {setting}\n")
+    policy.write_text(with_setting("on_error", setting))
     proc, sock, log = _proxy(engine, tmp_path, policy, engine.sock, env={"SECCOMPOSE_FAULT": "decide"})
     try:
         host = f"unix://{sock}"
@@ -504,7 +505,12 @@ def test_killing_the_proxy_mid_work_starts_nothing_unconfined(setup: dict[str, A
     threads = [threading.Thread(target=worker, args=(i,)) for i in range(40)]
     for t in threads:
         t.start()
-    time.sleep(0.5)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # kill it once it has passed on some creates: mid-work
+        names = engine.run("ps", "-a", "--format", "{{.Names}}").stdout.split()
+        if sum(n.startswith("kill-") for n in names) >= 3:
+            break
+        time.sleep(0.02)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     for t in threads:
@@ -530,7 +536,7 @@ def test_sigterm_stops_the_proxy_cleanly_and_sighup_reloads(setup: dict[str, Any
     policy = tmp_path / "policy.yaml"
     policy.write_text(POLICY)
     proc, sock, _ = _proxy(engine, tmp_path, policy, engine.sock)
-    policy.write_text(POLICY + "unconfined: allow\n")
+    policy.write_text(with_setting("unconfined", "allow"))
     proc.send_signal(signal.SIGHUP)
     time.sleep(0.5)
     assert engine.run("version", host=f"unix://{sock}").returncode == 0

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -35,15 +36,15 @@ PODMAN = shutil.which("podman")
 if PODMAN is None or os.geteuid() != 0 or not WRAPPER.exists():
     pytest.skip("podman (as root) and seccompose-runtime are needed", allow_module_level=True)
 
-POLICY = """\
-templates:
-  - template: redis
-    images: ["redis:*"]
-rules:
-  - name: prod-no-mkdir
-    deny: [mkdir, mkdirat]
-    scope: {labels: {env: prod}}
-"""
+EXAMPLES = Path(__file__).parents[2] / "docs" / "examples"
+POLICY = (EXAMPLES / "policy.yaml").read_text()  # the documented example policy, as it is
+
+
+def with_setting(key: str, value: str) -> str:
+    """The example policy with one of its settings changed."""
+    text, count = re.subn(rf"^{key}: \S+", f"{key}: {value}", POLICY, flags=re.MULTILINE)
+    assert count == 1, key
+    return text
 CONTAINERS_CONF = """\
 [containers]
 default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]
@@ -223,7 +224,7 @@ def test_a_label_scoped_deny_refuses_only_in_labelled_containers(route: Route) -
 def test_unconfined_follows_the_policy(route: Route) -> None:
     done = route.start("plain:1", "--security-opt", "seccomp=unconfined", check=False)
     assert done.returncode != 0 and "unconfined: refuse" in done.stderr, done.stderr
-    route.policy.write_text(POLICY + "unconfined: allow\n")
+    route.policy.write_text(with_setting("unconfined", "allow"))
     cid = _cid(route.start("plain:1", "--security-opt", "seccomp=unconfined"))
     assert "seccomp" not in route.handed(cid)["linux"]
     assert route.probe(cid, "unshare", "-U", "true").returncode == 0
@@ -234,7 +235,7 @@ def test_an_explicit_profile_follows_the_policy(route: Route, setting: str, tmp_
     profile = tmp_path / "user.json"
     profile.write_text(json.dumps({"defaultAction": "SCMP_ACT_ALLOW",
                                    "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO"}]}))  # fmt: skip
-    route.policy.write_text(POLICY + f"explicit_profile: {setting}\n")
+    route.policy.write_text(with_setting("explicit_profile", setting))
     done = route.start("plain:1", "--security-opt", f"seccomp={profile}", check=False)
     if setting == "refuse":
         assert done.returncode != 0 and "explicit_profile: refuse" in done.stderr, done.stderr
