@@ -178,7 +178,8 @@ def _model_section(name: str, schema: dict[str, Any], defs: dict[str, Any], key:
     lines.append("| key | type | default | meaning |\n|---|---|---|---|")
     required = set(schema.get("required", ()))
     for prop_name, prop in schema["properties"].items():
-        fallback: dict[str, Any] | None = {} if prop.get("type") == "object" else None  # a default_factory leaves no default in the schema
+        # A default_factory leaves no default in the schema.
+        fallback: dict[str, Any] | None = {} if prop.get("type") == "object" else None
         default = "required" if prop_name in required else f"`{json.dumps(prop.get('default', fallback))}`"
         lines.append(
             f"| `{prop_name}` | {_schema_type(prop, defs)} | {default} | {_cell(prop.get('description', ''))} |"

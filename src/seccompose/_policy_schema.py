@@ -71,9 +71,7 @@ class RuleModel(_Model):
 
 
 class PolicyDocument(_Model):
-    """A policy file: what every container gets when it starts (``seccompose compose --policy``,
-    ``seccompose-runtime``, ``seccompose proxy``).
-    """
+    """A policy file: what every container gets when it starts (compose --policy, the wrapper, the proxy)."""
 
     version: Literal[1] = Field(default=1, description="the file format's version")
     default: str = Field(
