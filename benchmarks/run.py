@@ -10,6 +10,11 @@ crashes, never on timings); ``--json FILE`` also saves the results.
     (d) ``learn`` on a generated 1 GB ``strace -f -tt`` log       MB/s, ratio to the grep | sort pipeline
     (e) ``import seccompose`` in a fresh process                  median of >= 20 runs, slowest modules
     (f) one syscall under each profile, loaded as runc loads it   ns added to an unconfined twin, same run
+    (g) ``seccompose-runtime create`` vs ``runc create``            added median ms (target <= 30)
+    (h) ``POST /containers/create`` via ``seccompose proxy``       added median ms vs dockerd direct (<= 5)
+    (i) 100 MB through ``docker logs`` / attach via the proxy      throughput ratio to direct (>= 0.9)
+
+(g), (h) and (i) need root, runc and Debian's docker.io; see benchmarks/_engines.py.
 """
 
 from __future__ import annotations
@@ -455,11 +460,37 @@ def table(res: Results) -> str:
     return "\n".join(lines)
 
 
+def _engine_bench(letter: str) -> Callable[[Results, bool], None]:
+    def run(res: Results, quick: bool) -> None:
+        import _engines
+
+        reason = _engines.why_not()
+        if reason:
+            res.add(Row(letter, "not run", None, "", note=reason))
+            return
+        make = {"g": _engines.bench_wrapper, "h": _engines.bench_proxy, "i": _engines.bench_stream}[letter]
+        for bench, metric, value, unit, target, met, note in make(quick):
+            res.add(Row(bench, metric, value, unit, target, met, note))
+        what = {
+            "g": "(g) seccompose-runtime --seccompose-policy docs/examples/policy.yaml ... create --bundle B ID  vs  "
+            "runc create --bundle B ID  (tools/make_bundle.py bundle, alternately)",
+            "h": "(h) POST /v1.41/containers/create via seccompose proxy  vs  the private dockerd's socket, "
+            "alternately",
+            "i": "(i) docker logs ID / docker start -a ID with DOCKER_HOST = the proxy  vs  dockerd, alternately",
+        }
+        res.commands.append(what[letter])
+
+    return run
+
+
 BENCHES: dict[str, Callable[[Results, bool], None]] = {
     "a": bench_latency,
     "b": bench_throughput,
     "c": bench_cli,
     "e": bench_import,
+    "g": _engine_bench("g"),
+    "h": _engine_bench("h"),
+    "i": _engine_bench("i"),
 }
 
 
@@ -468,7 +499,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small sizes: every benchmark in seconds (CI)")
     parser.add_argument("--json", metavar="FILE", help="also write the results as JSON")
-    parser.add_argument("--only", default="abcdef", metavar="LETTERS", help="run only these benchmarks (e.g. ab)")
+    parser.add_argument("--only", default="abcdefghi", metavar="LETTERS", help="run only these benchmarks (e.g. ab)")
     parser.add_argument(
         "--cache",
         default=str(Path(tempfile.gettempdir()) / "seccompose-bench"),

@@ -16,7 +16,8 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_quick_benchmarks_run_and_print_the_table(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--quick", "--json", str(out), "--cache", str(tmp_path)],
+        [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--quick", "--only", "abcdef", "--json", str(out),
+         "--cache", str(tmp_path)],
         capture_output=True,
         text=True,
         timeout=300,
@@ -42,3 +43,21 @@ def test_quick_benchmarks_run_and_print_the_table(tmp_path: Path) -> None:
     assert sum(s.startswith("## (f)") for s in doc["sections"]) == 2
     # How fast the machine ran around each benchmark, so a reader can tell a slow minute from slow code.
     assert any(note.startswith("machine pace") and "(a) " in note and "(e) " in note for note in doc["notes"])
+
+
+@pytest.mark.integration
+@pytest.mark.engines
+def test_quick_engine_benchmarks_run(tmp_path: Path) -> None:
+    # The container-start benchmarks (g, h, i) start dockerd and runc: they run with the engine suites.
+    out = tmp_path / "bench.json"
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--quick", "--only", "ghi", "--json", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    rows = json.loads(out.read_text(encoding="utf-8"))["rows"]
+    assert {r["bench"] for r in rows} == {"g", "h", "i"}
+    assert all(isinstance(r["value"], float) for r in rows), [r for r in rows if not isinstance(r["value"], float)]

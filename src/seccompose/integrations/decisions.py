@@ -19,13 +19,15 @@ wrapper per container start, the proxy's threads) never interleave.
 
 from __future__ import annotations
 
-import datetime as dt
 import fcntl
-import fnmatch
 import json
 import os
-from collections.abc import Iterator
-from typing import Any
+import time as _time
+
+TYPE_CHECKING = False  # not typing's: the OCI runtime wrapper imports this module on every container start
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from typing import Any
 
 __all__ = ["LOG_SCHEMA", "DecisionLog", "log_entry"]
 
@@ -34,7 +36,8 @@ _MAX_LINE = 16 << 20
 
 
 def _now() -> str:
-    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    now = _time.time()
+    return _time.strftime("%Y-%m-%dT%H:%M:%S", _time.gmtime(now)) + f".{int(now % 1 * 1e6):06d}Z"
 
 
 def log_entry(record: dict[str, object], *, time: str | None = None) -> dict[str, object]:
@@ -108,8 +111,10 @@ class DecisionLog:
 
     def entries(self, *, container: str | None = None, image: str | None = None) -> Iterator[dict[str, Any]]:
         """Yield the log's lines, oldest first; ``container`` matches an id prefix or a name glob, ``image`` a glob."""
+        import fnmatch  # here, not at the top: the wrapper only appends
+
         try:
-            f = open(self.path, "rb")  # noqa: SIM115 - closed below; lean imports
+            f = open(self.path, "rb")  # noqa: SIM115 - closed below
         except FileNotFoundError:
             return
         with f:

@@ -141,18 +141,47 @@ class _Stream:
             n -= got
 
     def relay_chunked(self, out: socket.socket) -> None:
-        """Send a chunked body to ``out`` as it is, chunk by chunk, through the last chunk and trailers."""
+        """Send a chunked body to ``out`` as it is, through the last chunk and its trailers.
+
+        The chunk boundaries are parsed in the buffer and everything buffered is sent at once,
+        so a stream of small chunks (``docker logs``: one per line) costs one send per read.
+        """
+        remaining = 0  # bytes of the current chunk (and its CRLF) not yet passed
         while True:
-            line = self.readline()
-            out.sendall(line)
-            size = int(line.split(b";", 1)[0].strip() or b"0", 16)
-            if size == 0:
-                while True:  # trailers, up to the blank line
-                    trailer = self.readline()
-                    out.sendall(trailer)
-                    if trailer in (b"\r\n", b"\n"):
-                        return
-            self.relay(size + 2, out)  # the chunk and its CRLF
+            buf, pos, end = self.buf, 0, len(self.buf)
+            done = False
+            while pos < end:
+                if remaining:
+                    step = min(remaining, end - pos)
+                    pos += step
+                    remaining -= step
+                    continue
+                eol = buf.find(b"\n", pos)
+                if eol < 0:
+                    if end - pos > _MAX_HEAD:
+                        raise ValueError("chunk size line larger than 64 KiB")
+                    break
+                size = int(bytes(buf[pos:eol]).split(b";", 1)[0].strip() or b"0", 16)
+                if size == 0:
+                    # The last chunk: trailers, up to an empty line.
+                    line_start = eol + 1
+                    while True:
+                        nxt = buf.find(b"\n", line_start)
+                        if nxt < 0:
+                            break
+                        if buf[line_start:nxt].strip() == b"":
+                            pos, done = nxt + 1, True
+                            break
+                        line_start = nxt + 1
+                    break
+                pos, remaining = eol + 1, size + 2
+            if pos:
+                out.sendall(memoryview(buf)[:pos])
+                del buf[:pos]
+            if done:
+                return
+            if not self._fill():
+                raise _ClientGoneError("connection closed inside a chunked body")
 
     def read_chunked(self, limit: int) -> bytes:
         body = bytearray()

@@ -170,6 +170,8 @@ def _read_config(path: str) -> dict[str, object]:
 
 
 def _write_config(path: str, doc: dict[str, object]) -> None:
+    # Renamed over the old file: the runtime reads the old file or the new one, never half of one. No fsync:
+    # the bundle lives as long as the container (usually on tmpfs), and a crash loses the container anyway.
     data = json.dumps(doc, separators=(",", ":")).encode()
     tmp = f"{path}.seccompose-{os.getpid()}"
     try:
@@ -181,10 +183,9 @@ def _write_config(path: str, doc: dict[str, object]) -> None:
         view = memoryview(data)
         while view:
             view = view[os.write(fd, view) :]
-        os.fsync(fd)
     finally:
         os.close(fd)
-    os.replace(tmp, path)  # the runtime reads the old file or the new one, never half of one
+    os.replace(tmp, path)
 
 
 def _kernel() -> str:
@@ -382,15 +383,13 @@ class _Wrapper:
 
     def prepare(self, config_path: str, bundle: str, cid: str) -> None:
         """Decide for the container in ``bundle`` and write its ``linux.seccomp``; raise _RefusedError to stop it."""
-        import platform
-
         from seccompose.integrations.bundle import facts_from_config
 
         config = _read_config(config_path)
         raw = facts_from_config(config, bundle=bundle, container_id=cid)
         base = os.path.basename(self.real)
         raw.update(
-            arch=platform.machine(),
+            arch=os.uname().machine,
             runtime=base if base in ("runc", "crun") else None,
             kernel=_kernel(),
             route="runtime",
