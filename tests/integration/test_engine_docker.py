@@ -422,11 +422,17 @@ def test_upstream_down_is_a_clean_error(setup: dict[str, Any]) -> None:
 def test_an_error_inside_seccompose_applies_on_error_never_unconfined(setup: dict[str, Any], setting: str, tmp_path: Path) -> None:
     engine = setup["routes"]["proxy"].engine
     policy = tmp_path / "policy.yaml"
-    policy.write_text(with_setting("on_error", setting))
-    proc, sock, log = _proxy(engine, tmp_path, policy, engine.sock, env={"SECCOMPOSE_FAULT": "decide"})
+    # A template that cannot be composed (a cut file) as the default: every create fails inside seccompose.
+    (tmp_path / "broken.json").write_text('{"schema": 1, "name": "broken", "rules": [{"names": [')
+    policy.write_text(with_setting("on_error", setting) + "default: ./broken.json\n")
+    proc, sock, log = _proxy(engine, tmp_path, policy, engine.sock)
     try:
         host = f"unix://{sock}"
-        for options in ([], ["--security-opt", "seccomp=unconfined"]):
+        # Asking for unconfined is decided before any composition: the policy's unconfined: refuse.
+        done = engine.run("run", "-d", "--network", "none", "--security-opt", "seccomp=unconfined", "plain:1", "true",
+                          check=False, host=host)  # fmt: skip
+        assert done.returncode != 0 and "unconfined: refuse" in done.stderr, done.stderr
+        for options in ([], ["--cap-add", "SYS_ADMIN"]):
             done = engine.run("run", "-d", "-i", "--network", "none", *options, "plain:1", "cat", check=False, host=host)
             if setting == "refuse":
                 assert done.returncode != 0 and "on_error: refuse" in done.stderr, done.stderr
@@ -435,9 +441,10 @@ def test_an_error_inside_seccompose_applies_on_error_never_unconfined(setup: dic
             handed = engine.bundle_config(cid)["linux"]
             # Docker's own default profile: a filter, and not ours (the fault stopped ours).
             assert handed["seccomp"]["defaultAction"] == "SCMP_ACT_ERRNO"
-            assert EPERM_TEXT in engine.run("exec", cid, "unshare", "-U", "true", check=False).stderr
+            probe = engine.run("exec", cid, "unshare", "-U", "true", check=False)
+            assert (EPERM_TEXT in probe.stderr) == (not options)  # Docker's default: unshare only with the cap
             entry = last_decision(log, cid)
-            assert entry["decision"]["action"] == "engine-default" and "fault injected" in entry["decision"]["reason"]
+            assert entry["decision"]["action"] == "engine-default" and "broken.json" in entry["decision"]["reason"]
     finally:
         _stop(proc)
 

@@ -1,6 +1,7 @@
 """Podman 4.3 (Debian): containers get the policy's profile by both routes.
 
-- ``runtime``: ``podman run --runtime seccompose-runtime --runtime-flag seccompose-policy=FILE ...``;
+- ``runtime``: ``podman run --runtime seccompose --runtime-flag seccompose-policy=FILE ...`` with the
+  documented containers.conf (docs/examples/podman/containers.conf);
   Podman hands the runtime no labels, so label-scoped rules see Podman's ``--annotation``;
 - ``proxy``: ``seccompose proxy`` in front of ``podman system service`` (Podman's Docker-compatible
   API), the Docker client on ``DOCKER_HOST``.
@@ -45,11 +46,13 @@ def with_setting(key: str, value: str) -> str:
     text, count = re.subn(rf"^{key}: \S+", f"{key}: {value}", POLICY, flags=re.MULTILINE)
     assert count == 1, key
     return text
-CONTAINERS_CONF = """\
+# This machine's needs (see the module docstring), then the documented containers.conf as it is.
+PRIVATE_CONF = """\
 [containers]
 default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]
 
-[engine]
+"""
+PRIVATE_ENGINE = """\
 cgroup_manager = "cgroupfs"
 events_logger = "file"
 runtime = "runc"
@@ -89,7 +92,7 @@ class Route:
             marks += ["--annotation" if self.name == "runtime" else "--label", f"{key}={value}"]
         if self.name == "runtime":
             flags = [
-                "--runtime", str(WRAPPER),
+                "--runtime", "seccompose",  # the name containers.conf gives the wrapper
                 "--runtime-flag", "seccompose-runtime=runc",
                 "--runtime-flag", f"seccompose-policy={self.policy}",
                 "--runtime-flag", f"seccompose-log={self.log}",
@@ -114,7 +117,14 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir()
     conf = root / "containers.conf"
-    conf.write_text(CONTAINERS_CONF)
+    documented = (EXAMPLES / "podman" / "containers.conf").read_text()
+    assert documented.startswith("[engine]\n")
+    conf.write_text(
+        PRIVATE_CONF
+        + documented.replace("[engine]\n", "[engine]\n" + PRIVATE_ENGINE, 1).replace(
+            "/usr/local/bin/seccompose-runtime", str(WRAPPER)
+        )
+    )
     env = {**os.environ, "CONTAINERS_CONF": str(conf)}
     env.pop("DOCKER_HOST", None)
     policy = tmp / "policy.yaml"

@@ -191,16 +191,24 @@ def test_a_broken_policy_keeps_the_last_good_one(env: dict[str, Any]) -> None:
 ENGINE_PROFILE = {"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ALLOW"}]}
 
 
+def _broken_template(env: dict[str, Any], extra: str = "") -> None:
+    """A policy whose template cannot be composed: seccompose fails while deciding."""
+    (env["tmp"] / "broken.json").write_text('{"schema": 1, "name": "broken", "rules": [{"names": [')
+    env["policy"].write_text("templates: [{template: ./broken.json, images: ['redis:*']}]\n" + extra)
+
+
 def test_an_error_inside_seccompose_keeps_the_engines_profile(env: dict[str, Any]) -> None:
-    done = _run(env, config=_config(CRI, ENGINE_PROFILE), extra_env={"SECCOMPOSE_FAULT": "decide"})
+    _broken_template(env)
+    done = _run(env, config=_config(CRI, ENGINE_PROFILE))
     assert done.returncode == 0, done.stderr
     assert json.loads((env["tmp"] / "handed.json").read_text())["linux"]["seccomp"] == ENGINE_PROFILE
     entry = _log(env)[-1]["decision"]
-    assert entry["action"] == "engine-default" and "fault injected" in entry["reason"]
+    assert entry["action"] == "engine-default" and "broken.json" in entry["reason"]
 
 
 def test_an_error_without_an_engine_profile_gets_default_never_unconfined(env: dict[str, Any]) -> None:
-    done = _run(env, config=_config(CRI), extra_env={"SECCOMPOSE_FAULT": "decide"})
+    _broken_template(env)
+    done = _run(env, config=_config(CRI))
     assert done.returncode == 0, done.stderr
     seccomp = json.loads((env["tmp"] / "handed.json").read_text())["linux"]["seccomp"]
     assert seccomp["defaultAction"] == "SCMP_ACT_ERRNO"
@@ -208,8 +216,8 @@ def test_an_error_without_an_engine_profile_gets_default_never_unconfined(env: d
 
 
 def test_on_error_refuse_stops_the_container_with_the_reason(env: dict[str, Any]) -> None:
-    env["policy"].write_text("on_error: refuse\n")
-    done = _run(env, config=_config(CRI), extra_env={"SECCOMPOSE_FAULT": "decide"})
+    _broken_template(env, "on_error: refuse\n")
+    done = _run(env, config=_config(CRI))
     assert done.returncode == 1
     assert not (env["tmp"] / "argv").exists(), "the real runtime ran"
     assert "on_error: refuse" in done.stderr

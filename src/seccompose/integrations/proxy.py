@@ -325,12 +325,6 @@ def create_facts(
     )
 
 
-def _fault_hook() -> None:
-    """Raise when ``SECCOMPOSE_FAULT=decide``: how the tests put an exception inside seccompose."""
-    if os.environ.get("SECCOMPOSE_FAULT") == "decide":
-        raise RuntimeError("fault injected by SECCOMPOSE_FAULT=decide")
-
-
 class Proxy:
     """The proxy server: ``serve_forever()`` until ``stop()`` (or SIGTERM when run by ``main``)."""
 
@@ -427,7 +421,6 @@ class Proxy:
             if loaded.changed:
                 self._say(loaded.problem or f"policy {loaded.policy.source} {loaded.policy.digest} in force")
             with self._decide_lock:
-                _fault_hook()
                 decision = decide(loaded.policy, facts)
         except Exception as exc:  # noqa: BLE001 - failure is a decision too: on_error
             setting = loaded.policy.on_error if loaded is not None else "engine-default"

@@ -351,7 +351,6 @@ class _Wrapper:
             self.warnings.append(loaded.problem)
         policy = loaded.policy
         try:
-            _fault_hook()
             decision = decide(policy, value)
             seccomp = decision.seccomp_json() if decision.profile is not None else None
         except Exception as exc:  # noqa: BLE001 - any failure is a decision too: on_error
@@ -424,12 +423,6 @@ class _Wrapper:
             sys.stderr.write(f"seccompose-runtime: warning: decision log {self.log_path}: {exc}\n")
         if action == "refuse":
             raise _RefusedError(f"seccompose: container {cid} refused: {record['reason']}")
-
-
-def _fault_hook() -> None:
-    """Raise when ``SECCOMPOSE_FAULT=decide``: how the tests put an exception inside seccompose."""
-    if os.environ.get("SECCOMPOSE_FAULT") == "decide":
-        raise RuntimeError("fault injected by SECCOMPOSE_FAULT=decide")
 
 
 def _minimal_facts(facts: dict[str, object]) -> Facts:
