@@ -242,16 +242,12 @@ class CostReport:
     def format_text(self) -> str:
         """Return the report as text, one block per ABI."""
         if self.layout == "linear":
-            how, other = "as runc 1.1 and crun build it (libseccomp's default order)", "runc >= 1.2"
+            how, other = "as runc 1.1 and crun build it (libseccomp's default order)", "as runc >= 1.2 builds it"
         else:
-            how, other = "as runc >= 1.2 builds it (libseccomp's binary tree above 32 rules)", "runc 1.1 and crun"
-        stub = f" (runc puts its {self.stub}-instruction ENOSYS stub in front)" if self.stub else ""
-        lines = [
-            (
-                f"cost: BPF program of {self.instructions} instructions {how}{stub}; "
-                f"{other}: {self.other_layout_instructions}"
-            )
-        ]
+            how, other = "as runc >= 1.2 builds it (libseccomp's binary tree above 32 rules)", "as runc 1.1 and crun"
+        stub = f"; runc puts its {self.stub}-instruction ENOSYS stub in front" if self.stub else ""
+        head = f"cost: BPF program of {self.instructions} instructions {how}; {other}: "
+        lines = [f"{head}{self.other_layout_instructions}{stub}"]
         if self.abis:
             worst = max(self.abis, key=lambda a: a.worst_case)
             lines.append(
@@ -299,7 +295,8 @@ def cost(
     ...                "syscalls": [{"names": ["read", "write"], "action": "SCMP_ACT_ALLOW"},
     ...                             {"names": ["personality"], "action": "SCMP_ACT_ALLOW",
     ...                              "args": [{"index": 0, "value": 8, "op": "SCMP_CMP_EQ"}]}]})
-    >>> report.to_json()["abis"]["x86_64"]
+    >>> abis = report.to_json()["abis"]
+    >>> abis["x86_64"]
     {'cacheable': ['read', 'write'], 'uncacheable': {'personality': 'arg0 checked by syscalls[1] (allow if arg0 == 8)'}}
     """
     reading = read_as_runtime(oci_seccomp, source=source)

@@ -165,7 +165,7 @@ def test_cli_check_cost_text_and_json(tmp_path: Path, capsys: pytest.CaptureFixt
     main(["check", str(path), "--cost", "--layout", "linear", "--accept-unresolved"])
     text = capsys.readouterr().out
     assert "cost: BPF program of 1001 instructions as runc 1.1 and crun build it (libseccomp's default order)" in text
-    assert "runc >= 1.2: 1246" in text
+    assert "as runc >= 1.2 builds it: 1246" in text
     assert "x86_64: 298 of 301 allowed syscalls cached by the kernel" in text
     assert "clone: arg0 checked by syscalls[12] (allow if arg0 & 0x7e020000 == 0x0)" in text
     main(["check", str(path), "--cost", "--layout", "tree", "--format", "json", "--accept-unresolved"])
@@ -196,3 +196,38 @@ def test_cli_cost_lays_the_program_out_as_the_runc_on_path_does(
         words = subprocess.run([runc, "--version"], capture_output=True, text=True, check=False).stdout.split()
     old = bool(words) and tuple(int(x) for x in words[2].split("+")[0].split(".")[:2]) < (1, 2)
     assert got == (1001 if old else 1246)
+
+
+def test_the_docs_table_of_shipped_profiles_is_what_check_cost_says() -> None:
+    from seccompose._inputs import read_profile
+    from seccompose.formats.oci import to_dict
+    from seccompose.templates import template_names
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "cost.md").read_text(encoding="utf-8")
+    section = text.split("## What the shipped profiles cost", 1)[1]
+    rows = {
+        cells[0]: cells[1:]
+        for line in section.splitlines()
+        if line.startswith("| ") and not line.startswith("| profile")
+        for cells in [[c.strip() for c in line.strip("|").split("|")]]
+    }
+    profiles = {"Docker's default": docker_default()} | {
+        name: to_dict(read_profile(name, arch=Arch.X86_64)) for name in template_names()
+    }
+    assert set(rows) == set(profiles), "a shipped template is missing from docs/cost.md, or one is gone"
+    for name, doc in profiles.items():
+        linear, tree = cost(doc, layout="linear"), cost(doc, layout="tree")
+        by_abi = {a.abi: a for a in tree.abis}
+
+        def not_cached(abi: Arch, by_abi: dict[Arch, Any] = by_abi) -> str:
+            return ", ".join(n for n, _ in by_abi[abi].uncacheable) or "(none)"
+
+        want = [
+            f"{linear.instructions}; {tree.instructions}",
+            f"{linear.worst_case}; {tree.worst_case}",
+            not_cached(Arch.X86_64),
+            not_cached(Arch.X86),
+        ]
+        assert rows[name] == want, f"docs/cost.md's row for {name} is out of date: write {' | '.join(want)}"
+        # the layouts cache the same calls
+        assert [a.uncacheable for a in linear.abis] == [a.uncacheable for a in tree.abis]
