@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from seccompose import Arch, compose, dumps
+from seccompose.bpf import Program
 from seccompose.caps import DOCKER_DEFAULT_CAPABILITIES
 from seccompose.check import read_as_runtime
 from seccompose.cost import runc_program
@@ -37,12 +38,22 @@ CALLS: Final = (
 _KERNEL_FLAGS: Final = {"SECCOMP_FILTER_FLAG_LOG": 2, "SECCOMP_FILTER_FLAG_SPEC_ALLOW": 4}
 
 
+# (number, audit arch) of each call, for the kernel's cache emulation
+_NUMBERS: Final = {
+    "getppid": (110, 0xC000003E), "clone": (56, 0xC000003E), "clone3": (435, 0xC000003E),
+    "personality": (135, 0xC000003E), "socket": (41, 0xC000003E), "swapoff": (168, 0xC000003E),
+    "getppid@x86": (64, 0x40000003), "socketcall@x86": (102, 0x40000003),
+}  # fmt: skip
+
+
 @dataclass
 class Cell:
     """One call under one profile: what the filter did and what it added."""
 
     call: str
     verdict: str
+    cached: bool = False
+    """Whether the kernel caches the call under every filter of the row (its own emulation, seccompose.bpf)."""
     added_ns: float | None = None
     q1: float | None = None
     q3: float | None = None
@@ -154,8 +165,11 @@ def measure(
         out = subprocess.run(args, check=True, capture_output=True, text=True).stdout
     doc = json.loads(out)
     row = RowResult(label, lengths)
+    programs = [Program.from_bytes(runc_program(p, binary_tree=binary_tree)) for p in stack]
     for call, raw in doc["results"].items():
-        cell = Cell(call, _verdict(raw["unconfined"], raw["confined"]))
+        nr, arch = _NUMBERS[call]
+        cached = bool(programs) and all(p.const(nr, arch).allows for p in programs)
+        cell = Cell(call, _verdict(raw["unconfined"], raw["confined"]), cached)
         if raw["timed"]:
             added = sorted(c - u for c, u in zip(raw["confinedNs"], raw["unconfinedNs"], strict=True))
             q = statistics.quantiles(added, n=4) if len(added) > 1 else [added[0]] * 3
@@ -191,7 +205,7 @@ def cell_text(cell: Cell) -> str:
     """Return a table cell: median added ns and the interquartile range of the per-round differences."""
     if cell.added_ns is None:
         return cell.verdict
-    mark = "" if cell.verdict == "runs" else f" {cell.verdict.split(' ')[0]}"
+    mark = " cached" if cell.cached else "" if cell.verdict == "runs" else f" {cell.verdict.split(' ')[0]}"
     return f"{cell.added_ns:+.0f} ({cell.q1:+.0f}..{cell.q3:+.0f}){mark}"
 
 

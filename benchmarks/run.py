@@ -420,7 +420,8 @@ def bench_syscost(res: Results, quick: bool, cache: Path) -> None:
                         cell.added_ns,
                         "ns",
                         note=(
-                            f"{cell.verdict}; unconfined {cell.unconfined_ns:.0f} ns, interquartile range of the "
+                            f"{cell.verdict}{', cached' if cell.cached else ''}; unconfined "
+                            f"{cell.unconfined_ns:.0f} ns, interquartile range of the "
                             f"per-round differences {cell.q1:+.1f}..{cell.q3:+.1f}"
                             if cell.added_ns is not None and cell.q1 is not None and cell.q3 is not None
                             else cell.verdict
@@ -430,7 +431,8 @@ def bench_syscost(res: Results, quick: bool, cache: Path) -> None:
         res.sections.append(
             f"## (f) ns a profile adds per syscall, loaded as {layout} loads it\n\n"
             "Median over the rounds of (confined - unconfined); in brackets the interquartile range of those "
-            "per-round differences.\n\n" + _syscost.matrix(rows)
+            "per-round differences; 'cached': the kernel caches the call (its own emulation of every filter of "
+            "the row, seccompose.bpf), 'refused': the profile refuses it.\n\n" + _syscost.matrix(rows)
         )
     res.notes += _syscost.machine_notes()
     res.commands.append(
