@@ -231,3 +231,24 @@ def test_the_docs_table_of_shipped_profiles_is_what_check_cost_says() -> None:
         assert rows[name] == want, f"docs/cost.md's row for {name} is out of date: write {' | '.join(want)}"
         # the layouts cache the same calls
         assert [a.uncacheable for a in linear.abis] == [a.uncacheable for a in tree.abis]
+
+
+@pytest.mark.parametrize(
+    "caps", [(), None, ("CAP_SYS_ADMIN",), ("CAP_SYS_BOOT", "CAP_SYS_PTRACE")], ids=["none", "docker", "admin", "boot"]
+)
+def test_default_is_no_longer_than_dockers_own_rendering(caps: tuple[str, ...] | None) -> None:
+    # The kernel verdicts are the same (tests/property/test_default_equivalence.py probes them); the
+    # program must not be longer in either layout.
+    from seccompose import compose
+    from seccompose.caps import DOCKER_DEFAULT_CAPABILITIES
+    from seccompose.check import _build, read_as_runtime
+    from seccompose.formats.oci import to_dict
+    from seccompose.render import render
+
+    bounding = tuple(c.name for c in DOCKER_DEFAULT_CAPABILITIES) if caps is None else caps
+    doc = json.loads((REFERENCE / "docker-default-moby-profiles-cd3bed8.json").read_text(encoding="utf-8"))
+    docker = read_as_runtime(render(doc, engine="docker", arch=Arch.X86_64, caps=bounding, kernel="6.18"))
+    mine = read_as_runtime(to_dict(compose("default", arch=Arch.X86_64, caps=bounding, runtime=None)))
+    for binary_tree in (False, None):
+        ours, theirs = _build(mine, binary_tree=binary_tree)[0], _build(docker, binary_tree=binary_tree)[0]
+        assert len(ours) <= len(theirs), (binary_tree, len(ours) // 8, len(theirs) // 8)
