@@ -33,11 +33,19 @@ class ScopeModel(_Model):
     """Which containers a rule applies to: every condition given must hold (none given: every container)."""
 
     model_config = ConfigDict(
-        json_schema_extra={"examples": [{"images": ["nginx:*"], "labels": {"env": "prod"}, "names": ["web-*"]}]}
+        json_schema_extra={
+            "examples": [
+                {"images": ["nginx:*"], "labels": {"env": "prod"}, "names": ["web-*"]},
+                {"namespaces": ["prod", "prod-*"]},
+            ]
+        }
     )
     images: tuple[Glob, ...] = Field(default=(), description="image globs, one of which must match")
     labels: dict[str, str] = Field(default_factory=dict, description="label globs that must all match")
     names: tuple[Glob, ...] = Field(default=(), description="container name globs")
+    namespaces: tuple[Glob, ...] = Field(
+        default=(), description="Kubernetes namespace globs (a container outside Kubernetes is in none)"
+    )
 
 
 class RuleModel(_Model):
@@ -123,7 +131,7 @@ class PolicyDocument(_Model):
                     r.name,
                     r.allow,
                     r.deny,
-                    Scope(r.scope.images, tuple(sorted(r.scope.labels.items())), r.scope.names),
+                    Scope(r.scope.images, tuple(sorted(r.scope.labels.items())), r.scope.names, r.scope.namespaces),
                     tuple(_rule(raw, f"rules[{i}]") for i, raw in enumerate(r.rules)),
                 )
                 for r in self.rules

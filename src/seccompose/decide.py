@@ -250,6 +250,8 @@ def _describe(scope: Scope) -> str:
         parts.append("labels " + ", ".join(f"{k}={v}" for k, v in scope.labels))
     if scope.names:
         parts.append("names " + ", ".join(scope.names))
+    if scope.namespaces:
+        parts.append("namespaces " + ", ".join(scope.namespaces))
     return " and ".join(parts) or "every container"
 
 
@@ -381,7 +383,9 @@ def _compose(policy: Policy, facts: Facts) -> Decision:
 def _container(facts: Facts) -> Any:  # noqa: ANN401 - policy.Container, imported lazily (policy imports us)
     from seccompose.policy import Container
 
-    return Container(facts.image, facts.arch, facts.capabilities, facts.labels, facts.name)
+    return Container(
+        facts.image, facts.arch, facts.capabilities, facts.labels, facts.name, facts.no_new_privileges, facts.namespace
+    )
 
 
 def on_error(policy_on_error: str, facts: Facts, error: BaseException, *, policy: str = "") -> Decision:

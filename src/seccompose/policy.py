@@ -85,6 +85,8 @@ class Container:
     no_new_privileges: bool = False
     """The container's ``noNewPrivileges``: False is how Docker, Podman and Kubernetes start containers unless
     told otherwise (``--security-opt no-new-privileges``, ``allowPrivilegeEscalation: false``)."""
+    namespace: str = ""
+    """The Kubernetes namespace of the container's pod ("": not a Kubernetes container)."""
 
     @property
     def label_map(self) -> dict[str, str]:
@@ -99,9 +101,13 @@ class Scope:
     images: tuple[str, ...] = ()
     labels: tuple[tuple[str, str], ...] = ()
     names: tuple[str, ...] = ()
+    namespaces: tuple[str, ...] = ()
+    """Kubernetes namespace globs; a container outside Kubernetes is in none."""
 
     def matches(self, container: Container) -> bool:
         """Whether the container is in scope."""
+        if self.namespaces and not any(fnmatch.fnmatchcase(container.namespace, n) for n in self.namespaces):
+            return False
         if self.images and not any(_glob_matches(g, container.image) for g in self.images):
             return False
         have = container.label_map

@@ -28,7 +28,8 @@ DOCKERD = shutil.which("dockerd") or "/usr/sbin/dockerd"
 BIN = Path(sys.executable).parent
 WRAPPER = BIN / "seccompose-runtime"
 SECCOMPOSE = BIN / "seccompose"
-APPLETS = ("sh", "sleep", "mkdir", "rmdir", "unshare", "cat", "echo", "true", "id", "ls", "head", "dd", "stty", "tty")
+APPLETS = ("sh", "sleep", "mkdir", "rmdir", "mknod", "unshare", "cat", "echo", "true", "id", "ls", "head", "dd", "stty",
+           "tty")  # fmt: skip
 
 
 def why_not_docker() -> str | None:

@@ -25,21 +25,19 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import yaml
 from tests.integration._engines import WRAPPER, busybox_rootfs, compose_for, last_decision, oci_archive
 
+if TYPE_CHECKING:
+    from tests.integration._cri import CRI
+
 pytestmark = [pytest.mark.integration, pytest.mark.engines]
 
 CONTAINERD = shutil.which("containerd")
 CTR = shutil.which("ctr")
-if CONTAINERD is None or CTR is None or os.geteuid() != 0 or not WRAPPER.exists():
-    pytest.skip("containerd and ctr (as root) and seccompose-runtime are needed", allow_module_level=True)
-grpc = pytest.importorskip("grpc", reason="the engines dependency group (grpcio) is not installed")
-
-from tests.integration._cri import CRI, Pod  # noqa: E402 - needs grpc
 
 EXAMPLES = Path(__file__).parents[2] / "docs" / "examples"
 EPERM_TEXT = b"Operation not permitted"
@@ -67,6 +65,9 @@ class Containerd:
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    # Skipped per test (not per module), so a CI run counts each skip (tests/ci_skips.py).
+    if CONTAINERD is None or CTR is None or os.geteuid() != 0 or not WRAPPER.exists():
+        pytest.skip("containerd and ctr (as root) and seccompose-runtime are needed")
     tmp = tmp_path_factory.mktemp("containerd")
     root = Path(f"/tmp/sc16-ctd-{os.getpid()}")
     shutil.rmtree(root, ignore_errors=True)
@@ -198,6 +199,8 @@ def test_ctr_run_labels_and_capabilities(setup: dict[str, Any]) -> None:
         assert probe.returncode == 0, probe.stderr  # default allows it
         probe = engine.ctr("tasks", "exec", "--exec-id", "p3", "ctr-plain", "unshare", "-U", "true", check=False)
         assert EPERM_TEXT in probe.stderr
+        probe = engine.ctr("tasks", "exec", "--exec-id", "p4", "ctr-plain", "mknod", "/tmp/fifo", "p", check=False)
+        assert probe.returncode == 0, probe.stderr  # not a Kubernetes namespace: the namespace rule does not apply
     finally:
         engine.ctr("tasks", "kill", "-s", "KILL", "ctr-plain", check=False)
         time.sleep(0.5)
@@ -212,6 +215,9 @@ def test_ctr_run_labels_and_capabilities(setup: dict[str, Any]) -> None:
 
 @pytest.fixture
 def cri(setup: dict[str, Any]) -> Iterator[CRI]:
+    pytest.importorskip("grpc", reason="the engines dependency group (grpcio) is not installed")
+    from tests.integration._cri import CRI
+
     client = CRI(str(setup["engine"].sock))
     try:
         yield client
@@ -220,6 +226,8 @@ def cri(setup: dict[str, Any]) -> Iterator[CRI]:
 
 
 def test_the_kubernetes_path(setup: dict[str, Any], cri: CRI) -> None:
+    from tests.integration._cri import Pod
+
     runtime_class = yaml.safe_load((EXAMPLES / "kubernetes" / "runtimeclass.yaml").read_text())
     pod_spec = yaml.safe_load((EXAMPLES / "kubernetes" / "pod.yaml").read_text())
     handler = runtime_class["handler"]
@@ -237,6 +245,7 @@ def test_the_kubernetes_path(setup: dict[str, Any], cri: CRI) -> None:
         config = engine.bundle("k8s.io", cache)
         caps = config["process"]["capabilities"]["bounding"]
         expected, record = compose_for(setup["policy"], image, caps, name=spec["name"],
+                                       extra=("--namespace", meta["namespace"]),
                                        no_new_privileges=config["process"].get("noNewPrivileges", False))  # fmt: skip
         assert config["linux"]["seccomp"] == expected
         entry = last_decision(setup["log"], cache)
@@ -255,8 +264,13 @@ def test_the_kubernetes_path(setup: dict[str, Any], cri: CRI) -> None:
         assert tool_config["linux"]["seccomp"] == compose_for(
             setup["policy"], "docker.io/library/plain:1", tool_config["process"]["capabilities"]["bounding"],
             name="tool", no_new_privileges=tool_config["process"].get("noNewPrivileges", False),
+            extra=("--namespace", meta["namespace"]),
         )[0]  # fmt: skip
         assert cri.exec_sync(tool, ["unshare", "-U", "true"])[0] == 0
+        # The rule scoped to the pod's namespace: mknod refused here, allowed by default elsewhere (ctr below).
+        assert [r["name"] for r in entry["decision"]["rules"]] == ["prod-pods-no-mknod"]
+        code, _, err = cri.exec_sync(tool, ["mknod", "/tmp/fifo", "p"])
+        assert code != 0 and EPERM_TEXT in err
         assert cri.exec_sync(tool, ["rmdir", "/tmp/d"])[0] == 0
         # The pod's sandbox (pause) container went through the wrapper too.
         assert last_decision(setup["log"], pod_id)["decision"]["action"] == "apply"

@@ -219,3 +219,13 @@ def test_compose_policy_says_why_there_is_no_profile(tmp_path: Path, capsys: pyt
     path.write_text(json.dumps(POLICY))
     assert main(["compose", "--policy", str(path), "--image", "redis:7", "--seccomp-request", "unconfined"]) == 2
     assert "unconfined: refuse" in capsys.readouterr().err
+
+
+def test_a_rule_scoped_to_a_kubernetes_namespace() -> None:
+    policy = Policy.from_dict({"rules": [{"name": "prod", "deny": ["mknod"], "scope": {"namespaces": ["prod*"]}}]})
+    inside = decide(policy, _facts(image="busybox", namespace="prod-eu", engine="cri"))
+    outside = decide(policy, _facts(image="busybox", namespace="dev", engine="cri"))
+    docker = decide(policy, _facts(image="busybox"))
+    assert [(r.name, r.scope) for r in inside.rules] == [("prod", "namespaces prod*")]
+    assert "mknod" not in inside.profile.allowed()  # type: ignore[union-attr]
+    assert outside.rules == docker.rules == ()

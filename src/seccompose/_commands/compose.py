@@ -107,6 +107,9 @@ def container_args(parser: argparse.ArgumentParser) -> None:
     policy.add_argument("--image", metavar="IMAGE", help="the container's image, e.g. redis:7 (with --policy)")
     policy.add_argument("--label", metavar="KEY=VALUE", action="append", default=[], help="a container label")
     policy.add_argument("--name", metavar="NAME", default="", help="the container's name (with --policy)")
+    policy.add_argument(
+        "--namespace", metavar="NS", default="", help="the Kubernetes namespace of the container's pod (with --policy)"
+    )
     policy.add_argument("--privileged", action="store_true", help="the container runs privileged (with --policy)")
     policy.add_argument(
         "--seccomp-request",
@@ -200,6 +203,7 @@ def _policy_profile(args: argparse.Namespace, arch: Arch, caps: frozenset[Capabi
         route="compose",
         name=args.name,
         labels=tuple(labels),
+        namespace=getattr(args, "namespace", ""),
         privileged=getattr(args, "privileged", False),
         no_new_privileges=no_new_privileges,
         seccomp=getattr(args, "seccomp_request", "default"),

@@ -247,6 +247,7 @@ class _Wrapper:
             "capabilities": facts["capabilities"],
             "labels": {k: v for k, v in labels.items() if isinstance(label_keys, list) and k in label_keys},
             "name": facts["name"] if summary.get("names") else "",
+            "namespace": facts["namespace"] if summary.get("namespaces") else "",
             "privileged": facts["privileged"],
             "no_new_privileges": facts["no_new_privileges"],
             "seccomp": facts["seccomp"],
@@ -294,6 +295,7 @@ class _Wrapper:
                 stamps.append([path, st.st_size, st.st_mtime_ns])
         summary = {
             "names": any(r.scope.names for r in policy.rules),
+            "namespaces": any(r.scope.namespaces for r in policy.rules),
             "label_keys": sorted({k for r in policy.rules for k, _ in r.scope.labels}),
             "files": stamps,
         }
