@@ -231,3 +231,40 @@ def oci_archive(rootfs: Path, dest: Path, names: tuple[str, ...], cmd: list[str]
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
     return dest
+
+
+def in_pty(argv: list[str], env: dict[str, str], script: list[tuple[bytes, bytes]], timeout: float = 60) -> bytes:
+    """Run ``argv`` on a real pseudo-terminal; for each (send, expect) type ``send`` once ``expect`` was seen."""
+    import pty
+    import select
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True)
+    os.close(slave)
+    seen = b""
+    deadline = time.monotonic() + timeout
+    try:
+        for send, expect in script:
+            if send:
+                os.write(master, send)
+            while expect not in seen:
+                left = deadline - time.monotonic()
+                assert left > 0, f"timed out waiting for {expect!r}; the terminal showed {seen[-500:]!r}"
+                ready, _, _ = select.select([master], [], [], min(left, 1.0))
+                if ready:
+                    try:
+                        chunk = os.read(master, 65536)
+                    except OSError:
+                        break
+                    if not chunk:
+                        break
+                    seen += chunk
+            assert expect in seen, f"{expect!r} never came; the terminal showed {seen[-500:]!r}"
+        proc.wait(timeout=max(1.0, deadline - time.monotonic()))
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(master)
+    assert proc.returncode == 0, seen[-500:]
+    return seen

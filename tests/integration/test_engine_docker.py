@@ -31,6 +31,7 @@ from tests.integration._engines import (
     busybox_rootfs,
     compose_for,
     dockerd,
+    in_pty,
     last_decision,
     why_not_docker,
 )
@@ -114,8 +115,13 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             yield {"policy": policy, "routes": routes, "proxy": proxy, "tmp": tmp}
         finally:
             proxy.terminate()
-            proxy.wait(timeout=30)
-            err.close()
+            try:
+                proxy.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                proxy.kill()
+                proxy.wait()
+            finally:
+                err.close()
 
 
 @pytest.fixture(params=["runtime", "proxy"])
@@ -278,43 +284,6 @@ def test_environment_is_what_users_have() -> None:
 # --- the proxy: terminals, streams, faults, load ---------------------------------------------------
 
 
-def _in_pty(argv: list[str], env: dict[str, str], script: list[tuple[bytes, bytes]], timeout: float = 60) -> bytes:
-    """Run ``argv`` on a real pseudo-terminal; for each (send, expect) type ``send`` once ``expect`` was seen."""
-    import pty
-    import select
-
-    master, slave = pty.openpty()
-    proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True)
-    os.close(slave)
-    seen = b""
-    deadline = time.monotonic() + timeout
-    try:
-        for send, expect in script:
-            if send:
-                os.write(master, send)
-            while expect not in seen:
-                left = deadline - time.monotonic()
-                assert left > 0, f"timed out waiting for {expect!r}; the terminal showed {seen[-500:]!r}"
-                ready, _, _ = select.select([master], [], [], min(left, 1.0))
-                if ready:
-                    try:
-                        chunk = os.read(master, 65536)
-                    except OSError:
-                        break
-                    if not chunk:
-                        break
-                    seen += chunk
-            assert expect in seen, f"{expect!r} never came; the terminal showed {seen[-500:]!r}"
-        proc.wait(timeout=max(1.0, deadline - time.monotonic()))
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        os.close(master)
-    assert proc.returncode == 0, seen[-500:]
-    return seen
-
-
 def _client_env(route: Route) -> dict[str, str]:
     env = {**os.environ, "DOCKER_HOST": route.host, "TERM": "xterm"}
     env.pop("DOCKER_CONTEXT", None)
@@ -324,14 +293,14 @@ def _client_env(route: Route) -> dict[str, str]:
 def test_docker_run_it_and_exec_it_work_in_a_real_terminal_through_the_proxy(setup: dict[str, Any]) -> None:
     proxy: Route = setup["routes"]["proxy"]
     docker = "/usr/bin/docker"
-    out = _in_pty(
+    out = in_pty(
         [docker, "run", "-it", "--rm", "--network", "none", "plain:1", "sh"],
         _client_env(proxy),
         [(b"", b"# "), (b"tty; echo sum-$((40+2))\r", b"sum-42"), (b"exit\r", b"")],
     )
     assert b"/dev/pts/" in out  # the shell in the container has a terminal of its own
     cid = _cid(proxy.start("plain:1"))
-    out = _in_pty(
+    out = in_pty(
         [docker, "exec", "-it", cid, "sh"],
         _client_env(proxy),
         [(b"", b"# "), (b"stty size; echo exec-$((6*7))\r", b"exec-42"), (b"exit\r", b"")],

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.integration._engines import DOCKER, SECCOMPOSE, WRAPPER, busybox_rootfs, compose_for, last_decision
+from tests.integration._engines import DOCKER, SECCOMPOSE, WRAPPER, busybox_rootfs, compose_for, in_pty, last_decision
 
 from seccompose.formats import oci
 
@@ -258,3 +258,21 @@ def test_an_explicit_profile_follows_the_policy(route: Route, setting: str, tmp_
     else:
         _check_handed(route, cid, "plain:1")
         assert route.probe(cid, "mkdir", "/tmp/new").returncode == 0
+
+
+def test_interactive_terminals(route: Route) -> None:
+    """``-it`` in a real pseudo-terminal: Podman's own through the wrapper, the Docker client's through the proxy."""
+    if route.name == "runtime":
+        assert PODMAN is not None
+        argv = [PODMAN, "--root", str(route.root / "root"), "--runroot", str(route.root / "run"), "run", "-it",
+                "--rm", "--runtime", "seccompose", "--runtime-flag", "seccompose-runtime=runc",
+                "--runtime-flag", f"seccompose-policy={route.policy}", "--runtime-flag", f"seccompose-log={route.log}",
+                "--network", "none", "plain:1", "sh"]  # fmt: skip
+        env = {**route.env, "TERM": "xterm"}
+    else:
+        argv = [DOCKER, "run", "-it", "--rm", "--network", "none", "plain:1", "sh"]
+        env = {**route.env, "DOCKER_HOST": route.proxy_host, "TERM": "xterm"}
+    out = in_pty(argv, env, [(b"", b"# "), (b"tty; echo sum-$((40+2))\r", b"sum-42"), (b"exit\r", b"")])
+    assert b"/dev/pts/" in out
+    entry = json.loads(route.log.read_text().splitlines()[-1])
+    assert entry["decision"]["action"] == "apply" and entry["engine"] == "podman"

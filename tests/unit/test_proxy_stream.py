@@ -102,3 +102,94 @@ def test_security_options(opts: list[str], request_: str, nnp: bool) -> None:
                          runtime="runc", kernel=None)  # fmt: skip
     assert (facts.seccomp, facts.no_new_privileges, facts.name) == (request_, nnp, "web")
     assert bool(facts.seccomp_digest) == (request_ == "profile")
+
+
+class _Upstream:
+    """A stand-in engine on a unix socket: records each request, answers with ``reply`` (or never)."""
+
+    def __init__(self, path: str, reply: bytes | None) -> None:
+        self.server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.server.bind(path)
+        self.server.listen(8)
+        self.reply = reply
+        self.requests: list[bytes] = []
+        self.closed_by_peer = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        conn, _ = self.server.accept()
+        with conn:
+            data = b""
+            while b"\r\n\r\n" not in data:
+                data += conn.recv(65536)
+            self.requests.append(data)
+            if self.reply is not None:
+                conn.sendall(self.reply)
+            while conn.recv(65536):
+                pass
+            self.closed_by_peer.set()
+
+    def close(self) -> None:
+        self.server.close()
+
+
+def _proxy(tmp_path: object, upstream: str) -> tuple[object, str, threading.Thread]:
+    from pathlib import Path
+
+    from seccompose.integrations.policy_source import PolicySource
+    from seccompose.integrations.proxy import Proxy
+
+    tmp = Path(str(tmp_path))
+    (tmp / "policy.yaml").write_text("{}\n")
+    listen = str(tmp / "p.sock")
+    proxy = Proxy(listen, upstream, PolicySource(tmp / "policy.yaml"), None, grace=1, say=lambda _text: None)
+    proxy.bind()
+    thread = threading.Thread(target=proxy.serve_forever, daemon=True)
+    thread.start()
+    return proxy, listen, thread
+
+
+def test_a_response_passes_unchanged_and_the_connection_stays_open(tmp_path: object) -> None:
+    from pathlib import Path
+
+    reply = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-Odd:  spaced  \r\n\r\n5\r\nhello\r\n0\r\n\r\n"
+    engine = _Upstream(str(Path(str(tmp_path)) / "e.sock"), reply)
+    proxy, listen, thread = _proxy(tmp_path, str(Path(str(tmp_path)) / "e.sock"))
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as c:
+            c.connect(listen)
+            request = b"GET /v1.41/events?since=1 HTTP/1.1\r\nHost: docker\r\nX-Keep:  as is \r\n\r\n"
+            c.sendall(request)
+            got = b""
+            while not got.endswith(b"0\r\n\r\n"):
+                got += c.recv(65536)
+            assert got == reply  # byte for byte, odd spacing included
+        assert engine.closed_by_peer.wait(5)
+        assert engine.requests == [request]
+    finally:
+        proxy.stop()  # type: ignore[attr-defined]
+        thread.join(10)
+        engine.close()
+
+
+def test_a_client_that_goes_away_releases_the_engine_connection(tmp_path: object) -> None:
+    # `docker run -d` leaves its long-polling `wait` behind when it exits: the proxy must not hold
+    # the engine connection (and a thread) until the container exits.
+    from pathlib import Path
+
+    engine = _Upstream(str(Path(str(tmp_path)) / "e.sock"), None)
+    proxy, listen, thread = _proxy(tmp_path, str(Path(str(tmp_path)) / "e.sock"))
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as c:
+            c.connect(listen)
+            c.sendall(b"POST /v1.41/containers/x/wait?condition=next-exit HTTP/1.1\r\nHost: docker\r\n\r\n")
+            for _ in range(100):
+                if engine.requests:
+                    break
+                threading.Event().wait(0.02)
+        assert engine.closed_by_peer.wait(5), "the proxy kept the engine connection of a client that left"
+    finally:
+        proxy.stop()  # type: ignore[attr-defined]
+        thread.join(10)
+        engine.close()

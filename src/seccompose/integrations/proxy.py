@@ -28,6 +28,7 @@ import contextlib
 import json
 import os
 import re
+import select
 import signal
 import socket
 import sys
@@ -79,11 +80,28 @@ class _ClientGoneError(Exception):
 class _Stream:
     """A socket with a read buffer: lines for heads, exact counts for bodies."""
 
-    def __init__(self, sock: socket.socket) -> None:
+    def __init__(self, sock: socket.socket, watch: socket.socket | None = None) -> None:
         self.sock = sock
         self.buf = bytearray()
+        self.watch = watch
+        """The client, watched while this (the engine's side) is waited on: a client that goes away
+        mid-answer (a ``docker run -d`` leaves its ``wait`` behind) ends the exchange instead of
+        holding a thread and an engine connection until the engine answers."""
 
     def _fill(self) -> bool:
+        while self.watch is not None:
+            ready, _, _ = select.select([self.sock, self.watch], [], [])
+            if self.sock in ready:
+                break
+            try:
+                peek = self.watch.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+            except BlockingIOError:
+                continue
+            except OSError:
+                peek = b""
+            if not peek:
+                raise _ClientGoneError("the client went away before the engine answered")
+            self.watch = None  # the client sent more (a pipelined request): it waits its turn
         data = self.sock.recv(_BUF)
         if not data:
             return False
@@ -354,6 +372,8 @@ class Proxy:
         self._threads: set[threading.Thread] = set()
         self._threads_lock = threading.Lock()
         self._engine: tuple[str, str | None, tuple[int, int] | None] | None = None
+        self._current: dict[int, str] = {}
+        """The request line each connection is serving (what stop() waits for), by thread."""
 
     # --- engine facts (asked once) -------------------------------------------------------
     def _ask(self, path: str) -> dict[str, Any]:
@@ -560,12 +580,14 @@ class Proxy:
                 if raw is None:
                     return
                 head = _Head.parse(raw)
+                self._current[threading.get_ident()] = head.first
                 if up is None:
                     up = self._connect(client)
                     if up is None:
                         return
                     upin = _Stream(up)
                 assert upin is not None  # noqa: S101 - set with up
+                upin.watch = client
                 target = head.first.split(" ")[1] if head.first.count(" ") >= 2 else "/"
                 sent, decision, refusal = self._send_request(head, raw, cin, up, urlsplit(target).query)
                 if not sent:
@@ -678,6 +700,9 @@ class Proxy:
         deadline = time.monotonic() + self.grace
         with self._threads_lock:
             threads = list(self._threads)
+        if threads:
+            serving = "; ".join(sorted(self._current.get(t.ident or 0, "idle") for t in threads))
+            self._say(f"stopping: {len(threads)} open connection(s) get up to {self.grace:g} s to finish: {serving}")
         for thread in threads:
             thread.join(max(0.0, deadline - time.monotonic()))
 
@@ -685,6 +710,7 @@ class Proxy:
         try:
             self._serve(client)
         finally:
+            self._current.pop(threading.get_ident(), None)
             self._slots.release()
             with self._threads_lock:
                 self._threads.discard(threading.current_thread())
