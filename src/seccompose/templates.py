@@ -26,6 +26,7 @@ from seccompose.actions import Action, parse_errno
 from seccompose.arch import Arch
 from seccompose.caps import Capability
 from seccompose.errors import FormatError, InvalidProfileError, SeccomposeError, TemplateNotFoundError
+from seccompose.phases import Startup
 from seccompose.profile import Profile
 from seccompose.rules import Rule
 
@@ -128,6 +129,8 @@ class Template:
     flags: tuple[str, ...] = ()
     listener_path: str | None = None
     listener_metadata: str | None = None
+    startup: Startup | None = None
+    """Syscalls needed only while the container starts (``phases.startup``): see ``seccompose.phases``."""
     source: str = field(default="", compare=False)
 
     def architectures_for(self, arch: Arch) -> tuple[Arch, ...]:
@@ -196,6 +199,8 @@ class Template:
             out["defaultErrnoRet"] = self.default_errno
         if self.provenance:
             out["provenance"] = dict(self.provenance)
+        if self.startup is not None:
+            out["phases"] = {"startup": self.startup.to_dict()}
         out["rules"] = rules
         return out
 
@@ -250,7 +255,7 @@ def _template(doc: Mapping[str, Any], source: str) -> Template:
         raise InvalidProfileError("name must be a non-empty string", location="name")
     known = {
         "schema", "name", "description", "images", "capabilityMap", "defaultAction",
-        "defaultErrnoRet", "provenance", "rules",
+        "defaultErrnoRet", "provenance", "rules", "phases",
     }  # fmt: skip
     unknown = set(doc) - known
     if unknown:
@@ -290,6 +295,7 @@ def _template(doc: Mapping[str, Any], source: str) -> Template:
     description = doc.get("description", "")
     if not isinstance(description, str):
         raise InvalidProfileError("description must be a string", location="description")
+    startup = _phases(doc.get("phases"))
     prov = doc.get("provenance", {})
     if not isinstance(prov, Mapping):
         raise InvalidProfileError("provenance must be an object", location="provenance")
@@ -302,8 +308,27 @@ def _template(doc: Mapping[str, Any], source: str) -> Template:
         default_action=action,
         default_errno=errno,
         provenance=tuple((str(k), str(v)) for k, v in prov.items()),
+        startup=startup,
         source=source,
     )
+
+
+def _phases(raw: object) -> Startup | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, Mapping) or set(raw) - {"startup"}:
+        raise InvalidProfileError('phases must be an object with one key, "startup"', location="phases")
+    if "startup" not in raw:
+        return None
+    startup = Startup.from_dict(raw["startup"])
+    from seccompose.errors import UnknownSyscallError
+    from seccompose.syscalls import all_names
+
+    known = all_names()
+    for i, name in enumerate(startup.names):
+        if name not in known:
+            raise UnknownSyscallError(name, location=f"phases.startup.names[{i}]", choices=sorted(known))
+    return startup
 
 
 def template_names() -> tuple[str, ...]:

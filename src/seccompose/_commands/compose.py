@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from seccompose.errors import SeccomposeError
 
 if TYPE_CHECKING:
     from seccompose.arch import Arch
@@ -36,6 +38,9 @@ EXAMPLES = """examples:
   seccompose compose --policy policy.yaml --image redis:7 --label env=prod
   seccompose compose --base default --format docker --conditional --no-new-privileges false -o default.json
                                                          one file for daemon.json "seccomp-profile"
+  seccompose compose --base redis --observe /run/seccompose/agent.sock     refusals go to `seccompose agent`
+  seccompose compose --base redis --observe /run/sc.sock --observe-mode complain --ready port:6380
+  seccompose compose --base default --log-refusals                         refusals leave kernel audit records
 """
 
 
@@ -142,6 +147,34 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "default.json (for daemon.json seccomp-profile, containers.conf seccomp_profile, CRI-O seccomp_profile)",
     )
     parser.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
+    seen = parser.add_argument_group("visibility (see docs/howto/observe.md)")
+    watch = seen.add_mutually_exclusive_group()
+    watch.add_argument(
+        "--observe",
+        metavar="SOCKET",
+        help="hand every refusal to the seccomp agent on SOCKET (listenerPath); it answers as the profile would",
+    )
+    watch.add_argument(
+        "--log-refusals",
+        nargs="?",
+        const="errno",
+        choices=("errno", "allow"),
+        help="where no agent runs: refusals leave kernel audit records (errno: still refused, the default; "
+        "allow: they run, SCMP_ACT_LOG)",
+    )
+    seen.add_argument(
+        "--observe-mode",
+        choices=("enforce", "complain", "learn"),
+        help="the agent's answer for this container (default: the agent's --mode)",
+    )
+    seen.add_argument(
+        "--no-phases", dest="phases", action="store_false", help="with --observe: ignore the template's startup phase"
+    )
+    seen.add_argument(
+        "--ready",
+        metavar="port:N|file:PATH|seconds:N",
+        help="with --observe: when the startup phase ends (default: the template's)",
+    )
 
 
 def write_output(text: str, output: str | None) -> None:
@@ -258,15 +291,96 @@ def _conditional(args: argparse.Namespace) -> int:
     return 0
 
 
+def visibility(args: argparse.Namespace, profile: Profile) -> Profile:
+    """Apply ``--observe`` (with its phase and mode) or ``--log-refusals``; warnings go to stderr."""
+    from seccompose.errors import ConflictError
+
+    observing = getattr(args, "observe", None)
+    if not observing and (args.observe_mode or args.ready):
+        raise ConflictError("--observe-mode and --ready need --observe SOCKET", location="--observe-mode")
+    if getattr(args, "log_refusals", None):
+        from seccompose.observe import log_refusals
+
+        runtimes, _ = runtime_from_args(args)
+        if args.log_refusals == "errno" and "runc" in (runtimes or "runc").split(","):
+            raise ConflictError(
+                "--log-refusals errno needs the seccomp flag SECCOMP_FILTER_FLAG_LOG, which runc 1.1 refuses "
+                "('seccomp flags are not yet supported by runc'); use --runtime crun (crun and Podman load it), "
+                "or --log-refusals allow (refused calls run, logged: SCMP_ACT_LOG works with runc)",
+                location="--log-refusals",
+            )
+
+        if args.log_refusals == "allow":
+            print(
+                "seccompose compose: warning: --log-refusals allow lets every refused call run (logged): "
+                "use it to learn, not to confine",
+                file=sys.stderr,
+            )
+        return log_refusals(profile, how=args.log_refusals)
+    if not observing:
+        return profile
+    from dataclasses import replace
+
+    from seccompose.observe import observe
+    from seccompose.phases import Ready
+
+    startup, base = _startup_of(args)
+    if args.ready:
+        if startup is None:
+            raise ConflictError(
+                f"--ready: the template {base or '(none)'!r} has no startup phase to end", location="--ready"
+            )
+        startup = replace(startup, ready=Ready.parse(args.ready))
+    runtime, _ = runtime_from_args(args)
+    observed = observe(
+        profile,
+        listener_path=observing,
+        mode=args.observe_mode,
+        runtime=runtime,
+        startup=startup if args.phases else None,
+        base=base,
+    )
+    for warning in observed.warnings:
+        print(f"seccompose compose: warning: {warning}", file=sys.stderr)
+    return observed.profile
+
+
+def _startup_of(args: argparse.Namespace) -> tuple[Any, str]:
+    """The startup phase and name of the template the profile was composed from (None, "" if none)."""
+    from seccompose.templates import load_template
+
+    name = args.base or ""
+    if getattr(args, "policy", None):
+        from seccompose.policy import load_policy
+
+        name = load_policy(args.policy).template_for(args.image)[0]
+    if not name:
+        return None, ""
+    try:
+        template = load_template(name)
+    except SeccomposeError:
+        return None, ""
+    return template.startup, template.name
+
+
 def run(args: argparse.Namespace) -> int:
     """Compose and print the profile; warnings go to stderr."""
     from seccompose.formats import dumps
 
     if getattr(args, "conditional", False):
+        if args.observe or args.log_refusals:
+            from seccompose.errors import ConflictError
+
+            raise ConflictError(
+                "--conditional writes an engine-wide default for every container; --observe and --log-refusals "
+                "apply to one composed profile (a policy in observe mode does it per container)",
+                location="--conditional",
+            )
         return _conditional(args)
     profile = compose_from_args(args)
     for warning in profile.warnings:
         print(f"seccompose compose: warning: {warning}", file=sys.stderr)
+    profile = visibility(args, profile)
     if args.format in ("k8s", "localhost"):
         from seccompose.formats import k8s
 
