@@ -21,7 +21,17 @@ import sys
 from pathlib import Path
 from typing import Any
 
-__all__ = ["APPLETS", "EXIT42_STATUS", "crun_works", "exit42_elf", "make_bundle", "run_container"]
+__all__ = [
+    "APPLETS",
+    "EXIT42_STATUS",
+    "container_command",
+    "crun_works",
+    "exit42_elf",
+    "make_bundle",
+    "mkdir32_elf",
+    "refuse_loop_elf",
+    "run_container",
+]
 
 BUSYBOX = Path("/bin/busybox")
 APPLETS = ("sh", "true", "false", "mkdir", "cat", "echo", "ls", "sleep", "id", "touch", "rm", "chmod", "nc")
@@ -38,6 +48,58 @@ def exit42_elf() -> bytes:
     size = ehsize + phsize + len(code)
     phdr = struct.pack("<IIQQQQQQ", 1, 5, 0, base, base, size, size, 0x1000)  # PT_LOAD, R+X
     return header + phdr + code
+
+
+def _elf64(blob: bytes) -> bytes:
+    """A static x86_64 ELF whose one R+X segment is ``blob``, entered at its first byte."""
+    base, ehsize, phsize = 0x400000, 64, 56
+    entry = base + ehsize + phsize
+    ident = b"\x7fELF" + bytes([2, 1, 1, 0]) + bytes(8)
+    header = ident + struct.pack("<HHIQQQIHHHHHH", 2, 0x3E, 1, entry, ehsize, 0, 0, ehsize, phsize, 1, 0, 0, 0)
+    size = ehsize + phsize + len(blob)
+    phdr = struct.pack("<IIQQQQQQ", 1, 5, 0, base, base, size, size, 0x1000)
+    return header + phdr + blob
+
+
+def mkdir32_elf(path: str = "/tmp/x86dir") -> bytes:
+    """Return a static 32-bit (i386) ELF that calls mkdir(path, 0755) by ``int 0x80`` and exits with -ret & 0xff.
+
+    Exit status 0: the directory was made; 1: EPERM; 38: ENOSYS. The kernel sees
+    ``AUDIT_ARCH_I386`` and i386 number 39, as it would for any 32-bit program.
+    """
+    base, ehsize, phsize = 0x08048000, 52, 32
+    code = (
+        bytes.fromhex("b827000000")  # mov eax, 39 (i386 mkdir)
+        + b"\xbb" + b"\0\0\0\0"  # mov ebx, path (patched below)
+        + bytes.fromhex("b9ed010000" "cd80" "f7d8" "89c3" "b801000000" "cd80")  # mov ecx,0755; int 0x80; neg eax;
+    )  # mov ebx,eax; mov eax,1 (exit); int 0x80
+    entry = base + ehsize + phsize
+    code = code[:6] + struct.pack("<I", entry + len(code)) + code[10:]
+    blob = code + path.encode() + b"\0"
+    ident = b"\x7fELF" + bytes([1, 1, 1, 0]) + bytes(8)
+    header = ident + struct.pack("<HHIIIIIHHHHHH", 2, 3, 1, entry, ehsize, 0, 0, ehsize, phsize, 1, 0, 0, 0)
+    size = ehsize + phsize + len(blob)
+    phdr = struct.pack("<IIIIIIII", 1, 0, base, base, size, size, 5, 0x1000)
+    return header + phdr + blob
+
+
+def refuse_loop_elf(nr: int, count: int, path: str = "/tmp/loop") -> bytes:
+    """Return a static x86_64 ELF that calls ``nr``(path, 0755) ``count`` times, then writes how often it failed.
+
+    The output is the number of calls that returned -1 (as the raw syscall sees it: -EPERM
+    is -1 only for EPERM), 8 bytes little-endian on stdout; then exit_group(0). Listing:
+    ``movabs r12,count; xor r13d,r13d; loop: mov eax,nr; lea rdi,[rip+path]; mov esi,0755;
+    syscall; cmp rax,-1; jne +3; inc r13; dec r12; jnz loop; push r13; write(1,rsp,8); exit_group(0)``.
+    """
+    code = bytearray(b"\x49\xbc" + struct.pack("<Q", count) + b"\x45\x31\xed")
+    loop = len(code)
+    code += b"\xb8" + struct.pack("<I", nr)
+    lea_end = len(code) + 7
+    code += b"\x48\x8d\x3d\0\0\0\0" + bytes.fromhex("beed010000" "0f05" "4883f8ff" "7503" "49ffc5" "49ffcc")
+    code += b"\x75" + struct.pack("<b", loop - (len(code) + 2))
+    code += bytes.fromhex("4155" "b801000000" "bf01000000" "4889e6" "ba08000000" "0f05" "b8e7000000" "31ff" "0f05")
+    code[lea_end - 4 : lea_end] = struct.pack("<i", len(code) - lea_end)
+    return _elf64(bytes(code) + path.encode() + b"\0")
 
 
 def make_bundle(
@@ -87,6 +149,16 @@ _CRUN_SCRIPT = (
 )
 
 
+def container_command(runtime: str, bundle: Path, container_id: str) -> list[str]:
+    """Return the command that runs the bundle in the foreground with ``runtime`` (runc or crun)."""
+    if runtime == "runc":
+        return ["runc", "run", "--bundle", str(bundle), container_id]
+    if runtime == "crun":
+        return ["unshare", "-m", "--propagation", "private", "sh", "-c", _CRUN_SCRIPT, str(bundle), container_id]
+    msg = f"unknown runtime {runtime!r}; use runc or crun"
+    raise ValueError(msg)
+
+
 def run_container(
     runtime: str,
     bundle: Path,
@@ -96,13 +168,7 @@ def run_container(
     strace: Path | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run the bundle to completion with ``runtime`` (runc or crun); always clean up the container."""
-    if runtime == "runc":
-        cmd = ["runc", "run", "--bundle", str(bundle), container_id]
-    elif runtime == "crun":
-        cmd = ["unshare", "-m", "--propagation", "private", "sh", "-c", _CRUN_SCRIPT, str(bundle), container_id]
-    else:
-        msg = f"unknown runtime {runtime!r}; use runc or crun"
-        raise ValueError(msg)
+    cmd = container_command(runtime, bundle, container_id)
     if strace is not None:
         cmd = ["strace", "-f", "-qq", "-o", str(strace), *cmd]
     try:

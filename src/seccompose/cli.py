@@ -30,6 +30,8 @@ COMMANDS = (
     "lint",
     "learn",
     "check",
+    "agent",
+    "events",
     "templates",
     "caps",
     "syscalls",

@@ -22,6 +22,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import datetime as dt
+import json
 import os
 import platform
 import sys
@@ -30,17 +31,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TextIO
 
-from seccompose.actions import ENOSYS
+from seccompose.actions import ENOSYS, Action
 from seccompose.arch import Arch, host_arch
 from seccompose.errors import FormatError, InvalidArgumentError
 from seccompose.formats import audit, strace
 from seccompose.porting import legacy_map, port_names
+from seccompose.rules import Rule
 from seccompose.syscalls import table
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Sequence
 
-__all__ = ["Learned", "add_enosys_fallbacks", "learn", "read_traces"]
+    from seccompose.events import Event
+    from seccompose.templates import Template
+
+__all__ = ["Learned", "add_enosys_fallbacks", "learn", "learn_from_events", "read_traces"]
 
 TraceKind = Literal["auto", "strace", "audit"]
 _SNIFF = 1 << 16
@@ -329,3 +334,118 @@ def learn(
         "rules": rules,
     }
     return add_enosys_fallbacks(doc)
+
+
+@dataclass
+class _EventTally:
+    """What an image's events show: calls per (abi, syscall, rule key), rules by key, containers, modes, times."""
+
+    counts: collections.Counter[tuple[str, str, str]] = field(default_factory=collections.Counter)
+    rules: dict[str, dict[str, Any]] = field(default_factory=dict)
+    containers: set[str] = field(default_factory=set)
+    modes: collections.Counter[str] = field(default_factory=collections.Counter)
+    first: float | None = None
+    last: float | None = None
+
+    @classmethod
+    def of(cls, events: Iterable[Event], image: str, modes: Sequence[str]) -> _EventTally:
+        from seccompose.events import EventFilter
+        from seccompose.formats.oci import _rule
+
+        keep = EventFilter(image=image)
+        tally = cls()
+        for event in events:
+            if not keep(event) or event.mode not in modes or event.phase == "startup" or not event.syscall:
+                continue
+            allow = dict(event.allow) if event.allow else {"names": [event.syscall], "action": "SCMP_ACT_ALLOW"}
+            rule = _rule({k: allow[k] for k in ("names", "action", "args") if k in allow}, "allow")
+            key = json.dumps({"args": allow.get("args") or [], "arch": event.arch}, sort_keys=True)
+            entry = tally.rules.setdefault(key, {"names": set(), "args": rule.args, "arch": event.arch})
+            entry["names"].update(rule.names)
+            tally.counts[event.abi, event.syscall, key] += 1
+            tally.containers.add(event.container_id)
+            tally.modes[event.mode] += 1
+            tally.first = event.time if tally.first is None else min(tally.first, event.time)
+            tally.last = event.time if tally.last is None else max(tally.last, event.time)
+        return tally
+
+
+def learn_from_events(
+    events: Iterable[Event],
+    *,
+    image: str,
+    into: Template | None = None,
+    into_doc: dict[str, Any] | None = None,
+    name: str | None = None,
+    source: str = "",
+    modes: Sequence[str] = ("complain", "learn"),
+    date: str | None = None,
+) -> tuple[dict[str, Any], list[tuple[str, str, int]]]:
+    r"""Return a template document updated with what an image's containers needed, and what was added.
+
+    Reads the agent's ``syscall`` events for ``image`` (matched as policies match images)
+    made in ``modes`` (by default the learning ones: complain and learn) outside a startup
+    phase. Each needed call adds the smallest rule the event names (``allow``: the syscall,
+    pinned to the arguments the base checks where it has conditions) to ``into`` (a
+    template, or a new one); a name the template keeps for its startup phase but which was
+    needed later leaves the phase. The provenance says which events, from where, and when.
+
+    Returns:
+        (the template document, [(abi, syscall, calls)] added, sorted).
+
+    Raises:
+        FormatError: no event of that image in those modes.
+
+    >>> from seccompose.events import Event
+    >>> ev = Event("syscall", 0.0, "c1", "", "redis:7", abi="x86_64", arch="x86_64", syscall="epoll_wait",
+    ...            mode="complain", phase="steady", allow={"names": ["epoll_wait"], "action": "SCMP_ACT_ALLOW"})
+    >>> doc, added = learn_from_events([ev], image="redis:*", date="2026-12-07")
+    >>> [r["names"] for r in doc["rules"]], added
+    ([['epoll_wait']], [('x86_64', 'epoll_wait', 1)])
+    """
+    tally = _EventTally.of(events, image, modes)
+    counts, rules, containers, seen_modes = tally.counts, tally.rules, tally.containers, tally.modes
+    first, last = tally.first, tally.last
+    if not counts:
+        raise FormatError(
+            f"no {'/'.join(modes)} syscall event of image {image!r} outside a startup phase"
+            + (f" in {source}" if source else "")
+            + "; run the containers under an observed profile with the agent in complain or learn mode"
+        )
+    doc: dict[str, Any] = dict(into_doc) if into_doc is not None else (into.to_dict() if into is not None else {})
+    if not doc:
+        repository = image.split("@", maxsplit=1)[0].rsplit("/", 1)[-1].split(":", maxsplit=1)[0]
+        stem = name or repository.strip("*") or "learned"
+        doc = {"schema": 1, "name": stem, "images": [image], "capabilityMap": "docker", "rules": []}
+    elif name:
+        doc["name"] = name
+    new_rules = list(doc.get("rules") or [])
+    from seccompose.formats.oci import rule_to_dict
+
+    for entry in sorted(rules.values(), key=lambda e: (e["arch"], len(e["args"]))):
+        item = rule_to_dict(Rule(tuple(sorted(entry["names"])), Action.ALLOW, None, entry["args"]))
+        item["arches"] = [entry["arch"]]
+        item["comment"] = "needed by containers of " + image + " (seccompose learn --events)"
+        new_rules.append(item)
+    doc["rules"] = new_rules
+    needed = {n for e in rules.values() for n in e["names"]}
+    phases = doc.get("phases") or {}
+    startup = phases.get("startup") if isinstance(phases, dict) else None
+    if isinstance(startup, dict) and needed & set(startup.get("names") or ()):
+        left = sorted(set(startup["names"]) - needed)
+        doc["phases"] = {**phases, "startup": {**startup, "names": left}}
+    from seccompose.events import format_time
+
+    provenance = dict(doc.get("provenance") or {})
+    added = sorted({(abi, syscall): 0 for abi, syscall, _ in counts}.keys())
+    totals = collections.Counter[tuple[str, str]]()
+    for (abi, syscall, _), n in counts.items():
+        totals[abi, syscall] += n
+    provenance["learnedFromEvents"] = (
+        f"{source or 'events'}: {sum(counts.values())} calls of {image} by {len(containers)} container(s) "
+        f"({', '.join(f'{m} {n}' for m, n in sorted(seen_modes.items()))}) from {format_time(first or 0)} "
+        f"to {format_time(last or 0)}; added: " + ", ".join(f"{s} ({a}, {totals[a, s]})" for a, s in added)
+    )
+    provenance["learnedOn"] = date or dt.datetime.now(tz=dt.UTC).date().isoformat()
+    doc["provenance"] = provenance
+    return doc, [(a, s, totals[a, s]) for a, s in added]

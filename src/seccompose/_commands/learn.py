@@ -11,7 +11,7 @@ if TYPE_CHECKING:
 
 __all__ = ["EXAMPLES", "HELP", "configure", "run"]
 
-HELP = "learn an app template from strace logs or kernel audit SECCOMP records"
+HELP = "learn an app template from strace logs, kernel audit SECCOMP records, or the agent's events"
 
 EXAMPLES = """\
 examples:
@@ -23,12 +23,16 @@ examples:
   seccompose learn traces/ -o app.json --program app
 
   seccompose learn /var/log/audit/audit.log -o app.json --program app   # from SCMP_ACT_LOG records
+  dmesg | seccompose learn - --kind audit -o app.json --program app      # compose --log-refusals, no auditd
+
+  seccompose learn --events events.jsonl --image redis:7 --into redis -o redis.json
+        # what containers of redis:7 needed under an observed profile (agent in complain or learn mode)
 """
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add the arguments of ``seccompose learn``."""
-    parser.add_argument("traces", nargs="+", metavar="TRACE", help="strace log, audit log, -ff directory, or -")
+    parser.add_argument("traces", nargs="*", metavar="TRACE", help="strace log, audit log, -ff directory, or -")
     parser.add_argument("-o", "--output", default="-", metavar="TEMPLATE", help="where to write (default: stdout)")
     parser.add_argument("--name", help="template name (default: the program's base name)")
     parser.add_argument(
@@ -47,6 +51,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         type=int,
         metavar="N",
         help="processes counting one big plain strace log (default: one per CPU, at most 4; 1: this process only)",
+    )
+    events = parser.add_argument_group("from the agent's events (seccompose agent)")
+    events.add_argument("--events", action="append", default=[], metavar="FILE", help="events file(s) to learn from")
+    events.add_argument("--into", metavar="TEMPLATE", help="update this template (name or file) instead of a new one")
+    events.add_argument(
+        "--enforced", action="store_true", help="also learn from enforce-mode events (refusals the container got)"
     )
     bar = parser.add_mutually_exclusive_group()
     bar.add_argument("--progress", dest="progress", action="store_true", default=None, help="always draw progress")
@@ -73,12 +83,52 @@ def _summary(rules: list[dict[str, Any]]) -> str:
     return ", ".join(parts)
 
 
+def _from_events(args: argparse.Namespace) -> int:
+    from seccompose.errors import ConflictError
+    from seccompose.events import read_events
+    from seccompose.learn import learn_from_events
+
+    if args.traces:
+        raise ConflictError("give traces or --events, not both", location="--events")
+    if len(args.image) != 1:
+        raise ConflictError(
+            "--events needs exactly one --image: the image whose containers to learn from", location="--image"
+        )
+    into_doc = None
+    if args.into:
+        from seccompose._inputs import read_document
+        from seccompose.templates import Template
+
+        raw, source = read_document(args.into)
+        Template.from_dict(raw, source=source)  # a template document, checked
+        into_doc = raw
+    modes = ("complain", "learn", "enforce") if args.enforced else ("complain", "learn")
+    doc, added = learn_from_events(
+        read_events(args.events, errors=sys.stderr),
+        image=args.image[0],
+        into_doc=into_doc,
+        name=args.name,
+        source=", ".join(args.events),
+        modes=modes,
+    )
+    from seccompose._writer import write_text
+
+    write_text(args.output, json.dumps(doc, indent=2) + "\n")
+    summary = ", ".join(f"{name} ({abi}, {n} calls)" for abi, name, n in added)
+    sys.stderr.write(f"seccompose learn: {doc['name']}: added {summary}\n")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     """Learn the template and write it."""
     from seccompose.arch import Arch
     from seccompose.errors import FormatError
     from seccompose.learn import learn
 
+    if args.events:
+        return _from_events(args)
+    if not args.traces:
+        raise FormatError("give strace or audit traces, or --events FILE", location="TRACE")
     program = args.program or args.name
     if not program:
         raise FormatError("say what was traced: --program NAME (or --name)", location="--program")
