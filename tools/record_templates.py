@@ -766,8 +766,23 @@ def record(server: Server, base: Path, out_dir: Path) -> Path:
     )
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"{server.name}.json"
+    _keep_phases(path, doc)
     path.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
     return path
+
+
+def _keep_phases(path: Path, doc: dict[str, object]) -> None:
+    """Carry the startup phase (tools/record_phases.py) over a re-recording, keeping the names still allowed."""
+    if not path.exists():
+        return
+    old = json.loads(path.read_text(encoding="utf-8"))
+    startup = (old.get("phases") or {}).get("startup")
+    if not startup:
+        return
+    rules = doc["rules"]
+    assert isinstance(rules, list)
+    allowed = {n for r in rules if r.get("action", "SCMP_ACT_ALLOW") == "SCMP_ACT_ALLOW" for n in r["names"]}
+    doc["phases"] = {"startup": {**startup, "names": [n for n in startup["names"] if n in allowed]}}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -355,7 +355,7 @@ class _EventTally:
         keep = EventFilter(image=image)
         tally = cls()
         for event in events:
-            if not keep(event) or event.mode not in modes or event.phase == "startup" or not event.syscall:
+            if not keep(event) or event.mode not in modes or event.phase in ("startup", "exec") or not event.syscall:
                 continue
             allow = dict(event.allow) if event.allow else {"names": [event.syscall], "action": "SCMP_ACT_ALLOW"}
             rule = _rule({k: allow[k] for k in ("names", "action", "args") if k in allow}, "allow")

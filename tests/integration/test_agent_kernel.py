@@ -479,9 +479,17 @@ def test_startup_phase_continues_until_ready_then_refuses(tmp: Path) -> None:
     t.send(NR_GETPPID)
     run.until(lambda: run.agent.counts["notifications"] == 2)
     assert t.result() == -errno.EPERM  # steady state: the errno
+    # a process started in the running container (docker exec, a healthcheck) keeps the whole template
+    execd = run.target(oci, "c-phase")
+    execd.send(NR_GETPPID)
+    run.until(lambda: run.agent.counts["notifications"] == 3)
+    assert execd.result() == os.getpid()
+    execd.close()
     t.close()
     records = run.stop()
-    assert [(r["phase"], r["answer"]) for r in syscalls(records)] == [("startup", "continue"), ("steady", "errno")]
+    assert [(r["phase"], r["answer"]) for r in syscalls(records)] == [
+        ("startup", "continue"), ("steady", "errno"), ("exec", "continue"),
+    ]
     assert [r["reason"] for r in records if r["kind"] == "ready"] == [f"file {flag} exists"]
     assert syscalls(records)[1]["layers"] == ["phase:startup"]
 

@@ -347,3 +347,25 @@ def test_log_refusals_allow_turns_refusals_into_log() -> None:
     assert logged.default_action is Action.LOG and logged.default_errno is None
     assert not [r for r in logged.rules if r.action is Action.ERRNO]
     assert [r for r in logged.rules if r.action is Action.LOG and "clone3" in r.names]
+
+
+# --------------------------------------------------------------------------- shipped phases
+
+
+@pytest.mark.parametrize("name", ["redis", "nginx", "postgres", "memcached", "mariadb", "httpd", "lighttpd", "gunicorn"])
+def test_shipped_startup_phases_are_allowed_names_and_mostly_phased(name: str) -> None:
+    from seccompose.templates import load_template
+
+    template = load_template(name)
+    assert template.startup is not None and template.startup.ready.port
+    assert set(template.startup.names) <= template.names()  # without an agent they stay allowed
+    p = compose(name, arch=Arch.X86_64, caps=DOCKER_DEFAULT_CAPABILITIES, no_new_privileges=False)
+    o = observe(p, listener_path=SOCK, startup=template.startup)
+    assert o.metadata.startup is not None
+    phased = set(o.metadata.startup.names)
+    assert phased and phased.isdisjoint(o.profile.allowed())
+    # what another layer needs (the runtimes' base sets: docker exec at any time) is never phased
+    from seccompose.runtime import runtime_base
+
+    base = runtime_base("runc", no_new_privileges=False, arch=Arch.X86_64)
+    assert phased.isdisjoint(base)

@@ -138,6 +138,8 @@ class _Listener:
     fd: int
     container: _Container
     pid: int
+    exec: bool = False
+    """A process started in a running container (``runc exec``, ``docker exec``, a healthcheck), not its init."""
 
 
 class _Conn:
@@ -409,7 +411,7 @@ class Agent:
             self._containers[cid] = container
             self.counts["containers"] += 1
         container.listeners += 1
-        self._listeners[fd] = _Listener(fd, container, pid)
+        self._listeners[fd] = _Listener(fd, container, pid, exec=container.listeners > 1)
         self._epoll.register(fd, select.EPOLLIN)
         self._event(
             "start",
@@ -503,9 +505,13 @@ class Agent:
         abi, name = self._name(n.arch, n.nr)
         meta = container.meta
         phase = "steady"
-        if name in container.startup and not self._is_ready(container):
+        if name in container.startup and lis.exec:
+            # The startup phase confines the container's own process tree. What `docker exec` and
+            # healthchecks run keeps the whole template (the unobserved profile's answer: it runs).
+            phase = "exec"
+        elif name in container.startup and not self._is_ready(container):
             phase = "startup"
-        proceed = container.mode != "enforce" or phase == "startup"
+        proceed = container.mode != "enforce" or phase != "steady"
         narrow = abi in _NARROW
         err = 0 if proceed else meta.answer(name, n.args, narrow=narrow)
         comm, exe = self._proc(lis.fd, n)
