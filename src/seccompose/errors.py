@@ -22,6 +22,7 @@ __all__ = [
     "CapabilityMapNotFoundError",
     "ConflictError",
     "DocumentTooLargeError",
+    "EngineRefusedError",
     "FormatError",
     "InvalidActionError",
     "InvalidArchError",
@@ -36,6 +37,7 @@ __all__ = [
     "ProbeError",
     "SeccomposeError",
     "TemplateNotFoundError",
+    "UnconfinedProfileError",
     "UnknownCategoryError",
     "UnknownSyscallError",
     "did_you_mean",
@@ -102,13 +104,42 @@ class InvalidProgramError(SeccomposeError, ValueError):
         super().__init__(f"{message}{at}; the kernel refuses such a seccomp filter (EINVAL)")
 
 
+class EngineRefusedError(InvalidProfileError):
+    """Docker or Podman refuses a profile (its JSON decoder or setupSeccomp fails), or crashes on it."""
+
+    def __init__(self, engine: str, reason: str, *, location: str | None = None, panic: bool = False) -> None:
+        self.engine = engine
+        self.reason = reason
+        self.panic = panic
+        name = {"docker": "Docker", "docker-20.10": "Docker 20.10", "podman": "Podman"}.get(engine, engine)
+        if panic:
+            how = "crashes" if engine == "podman" else "panics in its daemon (the container does not start)"
+            message = f"{name} {how}: {reason}"
+        else:
+            message = f"{name} refuses the profile: {reason}"
+        super().__init__(message, location=location)
+
+
+class UnconfinedProfileError(InvalidProfileError):
+    """A profile the engine reads as "no seccomp": the container would run without any filter."""
+
+    def __init__(self, engine: str) -> None:
+        self.engine = engine
+        name = {"docker": "Docker", "docker-20.10": "Docker 20.10", "podman": "Podman"}.get(engine, engine)
+        super().__init__(
+            f"{name} reads a profile without defaultAction and syscalls as 'seccomp disabled': the container runs "
+            "unconfined; set defaultAction (e.g. SCMP_ACT_ERRNO)"
+        )
+
+
 class InvalidEngineError(SeccomposeError, ValueError):
     """A container engine name is not one seccompose renders for (``docker``, ``podman``)."""
 
-    def __init__(self, name: str, *, choices: Iterable[str] = ()) -> None:
+    def __init__(self, name: str, *, choices: Iterable[str] = (), location: str | None = None) -> None:
         self.name = name
+        self.location = location
         choices = list(choices)
-        super().__init__(f"unknown engine {name!r}; use one of {', '.join(choices)}")
+        super().__init__(f"unknown engine {name!r}{_at(location)}; use one of {', '.join(choices)}")
 
 
 class UnknownSyscallError(SeccomposeError, LookupError):

@@ -20,11 +20,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Final, Literal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final, Literal, cast
 
+from seccompose._oddities import RULES as _ODDITY_RULES
 from seccompose.actions import ENOSYS, EPERM, Action, errno_name, parse_errno
 from seccompose.arch import Arch
-from seccompose.errors import InvalidProfileError, did_you_mean
+from seccompose.errors import InvalidProfileError, SeccomposeError, did_you_mean
 from seccompose.fallbacks import ENOSYS_FALLBACK
 from seccompose.syscalls import TABLED_ARCHES, all_names, table
 
@@ -195,6 +197,24 @@ RULES: Final = (
         "unfiltered: they are only valid from the kernel's own uprobe trampoline. A deny has no effect.",
         "Remove the names from the deny rule; nothing else is needed.",
     ),
+    LintRule(
+        "permissive-default",
+        "warning",
+        "A default action that lets unnamed syscalls through",
+        "With SCMP_ACT_ALLOW, SCMP_ACT_LOG or SCMP_ACT_TRACE as the default, every syscall no rule names runs "
+        "(a deny-list): a new or forgotten syscall is allowed. Docker's and Podman's defaults refuse instead.",
+        "Make the profile an allow-list (defaultAction SCMP_ACT_ERRNO); if the deny-list is meant, say so with "
+        "--ignore permissive-default.",
+    ),
+    LintRule(
+        "log-rule",
+        "warning",
+        "A rule that logs instead of deciding",
+        "SCMP_ACT_LOG allows the syscall and writes an audit record: useful while learning a profile, a hole "
+        "once it ships.",
+        "Allow or refuse the syscall; keep LOG only while recording (--ignore log-rule says it is meant).",
+    ),
+    *(LintRule(i, cast("Severity", sev), title, why, fix) for i, sev, title, why, fix in _ODDITY_RULES),
 )
 """Every rule :func:`lint` checks, in the order reports list them."""
 
@@ -884,8 +904,15 @@ def lint(
     source: str = "<profile>",
     caps: Iterable[Capability | str] | None = None,
     ignore: Sequence[str] = (),
+    engines: Iterable[str] | None = None,
+    bom: bool = False,
 ) -> LintReport:
     """Return the pitfalls in a profile document (OCI, ``config.json``, Docker/Podman or template) or ``Profile``.
+
+    A Docker/Podman profile is first read the way the engines read it: what they accept but
+    what does not say what it seems (keys in another case, ``null``, a rule without names, an
+    unknown action, ...) is a finding of its own rule, and so is what they refuse; only a
+    document that is not a JSON object is an error.
 
     Args:
         document: the parsed JSON document, or a ``Profile``.
@@ -893,32 +920,79 @@ def lint(
         caps: the container's capabilities, when known: ``dangerous-allowed`` then only reports
             syscalls none of them justifies. None: every dangerous allow is reported.
         ignore: ids of rules not to report.
+        engines: the engines the profile is for (``docker``, ``docker-20.10``, ``podman``, or
+            with a version): ``ignored-by-engine`` reports what they ignore. None: the engines
+            installed here, else the newest Docker.
+        bom: the file had a byte-order mark (which the engines refuse).
 
     Raises:
-        FormatError: the document is not a profile or template, or a field has the wrong type.
-        InvalidActionError: an unknown action or errno.
+        FormatError: the document is not a JSON object, or a template's or OCI profile's field
+            has the wrong type.
+        InvalidActionError: an unknown action or errno in a template or OCI profile.
 
     Examples:
         >>> from seccompose import Profile, Rule, Action, Arch
         >>> p = Profile(default_action=Action.ALLOW, architectures=(Arch.X86_64,),
         ...             rules=(Rule(("io_uring_setup",)), Rule(("mount",), Action.ERRNO, 1)))
         >>> [f.rule.id for f in lint(p).findings]
-        ['compat-arch-missing', 'io-uring-allowed']
+        ['compat-arch-missing', 'io-uring-allowed', 'permissive-default']
     """
     from seccompose.caps import parse_capabilities
     from seccompose.profile import Profile
 
     for rule_id in ignore:
         rule(rule_id)
+    odd: list[Finding] = []
+    doc: _Doc | None
     if isinstance(document, Profile):
         doc, kind = _from_profile(document), "oci"
     else:
-        from seccompose._inputs import kind_of
-
-        kind = kind_of(document)
-        doc = _read(document, kind)
+        document, kind, odd = _engine_view(document, bom=bom, engines=engines)
+        try:
+            doc = _read(document, kind)
+        except SeccomposeError:
+            if not odd:
+                raise
+            doc = None  # what the engines make of it is reported; the rest needs a profile they accept
     capset = None if caps is None else frozenset(c.name for c in parse_capabilities([str(c) for c in caps]))
-    found = [
+    found = odd + ([] if doc is None else _checks(doc, capset))
+    order = {r.id: i for i, r in enumerate(RULES)}
+    found = [f for f in found if f.rule.id not in ignore]
+    found.sort(key=lambda f: (_SEVERITY_ORDER[f.severity], order[f.rule.id]))
+    return LintReport(source, kind, tuple(found))
+
+
+def _engine_view(
+    document: object, *, bom: bool, engines: Iterable[str] | None
+) -> tuple[Mapping[str, Any], str, list[Finding]]:
+    """A Docker/Podman/OCI document as Docker reads it, with its oddities and what the target engines ignore."""
+    from seccompose import _oddities
+    from seccompose._inputs import kind_of
+    from seccompose.engines import ignored, installed, normalize, parse_engine
+
+    if not isinstance(document, Mapping):
+        raise InvalidProfileError("a profile must be a JSON object", location="$")
+    if "schema" in document or "linux" in document or "ociVersion" in document:
+        return document, kind_of(document), []
+    odd = [Finding(_BY_ID[rid], message, where) for rid, message, where in _oddities.find(document, bom=bom)]
+    targets = installed() if engines is None else tuple(parse_engine(e) for e in engines)
+    for target in dict.fromkeys(targets):
+        odd += [Finding(_BY_ID["ignored-by-engine"], message) for message in ignored(document, engine=target)]
+    normal = normalize(document)
+    view = normal if isinstance(normal, Mapping) else document
+    kind = "docker" if _is_docker(view) else "oci"
+    return view, kind, odd
+
+
+def _is_docker(doc: Mapping[str, Any]) -> bool:
+    from seccompose.templates import _is_docker as docker
+
+    return docker(doc)
+
+
+def _checks(doc: _Doc, capset: frozenset[str] | None) -> list[Finding]:
+    return [
+        *_permissive(doc),
         *_noop_deny(doc),
         *_names(doc),
         *_compat(doc),
@@ -930,10 +1004,19 @@ def lint(
         *_notify(doc),
         *_uprobe(doc),
     ]
-    order = {r.id: i for i, r in enumerate(RULES)}
-    found = [f for f in found if f.rule.id not in ignore]
-    found.sort(key=lambda f: (_SEVERITY_ORDER[f.severity], order[f.rule.id]))
-    return LintReport(source, kind, tuple(found))
+
+
+def _permissive(doc: _Doc) -> Iterator[Finding]:
+    if doc.kind != "template" and doc.default_action in (Action.ALLOW, Action.LOG, Action.TRACE):
+        yield Finding(
+            _BY_ID["permissive-default"],
+            f"default action {doc.default_action.value}: every syscall no rule names is let through",
+            f"{doc.prefix}defaultAction",
+        )
+    for r in doc.rules:
+        if r.action is Action.LOG:
+            message = f"{', '.join(r.names)} logged and allowed"
+            yield Finding(_BY_ID["log-rule"], message, f"{r.location}.action", r.names)
 
 
 def lint_file(
@@ -941,6 +1024,7 @@ def lint_file(
     *,
     caps: Iterable[Capability | str] | None = None,
     ignore: Sequence[str] = (),
+    engines: Iterable[str] | None = None,
 ) -> LintReport:
     """Lint a profile file (``-``: stdin) or a shipped template by name.
 
@@ -952,6 +1036,15 @@ def lint_file(
     'template'
     """
     from seccompose._inputs import read_document
+    from seccompose._reader import parse_json, read_bytes, resolve
 
-    doc, source = read_document(spec)
-    return lint(doc, source=source, caps=caps, ignore=ignore)
+    if resolve(spec) == "name":
+        doc, source = read_document(spec)
+        return lint(doc, source=source, caps=caps, ignore=ignore, engines=engines)
+    if resolve(spec) == "file" and not Path(spec).exists():
+        read_document(spec)  # the not-found error every command gives
+    source = "<stdin>" if spec == "-" else spec
+    data = read_bytes(spec, what="profile")
+    doc = parse_json(data, source=source)
+    bom = data.startswith(b"\xef\xbb\xbf")
+    return lint(doc, source=source, caps=caps, ignore=ignore, engines=engines, bom=bom)

@@ -40,17 +40,17 @@ from typing import Any, Final
 
 from seccompose.arch import Arch, host_arch
 from seccompose.caps import DOCKER_DEFAULT_CAPABILITIES, Capability, parse_capabilities
-from seccompose.errors import FormatError
+from seccompose.engines import parse_engine, setup
+from seccompose.errors import EngineRefusedError, FormatError, UnconfinedProfileError
 from seccompose.formats.docker_profile import (
     DockerProfile,
     Engine,
     KernelVersion,
     Syscall,
     check_engine,
-    parse_docker_profile,
 )
 
-__all__ = ["archmap_key", "engine_arch_name", "kept", "parse_kernel", "render"]
+__all__ = ["archmap_key", "engine_arch_name", "engine_document", "kept", "parse_kernel", "render"]
 
 # What each engine calls the host arch inside includes/excludes.arches. Docker maps
 # runtime.GOARCH through its goToNative table (so loong64 becomes "loongarch64", mips64p32le
@@ -158,6 +158,7 @@ def kept(
 ) -> tuple[int, ...]:
     """Return the indexes of the document's rules that the engine keeps for this container.
 
+    >>> from seccompose.formats.docker_profile import parse_docker_profile
     >>> doc = parse_docker_profile({"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [
     ...     {"names": ["clone"], "action": "SCMP_ACT_ALLOW", "excludes": {"caps": ["CAP_SYS_ADMIN"]}},
     ...     {"names": ["mount"], "action": "SCMP_ACT_ALLOW", "includes": {"caps": ["CAP_SYS_ADMIN"]}}]})
@@ -181,44 +182,34 @@ def _cap_names(caps: Iterable[Capability | str]) -> list[str]:
     return names
 
 
-def _rule(rule: Syscall, engine: Engine) -> dict[str, Any]:
-    # specs.LinuxSyscall: names, action, errnoRet (omitempty pointer), args (omitempty).
-    out: dict[str, Any] = {"names": list(rule.syscall_names), "action": rule.action}
-    errno = rule.errnoish if engine == "podman" else rule.errno_ret
-    if errno is not None:
-        out["errnoRet"] = errno
-    if rule.args:
-        args = []
-        for arg in rule.args:
-            item: dict[str, Any] = {"index": arg.index, "value": arg.value}
-            if arg.value_two:
-                item["valueTwo"] = arg.value_two
-            item["op"] = arg.op
-            args.append(item)
-        out["args"] = args
-    return out
-
-
 def render(
     profile: DockerProfile | Mapping[str, Any] | str | bytes,
     *,
-    engine: Engine = "docker",
+    engine: str = "docker",
     arch: Arch | None = None,
     caps: Iterable[Capability | str] | None = None,
     kernel: str | KernelVersion | None = None,
 ) -> dict[str, Any]:
     """Return the OCI ``linux.seccomp`` object ``engine`` gives the runtime for this container.
 
+    Whatever the engine accepts is accepted, and turned into exactly what it writes
+    (:mod:`seccompose.engines`): keys in another case, ``null``, a rule without names, an
+    unknown action passed on, and so on; what it refuses is refused with its reason.
+
     Args:
         profile: a parsed :class:`DockerProfile`, or its JSON text / decoded dict.
-        engine: ``"docker"`` (moby today), ``"docker-20.10"`` or ``"podman"``.
+        engine: ``"docker"`` (Docker 23+), ``"docker-20.10"``, ``"podman"``, or a name with a
+            version (``docker-24.0``, ``podman-4.3``).
         arch: the host's arch (default: this machine's).
         caps: the container's bounding capabilities (default: Docker's 14).
         kernel: the host kernel, ``"X.Y"`` or a release string (default: the running one).
 
     Raises:
-        SeccomposeError: the document is invalid (see ``parse_docker_profile``), or the
-            engine or kernel is unknown.
+        EngineRefusedError: the engine refuses the profile (or crashes on it).
+        UnconfinedProfileError: the engine reads it as "seccomp disabled" (no defaultAction, no
+            syscalls): the container would run without a filter.
+        SeccomposeError: the text is not JSON (see ``docs/reference/inputs.md``), or the engine
+            name or kernel is unknown.
 
     >>> out = render('{"defaultAction": "SCMP_ACT_ERRNO", "defaultErrno": "ENOSYS", "syscalls": ['
     ...              '{"names": ["acct"], "action": "SCMP_ACT_ERRNO", "errno": "EPERM"}]}',
@@ -227,48 +218,45 @@ def render(
     {'defaultAction': 'SCMP_ACT_ERRNO', 'defaultErrnoRet': 38,
      'syscalls': [{'names': ['acct'], 'action': 'SCMP_ACT_ERRNO', 'errnoRet': 1}]}
     """
-    engine = check_engine(engine)
-    doc = (
-        profile
-        if isinstance(profile, DockerProfile) and profile.engine == engine
-        else parse_docker_profile(
-            profile.model_dump(mode="json", by_alias=True, exclude={"ignored", "engine"}, exclude_defaults=True)
-            if isinstance(profile, DockerProfile)
-            else profile,
-            engine=engine,
-        )
+    reading = parse_engine(engine, location="engine")
+    out = setup(
+        engine_document(profile, engine=reading),
+        engine=reading,
+        arch=host_arch() if arch is None else arch,
+        caps=_cap_names(DOCKER_DEFAULT_CAPABILITIES if caps is None else caps),
+        kernel=_major_minor(parse_kernel(kernel)),
     )
-    host = host_arch() if arch is None else arch
-    bounding = DOCKER_DEFAULT_CAPABILITIES if caps is None else caps
-    version = parse_kernel(kernel)
-
-    # specs.LinuxSeccomp field order: defaultAction, defaultErrnoRet, architectures, flags,
-    # listenerPath, listenerMetadata, syscalls; all but defaultAction omitted when empty.
-    out: dict[str, Any] = {"defaultAction": doc.default_action}
-    default_errno = doc.default_errno_value if engine == "podman" else doc.default_errno_ret
-    if engine == "docker-20.10":
-        # Its profile type has no defaultErrnoRet, flags or listener fields (the reader refused
-        # any whose loss would change the profile).
-        doc = doc.model_copy(update={"flags": (), "listener_path": "", "listener_metadata": ""})
-        default_errno = None
-    if default_errno is not None:
-        out["defaultErrnoRet"] = default_errno
-    architectures = list(doc.architectures)
-    key = archmap_key(engine, host)
-    if key is not None:
-        for entry in doc.arch_map:
-            if entry.architecture == key.oci:
-                architectures = [entry.architecture, *entry.sub_architectures]
-                break  # the first matching entry only
-    if architectures:
-        out["architectures"] = architectures
-    if doc.flags:
-        out["flags"] = list(doc.flags)
-    if doc.listener_path:
-        out["listenerPath"] = doc.listener_path
-    if doc.listener_metadata:
-        out["listenerMetadata"] = doc.listener_metadata
-    rules = [_rule(doc.syscalls[i], engine) for i in kept(doc, engine=engine, arch=host, caps=bounding, kernel=version)]
-    if rules:
-        out["syscalls"] = rules
+    if out is None:
+        raise UnconfinedProfileError(reading)
     return out
+
+
+def _major_minor(version: KernelVersion) -> tuple[int, int]:
+    return (version.major, version.minor)
+
+
+def engine_document(
+    profile: DockerProfile | Mapping[str, Any] | str | bytes, *, engine: Engine, source: str | None = None
+) -> object:
+    """Return the decoded JSON document an engine reads, refusing a byte-order mark as Go's decoder does.
+
+    Raises:
+        EngineRefusedError: the bytes start with a UTF-8 byte-order mark.
+        FormatError: the text is not a JSON document seccompose reads.
+    """
+    if isinstance(profile, DockerProfile):
+        return profile.model_dump(mode="json", by_alias=True, exclude={"ignored", "engine"}, exclude_defaults=True)
+    if isinstance(profile, Mapping):
+        return profile
+    from seccompose._reader import parse_json
+
+    if (isinstance(profile, bytes) and profile.startswith(b"\xef\xbb\xbf")) or (
+        isinstance(profile, str) and profile.startswith("\ufeff")
+    ):
+        raise EngineRefusedError(
+            engine,
+            "invalid character 'ï' looking for beginning of value (Go's decoder does not skip a byte-order mark; "
+            "save the file as UTF-8 without one)",
+            location="line 1 column 1" + (f" in {source}" if source else ""),
+        )
+    return parse_json(profile, source=source)

@@ -81,7 +81,7 @@ def test_compose_on_imported_profile_equals_render(
 ) -> None:
     doc = load_docker_profile(PROFILES / name, engine=engine)  # type: ignore[arg-type]
     composed = compose(base=to_template(doc), arch=arch, caps=caps, kernel=kernel, runtime=None)
-    rendered = render(doc, engine=engine, arch=arch, caps=caps, kernel=_kernel(kernel))  # type: ignore[arg-type]
+    rendered = render(doc, engine=engine, arch=arch, caps=caps, kernel=_kernel(kernel))
     assert composed.effective() == _loaded(rendered, arch)
 
 
@@ -93,7 +93,7 @@ def test_compose_base_file_equals_render(
     """compose(base=FILE) goes through templates.load_template (the lead's Docker/Podman reader)."""
     path = PROFILES / name
     composed = compose(base=path, arch=arch, caps=caps, kernel=kernel, runtime=None)
-    rendered = render(path.read_text(), engine=engine, arch=arch, caps=caps, kernel=_kernel(kernel))  # type: ignore[arg-type]
+    rendered = render(path.read_text(), engine=engine, arch=arch, caps=caps, kernel=_kernel(kernel))
     assert composed.effective() == _loaded(rendered, arch)
 
 
@@ -225,9 +225,9 @@ def test_docker_and_podman_agree_without_kernel_gates(doc: dict[str, Any], caps:
 def test_rendering_a_rendered_profile_is_the_identity(
     name: str, engine: str, caps: frozenset[Capability], arch: Arch
 ) -> None:
-    once = render((PROFILES / name).read_text(), engine=engine, arch=arch, caps=caps, kernel="6.18")  # type: ignore[arg-type]
+    once = render((PROFILES / name).read_text(), engine=engine, arch=arch, caps=caps, kernel="6.18")
     # kubelet's localhost file is read by containerd / CRI-O as a Docker profile: no conditions left.
-    assert render(localhost_profile(once), engine=engine, arch=Arch.S390X, caps=(), kernel="3.10") == once  # type: ignore[arg-type]
+    assert render(localhost_profile(once), engine=engine, arch=Arch.S390X, caps=(), kernel="3.10") == once
 
 
 # --- SPO YAML and bundles ---------------------------------------------------------------------------
@@ -239,7 +239,7 @@ def test_rendering_a_rendered_profile_is_the_identity(
 def test_spo_yaml_round_trips(
     name: str, engine: str, caps: frozenset[Capability], arch: Arch, kernel: tuple[int, int]
 ) -> None:
-    seccomp = render((PROFILES / name).read_text(), engine=engine, arch=arch, caps=caps, kernel=_kernel(kernel))  # type: ignore[arg-type]
+    seccomp = render((PROFILES / name).read_text(), engine=engine, arch=arch, caps=caps, kernel=_kernel(kernel))
     if seccomp.get("defaultErrnoRet", 1) != 1:
         seccomp["defaultErrnoRet"] = 1  # SPO has no defaultErrnoRet; EPERM is what runtimes use without it
     text = dumps(seccomp, name="p", namespace="ns")

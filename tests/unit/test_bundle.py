@@ -173,7 +173,7 @@ def test_runtime_enforces_the_rendered_profile(
         return proc.stdout + proc.stderr
 
     assert "unshare=0" in run()  # unconfined, it works
-    seccomp = render((PROFILES / name).read_text(), engine=engine, arch=host_arch(), caps=bounding)  # type: ignore[arg-type]
+    seccomp = render((PROFILES / name).read_text(), engine=engine, arch=host_arch(), caps=bounding)
     update_bundle(tmp_path, seccomp)
     confined = run()
     assert expected in confined, confined

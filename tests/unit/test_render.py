@@ -329,7 +329,8 @@ def test_cli_caps_none_and_cap_add(tmp_path: Path) -> None:
 
 def test_cli_errors_exit_2_without_traceback(tmp_path: Path) -> None:
     bad = tmp_path / "bad.json"
-    bad.write_text('{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["x"], "action": "ALLOW"}]}')
+    # an unknown action is passed on by the engines (issue 15): a string for names is what they refuse
+    bad.write_text('{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": "x", "action": "ALLOW"}]}')
     proc = subprocess.run(
         [sys.executable, "-m", "seccompose.cli", "render", str(bad), "--engine", "docker", "--arch", "x86_64"],
         capture_output=True,
@@ -337,7 +338,8 @@ def test_cli_errors_exit_2_without_traceback(tmp_path: Path) -> None:
         check=False,
     )
     assert proc.returncode == 2
-    assert "unknown action 'ALLOW' at syscalls[0].action" in proc.stderr
+    assert "Docker refuses the profile: json: cannot unmarshal string" in proc.stderr
+    assert "at syscalls[0].names" in proc.stderr
     assert "Traceback" not in proc.stderr
 
 
@@ -427,12 +429,17 @@ def test_docker_20_10_drops_default_errno_one() -> None:
         ({"listenerMetadata": "x"}, "listenerMetadata"),
     ],
 )
-def test_docker_20_10_refuses_what_it_would_drop(extra: dict[str, Any], field: str) -> None:
-    from seccompose.errors import ConflictError
+def test_docker_20_10_drops_what_its_profile_type_lacks_and_says_so(extra: dict[str, Any], field: str) -> None:
+    # issue 15: render gives exactly what the engine gives (Docker 20.10 drops the field), with a warning
+    from seccompose.engines import ignored
 
-    with pytest.raises(ConflictError, match=rf"Docker 20\.10 ignores {field}.* at {field}"):
-        _render(_doc(_rule("read"), **extra), engine="docker-20.10")
-    assert _render(_doc(_rule("read"), **extra), engine="docker")[field] == next(iter(extra.values()))
+    doc = _doc(_rule("read"), **extra)
+    assert field not in _render(doc, engine="docker-20.10")
+    assert _render(doc, engine="docker")[field] == next(iter(extra.values()))
+    warnings = ignored(doc, engine="docker-20.10")
+    assert len(warnings) == 1
+    assert f"Docker 20.10 ignores {field}" in warnings[0]
+    assert ignored(doc, engine="docker") == ()
 
 
 def test_docker_20_10_keeps_rule_errno_and_min_kernel() -> None:

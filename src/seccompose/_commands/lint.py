@@ -14,7 +14,8 @@ HELP = "report the pitfalls of a profile (no-op denies, unknown names, io_uring,
 EXAMPLES = """\
 examples:
   seccompose lint seccomp.json                     OCI, config.json, Docker/Podman profile or template
-  seccompose lint seccomp.json --strict            warnings fail too (for CI)
+  seccompose lint seccomp.json --strict            warnings fail too (for CI), permissive defaults and LOG rules too
+  seccompose lint seccomp.json --engine docker-20.10   what Docker 20.10 ignores in it (defaultErrnoRet, flags, ...)
   seccompose lint default --format json            a shipped template
   seccompose lint seccomp.json --caps SYS_ADMIN    the container has CAP_SYS_ADMIN: mount is justified
   seccompose lint seccomp.json --ignore io-uring-allowed
@@ -30,9 +31,17 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
     parser.add_argument(
         "--caps",
-        metavar="LIST",
+        metavar="LIST|none",
         action="append",
-        help="the container's capabilities (comma-separated), so justified dangerous syscalls pass",
+        help="the container's capabilities (comma-separated; 'none': no capability), so justified dangerous "
+        "syscalls pass",
+    )
+    parser.add_argument(
+        "--engine",
+        metavar="ENGINE",
+        action="append",
+        help="the engine the profile is for (docker, docker-20.10, podman; a version works: docker-24.0); "
+        "repeatable; what it ignores is a warning (default: the engines installed here, else the newest Docker)",
     )
     parser.add_argument("--ignore", metavar="ID", action="append", default=[], help="do not report this rule")
     parser.add_argument("--list-rules", action="store_true", help="list the rules and exit")
@@ -43,6 +52,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Lint and print the findings; 1 when the profile fails."""
     from seccompose._commands.compose import split_list, write_output
+    from seccompose.caps import container_capabilities
     from seccompose.errors import InvalidProfileError
     from seccompose.lint import RULES, lint_file
 
@@ -55,8 +65,10 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if not args.profile:
         raise InvalidProfileError("no PROFILE given: name a profile file, '-' for stdin, or a template")
-    caps = split_list(args.caps) if args.caps is not None else None
-    report = lint_file(args.profile, caps=caps, ignore=split_list(args.ignore))
+    # the same syntax as compose --caps: comma-separated names, 'none' for no capability, ALL
+    caps = [c.name for c in container_capabilities(split_list(args.caps) or ["none"])] if args.caps else None
+    engines = split_list(args.engine) if args.engine else None
+    report = lint_file(args.profile, caps=caps, ignore=split_list(args.ignore), engines=engines)
     text = json.dumps(report.to_json(), indent=2) if args.format == "json" else report.format_text()
     write_output(text, args.output)
     return 1 if report.failed(strict=args.strict) else 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -30,9 +31,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("profile", metavar="PROFILE", help="a Docker or Podman seccomp profile (JSON); '-' reads stdin")
     parser.add_argument(
         "--engine",
-        choices=("docker", "docker-20.10", "podman"),
         required=True,
-        help="whose rules to apply (docker: moby today; docker-20.10: Docker 20.10, which drops defaultErrnoRet)",
+        metavar="ENGINE",
+        help="whose reading to apply: docker (Docker 23+), docker-20.10 (Docker 20.10: no defaultErrnoRet, "
+        "flags or listener fields), podman; a version also works (docker-24.0, podman-4.3)",
     )
     parser.add_argument(
         "--arch", required=True, help="the host's architecture: x86_64/amd64, aarch64/arm64, SCMP_ARCH_* ..."
@@ -53,18 +55,27 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Render and print; errors are ``SeccomposeError`` (exit 2 via the CLI)."""
+    from seccompose._reader import read_bytes
+    from seccompose._writer import write_text
     from seccompose.arch import Arch
     from seccompose.caps import container_capabilities
-    from seccompose.formats.docker_profile import load_docker_profile
-    from seccompose.render import parse_kernel, render
+    from seccompose.engines import ignored, parse_engine, setup
+    from seccompose.render import engine_document, parse_kernel
 
-    engine = args.engine
+    engine = parse_engine(args.engine)
     arch = Arch.parse(args.arch, location="--arch")
     caps = container_capabilities(None if args.caps is None else args.caps.split(","), add=args.cap_add)
     kernel = parse_kernel(args.kernel, location="--kernel")
-    doc = load_docker_profile(args.profile, engine=engine)
-    text = json.dumps(render(doc, engine=engine, arch=arch, caps=caps, kernel=kernel), indent=2) + "\n"
-    from seccompose._writer import write_text
-
-    write_text(args.output or "-", text)
+    source = "<stdin>" if args.profile == "-" else args.profile
+    doc = engine_document(read_bytes(args.profile, what="profile"), engine=engine, source=source)
+    out = setup(doc, engine=engine, arch=arch, caps=[c.name for c in caps], kernel=(kernel.major, kernel.minor))
+    for warning in ignored(doc, engine=engine):
+        print(f"seccompose render: warning: {warning}", file=sys.stderr)
+    if out is None:
+        print(
+            f"seccompose render: warning: {source} has no defaultAction and no syscalls, which the engine reads as "
+            "'seccomp disabled': the container runs unconfined (linux.seccomp is null)",
+            file=sys.stderr,
+        )
+    write_text(args.output or "-", json.dumps(out, indent=2) + "\n")
     return 0

@@ -289,7 +289,7 @@ def test_render_matches_hand_derivation(name: str, case: Case, validate_oci: Any
     source = json.loads((PROFILES / name).read_text(encoding="utf-8"))
     caps = set(DOCKER_DEFAULT_CAPABILITIES) | ({Capability("CAP_SYS_ADMIN")} if case.sys_admin else set())
     doc = load_docker_profile(PROFILES / name, engine=case.engine)  # type: ignore[arg-type]
-    got = render(doc, engine=case.engine, arch=case.arch, caps=caps, kernel=case.kernel)  # type: ignore[arg-type]
+    got = render(doc, engine=case.engine, arch=case.arch, caps=caps, kernel=case.kernel)
 
     expected: dict[str, Any] = {"defaultAction": "SCMP_ACT_ERRNO"}
     if DEFAULT_ERRNO[name] is not None:
