@@ -400,7 +400,12 @@ def summarize(profile: Profile, *, arch: Arch | None = None, source: str = "prof
     listed = [a for a in (profile.architectures or (host,)) if a in TABLED_ARCHES]
     names = sorted({n for a in listed for n in table(a)} if listed else set(host_names(host)))
     by_group: dict[str, dict[str, list[str]]] = {g.name: {"a": [], "c": [], "d": []} for g in groups()}
-    by_cat: dict[str, dict[str, list[str]]] = {c.name: {"a": [], "c": [], "d": []} for c in categories()}
+    # A category's rows are counted per group a name is in: the initialization group (the runtime base
+    # set) keeps its names' finer categories, so file-io appears under initialization and under
+    # file-system, and every group's categories add up to the group (issue 15: 14/88 vs 17/98).
+    by_cat: dict[tuple[str, str], dict[str, list[str]]] = {
+        (c.group, c.name): {"a": [], "c": [], "d": []} for c in categories()
+    }
     for name in names:
         v = verdict_of(profile, name)
         if v.allows and all(not args for action, _, args in v.entries if action.allows):
@@ -409,15 +414,16 @@ def summarize(profile: Profile, *, arch: Arch | None = None, source: str = "prof
             key = "c"
         else:
             key = "d"
-        by_group[group_of(name)][key].append(name)
-        by_cat.setdefault(category_of(name), {"a": [], "c": [], "d": []})[key].append(name)
-    cat_group = {c.name: c.group for c in categories()}
+        group = group_of(name)
+        by_group[group][key].append(name)
+        by_cat.setdefault((group, category_of(name)), {"a": [], "c": [], "d": []})[key].append(name)
+    order = {g: i for i, g in enumerate(by_group)}
     return Summary(
         source,
         host,
         _action(profile.default_action, profile.default_errno),
         tuple(_count(g, g, by_group[g]) for g in by_group),
-        tuple(_count(c, cat_group.get(c, ""), by_cat[c]) for c in by_cat),
+        tuple(_count(c, g, by_cat[g, c]) for g, c in sorted(by_cat, key=lambda k: order.get(k[0], len(order)))),
     )
 
 

@@ -141,3 +141,19 @@ def test_summary_conditional_column() -> None:
 def test_actions_other_than_allow_and_errno(rule: Rule, head: str) -> None:
     p = Profile(architectures=(Arch.X86_64,), rules=(rule,), listener_path="/run/agent.sock")
     assert explain("read", p).format_text().splitlines()[0] == f"{head} (x86_64 host; exists on x86_64)"
+
+
+@pytest.mark.parametrize("arch", [Arch.X86_64, Arch.AARCH64])
+@pytest.mark.parametrize("base", ["default", "podman-default", "redis"])
+def test_summary_categories_add_up_to_their_group(base: str, arch: Arch) -> None:
+    # issue 15: the initialization group's names kept their categories' usual group, so the rows under
+    # process-management counted 17/98 where the group said 14/88
+    from seccompose.compose import compose
+    from seccompose.explain import summarize
+
+    summary = summarize(compose(base, arch=arch), arch=arch)
+    for group in summary.groups:
+        rows = [c for c in summary.categories if c.group == group.name]
+        for field in ("allowed", "conditional", "denied"):
+            assert sum(len(getattr(c, field)) for c in rows) == len(getattr(group, field)), (group.name, field)
+    assert sum(g.total for g in summary.groups) == sum(c.total for c in summary.categories)
