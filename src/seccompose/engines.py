@@ -70,8 +70,10 @@ def parse_engine(text: str, *, location: str = "--engine") -> Engine:
     >>> parse_engine("docker-20.10.24"), parse_engine("docker-27.1"), parse_engine("podman-4.3")
     ('docker-20.10', 'docker', 'podman')
     """
-    name, _, version = text.strip().lower().partition("-")
+    name, sep, version = text.strip().lower().partition("-")
     major = _major(version)
+    if sep and major is None:
+        name = ""  # "docker-" or "docker-x": a version that is none
     if name == "docker" and (not version or major is not None):
         return "docker-20.10" if major is not None and major < 23 else "docker"
     if name == "podman" and (not version or (major is not None and major >= 4)):
@@ -668,12 +670,20 @@ def ignored(doc: object, *, engine: Engine) -> tuple[str, ...]:
     if engine != "podman":
         podman = _decode_quietly(doc, "podman")
         if podman is not None:
-            if podman["defaultErrno"]:
-                out.append(f"{name} ignores defaultErrno ({podman['defaultErrno']!r}); only Podman reads errno names")
+            # an errno name changes nothing where Docker's number is the same (Podman's own profile has both)
+            default = None if engine == "docker-20.10" else podman["defaultErrnoRet"]
+            if podman["defaultErrno"] and _named(podman["defaultErrno"]) not in (default or _errno.EPERM, None):
+                out.append(
+                    f"{name} ignores defaultErrno ({podman['defaultErrno']!r}); only Podman reads errno names: "
+                    f"the container gets {default or _errno.EPERM}, not {_named(podman['defaultErrno'])}"
+                )
             out += [
-                f"{name} ignores syscalls[{i}].errno ({call['errno']!r}); only Podman reads errno names: write errnoRet"
+                f"{name} ignores syscalls[{i}].errno ({call['errno']!r}); only Podman reads errno names: the rule "
+                f"returns {call['errnoRet'] or _errno.EPERM}, not {_named(call['errno'])}; write errnoRet"
                 for i, call in enumerate(podman["syscalls"] or [])
-                if call is not None and call["errno"]
+                if call is not None
+                and call["errno"]
+                and _named(call["errno"]) not in (call["errnoRet"] or _errno.EPERM, None)
             ]
     else:
         docker = _decode_quietly(doc, "docker")
@@ -687,6 +697,14 @@ def ignored(doc: object, *, engine: Engine) -> tuple[str, ...]:
         ]
     del config
     return tuple(out)
+
+
+def _named(text: str) -> int | None:
+    """What Podman makes of an errno name or number (None: it refuses it)."""
+    try:
+        return _errno_of(text, None, "podman", "")
+    except EngineRefusedError:
+        return None
 
 
 def _version(version: tuple[int, int]) -> str:
@@ -737,3 +755,31 @@ def installed() -> tuple[Engine, ...]:
             found.append(parse_engine(f"{name}-{version}"))
     _INSTALLED.append(tuple(found) or ("docker",))
     return _INSTALLED[0]
+
+
+def target_warnings(doc: object, engines: Iterable[str] | None) -> list[str]:
+    """Return what the target engines (None: those installed) ignore in a profile document.
+
+    Cheap when nothing could be ignored: the engines are only looked up (``installed()``) for a
+    profile with a non-EPERM ``defaultErrnoRet``, flags, listener fields, errno names or a
+    ``minKernel``.
+
+    >>> target_warnings({"defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": 38}, ["docker-20.10", "podman"])
+    ['Docker 20.10 ignores defaultErrnoRet (38): the container gets EPERM for every syscall no rule names']
+    """
+    if not isinstance(doc, Mapping) or not _may_be_ignored(doc):
+        return []
+    targets = installed() if engines is None else tuple(parse_engine(e) for e in engines)
+    return [w for engine in dict.fromkeys(targets) for w in ignored(doc, engine=engine)]
+
+
+def _may_be_ignored(doc: Mapping[str, Any]) -> bool:
+    if doc.get("defaultErrnoRet") not in (None, _errno.EPERM) or any(
+        doc.get(k) for k in ("flags", "listenerPath", "listenerMetadata", "defaultErrno")
+    ):
+        return True
+    rules = doc.get("syscalls")
+    if not isinstance(rules, list):
+        return False
+    text = repr(rules) if len(rules) < 10_000 else "minKernel"  # a huge list: ask rather than scan
+    return "minKernel" in text or "'errno'" in text

@@ -23,6 +23,7 @@ examples:
   seccompose check bundle/config.json --probe   # also probe the kernel's verdict for every syscall number
   seccompose check profile.json --format json
   seccompose check profile.json --cost          # what the filter costs per syscall: cached calls, worst case
+  seccompose check default.json --engine docker-20.10   # a Docker profile as Docker 20.10 hands it to runc
 
 exit status: 0 clean or only warnings, 1 problems found (or warnings with --strict), 2 error (bad input,
 libseccomp missing)
@@ -55,6 +56,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="names this libseccomp cannot resolve whose rules fail closed are notes, not warnings",
     )
     parser.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
+    parser.add_argument(
+        "--engine",
+        metavar="ENGINE",
+        action="append",
+        help="the engine a Docker/Podman profile is for (docker, docker-20.10, podman, or with a version): it is "
+        "checked as the first one hands it to the runtime (Docker's default capabilities, this kernel), and what "
+        "each one ignores is a warning (default: the engines installed here, else the newest Docker)",
+    )
     parser.add_argument(
         "--cost",
         action="store_true",
@@ -102,6 +111,36 @@ def _read(spec: str, arch: Arch) -> tuple[Any, str]:
     return read_json(spec, what="profile"), "<stdin>" if spec == "-" else spec
 
 
+def _as_the_engine(document: Any, engines: list[str] | None, arch: Arch) -> tuple[Any, list[str]]:  # noqa: ANN401
+    """Return a Docker/Podman profile as the target engine hands it to the runtime, and what the targets ignore.
+
+    Rendered for Docker's default capabilities and this kernel; anything else is returned unchanged.
+    """
+    from collections.abc import Mapping
+
+    from seccompose.engines import installed, normalize, parse_engine, setup, target_warnings
+    from seccompose.templates import _is_docker
+
+    if not isinstance(document, Mapping) or "linux" in document or "ociVersion" in document:
+        return document, []
+    normal = normalize(document)
+    if not isinstance(normal, Mapping) or not _is_docker(normal):
+        return document, []
+    import os
+
+    from seccompose.caps import DOCKER_DEFAULT_CAPABILITIES
+    from seccompose.errors import UnconfinedProfileError
+    from seccompose.render import parse_kernel
+
+    targets = installed() if engines is None else tuple(parse_engine(e) for e in engines)
+    kernel = parse_kernel(os.uname().release)
+    caps = [c.name for c in DOCKER_DEFAULT_CAPABILITIES]
+    oci = setup(document, engine=targets[0], arch=arch, caps=caps, kernel=(kernel.major, kernel.minor))
+    if oci is None:
+        raise UnconfinedProfileError(targets[0])
+    return oci, target_warnings(document, targets)
+
+
 def run(args: argparse.Namespace) -> int:
     """Check the profile; print the report; return 0 (clean), 1 (problems)."""
     from seccompose.arch import Arch, host_arch
@@ -110,8 +149,16 @@ def run(args: argparse.Namespace) -> int:
 
     arch = Arch.parse(args.arch, location="--arch") if args.arch else host_arch()
     document, source = _read(args.profile, arch)
-    oci = extract_seccomp(document, arch=arch, source=source)
+    oci, warnings = _as_the_engine(document, args.engine, arch)
+    oci = extract_seccomp(oci, arch=arch, source=source)
     report = check(oci, source=source, accept_unresolved=args.accept_unresolved)
+    if warnings:
+        import dataclasses
+
+        from seccompose.check import Finding
+
+        extra = tuple(Finding("warning", "ignored-by-engine", w) for w in warnings)
+        report = dataclasses.replace(report, findings=report.findings + extra)
     result = None
     if args.probe:
         from seccompose._probe import probe

@@ -146,6 +146,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="with --format docker: one profile for every container, its rules gated on capabilities like Docker's "
         "default.json (for daemon.json seccomp-profile, containers.conf seccomp_profile, CRI-O seccomp_profile)",
     )
+    parser.add_argument(
+        "--engine",
+        metavar="ENGINE",
+        action="append",
+        help="the engine the profile is for (docker, docker-20.10, podman; a version works: docker-24.0); "
+        "repeatable; what it would ignore (defaultErrnoRet before Docker 23, ...) is a warning "
+        "(default: the engines installed here, else the newest Docker)",
+    )
     parser.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
     seen = parser.add_argument_group("visibility (see docs/howto/observe.md)")
     watch = seen.add_mutually_exclusive_group()
@@ -392,5 +400,12 @@ def run(args: argparse.Namespace) -> int:
             text = k8s.dumps(profile, name=name).rstrip("\n")
     else:
         text = dumps(profile, format=args.format)
+        if profile.default_errno not in (None, 1) or profile.flags or profile.listener_path:
+            import json
+
+            from seccompose.engines import target_warnings
+
+            for warning in target_warnings(json.loads(text), args.engine):
+                print(f"seccompose compose: warning: {warning}", file=sys.stderr)
     write_output(text, args.output)
     return 0
