@@ -188,26 +188,32 @@ class Decision:
     policy: str = ""
     """The policy's source (path) and digest, as ``PATH sha256:…``."""
     version: str = __version__
-    _seccomp: dict[str, Any] | None = field(default=None, init=False, compare=False, repr=False)
+    _json: str | None = field(default=None, init=False, compare=False, repr=False)
+    """The finalised object's compact JSON, made once (the proxy and the log use it on every start)."""
 
-    def seccomp(self) -> dict[str, Any]:
-        """Return the OCI ``linux.seccomp`` object the runtime is handed (the one place it is finalised).
+    def seccomp_json(self) -> str:
+        """Return the OCI ``linux.seccomp`` object as compact JSON: the one place it is finalised.
 
         Raises:
             InvalidArgumentError: the decision gives no profile (``action`` is not ``apply``).
         """
         if self.profile is None:
             raise InvalidArgumentError(f"a {self.action!r} decision has no profile", location="decision")
-        if self._seccomp is None:
+        if self._json is None:
             from seccompose.formats import oci
 
-            object.__setattr__(self, "_seccomp", oci.to_dict(self.profile))
-        copy: dict[str, Any] = json.loads(json.dumps(self._seccomp))  # a copy: the decision stays immutable
-        return copy
+            object.__setattr__(self, "_json", json.dumps(oci.to_dict(self.profile), separators=(",", ":")))
+        assert self._json is not None  # noqa: S101 - set above
+        return self._json
 
-    def seccomp_json(self) -> str:
-        """Return ``seccomp()`` as compact JSON (what the digest is taken over)."""
-        return json.dumps(self.seccomp(), separators=(",", ":"))
+    def seccomp(self) -> dict[str, Any]:
+        """Return the OCI ``linux.seccomp`` object the runtime is handed (a fresh copy each call).
+
+        Raises:
+            InvalidArgumentError: the decision gives no profile (``action`` is not ``apply``).
+        """
+        doc: dict[str, Any] = json.loads(self.seccomp_json())
+        return doc
 
     @property
     def digest(self) -> str | None:
