@@ -27,9 +27,10 @@ by the policy file's digest and the facts the policy can look at.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
+
+from seccompose.integrations import _fastjson as json  # json's own C code, without its 10 ms import
 
 # CPython's built-in sha256, not hashlib's: hashlib loads OpenSSL (about 5 ms of every container start).
 try:
@@ -180,7 +181,7 @@ def _read_config(path: str) -> dict[str, object]:
 def _write_config(path: str, doc: dict[str, object]) -> None:
     # Renamed over the old file: the runtime reads the old file or the new one, never half of one. No fsync:
     # the bundle lives as long as the container (usually on tmpfs), and a crash loses the container anyway.
-    data = json.dumps(doc, separators=(",", ":")).encode()
+    data = json.dumps(doc).encode()
     tmp = f"{path}.seccompose-{os.getpid()}"
     try:
         mode = os.stat(path).st_mode & 0o7777
@@ -272,14 +273,14 @@ class _Wrapper:
             with open(self.policy_path, "rb") as f:
                 digest = "sha256:" + _sha256(f.read()).hexdigest()
             with open(self._summary_path(digest), "rb") as f:
-                summary = json.load(f)
+                summary = json.loads(f.read())
             for path, size, mtime in summary.get("files", []):
                 st = os.stat(path)
                 if (st.st_size, st.st_mtime_ns) != (size, mtime):
                     return None
             key = self._cache_key(digest, summary, facts)
             with open(os.path.join(self.state, f"decision-{key}.json"), "rb") as f:
-                entry = json.load(f)
+                entry = json.loads(f.read())
         except (OSError, ValueError, KeyError, TypeError):
             return None
         record = entry["record"]
@@ -316,7 +317,7 @@ class _Wrapper:
             ):
                 tmp = f"{path}.tmp-{os.getpid()}"
                 with open(tmp, "w", encoding="utf-8") as f:
-                    json.dump(doc, f)
+                    f.write(json.dumps(doc))
                 os.replace(tmp, path)
         except OSError as exc:
             self.warnings.append(f"decision cache not written: {exc}")
@@ -388,7 +389,7 @@ class _Wrapper:
         )
         from seccompose.formats import oci
 
-        return json.dumps(oci.to_dict(profile), separators=(",", ":"))
+        return json.dumps(oci.to_dict(profile))
 
     def prepare(self, config_path: str, bundle: str, cid: str) -> None:
         """Decide for the container in ``bundle`` and write its ``linux.seccomp``; raise _RefusedError to stop it."""
