@@ -38,6 +38,13 @@ def engines(session: nox.Session) -> None:
 
 
 @nox.session
+def fuzz(session: nox.Session) -> None:
+    """Mutation fuzzing of every reader (tests/fuzz.py): 100,000 inputs by default, `-- --count N` for fewer."""
+    session.install("-e", ".[check]", *_group("test"))
+    session.run("python", "tests/fuzz.py", *session.posargs)
+
+
+@nox.session
 def lint(session: nox.Session) -> None:
     """Ruff over everything."""
     session.install("ruff")

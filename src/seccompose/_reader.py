@@ -486,8 +486,9 @@ def parse_yaml(
     import yaml
 
     text = decode(data, source=source, limit=limit)
-    loader = _loader_class(fast=_depth_bound(text) <= MAX_DEPTH)(text)
+    loader = None
     try:
+        loader = _loader_class(fast=_depth_bound(text) <= MAX_DEPTH)(text)  # checks the characters: may raise
         if multi:
             docs = []
             while loader.check_node():
@@ -504,7 +505,8 @@ def parse_yaml(
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise FormatError(f"malformed YAML: {problem}{where}", source=source) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 class _YamlLimitError(Exception):

@@ -337,7 +337,7 @@ def extract_seccomp(
                 source=source,
             )
         return dict(seccomp)
-    rules = document.get("syscalls") or []
+    rules = (listed if isinstance(listed := document.get("syscalls"), list) else [])
     docker = (
         "archMap" in document
         or "defaultErrno" in document
@@ -364,11 +364,17 @@ def _from_docker(document: Mapping[str, Any], arch: Arch, source: str | None) ->
             )
         out.update(_arch_map(document["archMap"] or [], arch, source))
     syscalls = []
-    for i, rule in enumerate(document.get("syscalls") or []):
+    rules = document.get("syscalls")
+    if rules is not None and not isinstance(rules, list):
+        raise FormatError("syscalls must be an array of rules", location="syscalls", source=source)
+    for i, rule in enumerate(rules or []):
         if not isinstance(rule, Mapping):
             raise FormatError("a syscalls entry must be an object", location=f"syscalls[{i}]", source=source)
         for gate in ("includes", "excludes"):
-            if any(rule.get(gate) or {}):
+            value = rule.get(gate)
+            if value is not None and not isinstance(value, Mapping):
+                raise FormatError(f"'{gate}' must be an object", location=f"syscalls[{i}].{gate}", source=source)
+            if value:
                 raise FormatError(
                     f"this Docker rule has '{gate}' gates, which only an engine resolves; "
                     "render the profile for a container first (seccompose render --format oci)",
@@ -385,13 +391,16 @@ def _from_docker(document: Mapping[str, Any], arch: Arch, source: str | None) ->
     return out
 
 
-def _arch_map(entries: Sequence[Any], arch: Arch, source: str | None) -> dict[str, Any]:
+def _arch_map(entries: object, arch: Arch, source: str | None) -> dict[str, Any]:
+    if not isinstance(entries, list):
+        raise FormatError("archMap must be an array of objects", location="archMap", source=source)
     for i, entry in enumerate(entries):
         if not isinstance(entry, Mapping):
             raise FormatError("an archMap entry must be an object", location=f"archMap[{i}]", source=source)
         native = Arch.parse(str(entry.get("architecture", "")), location=f"archMap[{i}].architecture")
         if native is arch:
-            return {"architectures": [entry["architecture"], *(entry.get("subArchitectures") or [])]}
+            subs = entry.get("subArchitectures")
+            return {"architectures": [entry["architecture"], *(subs if isinstance(subs, list) else [])]}
     return {}  # no entry for the host: Docker emits no architectures (native only)
 
 

@@ -177,7 +177,7 @@ def _document_detail(document: Mapping[str, Any], name: str) -> str:
     if "linux" in doc and "defaultAction" not in doc:
         doc, prefix = doc["linux"].get("seccomp") or {}, "linux.seccomp."
     parts = []
-    for i, raw in enumerate(doc.get("syscalls") or []):
+    for i, raw in enumerate(listed if isinstance(listed := doc.get("syscalls"), list) else []):
         if not isinstance(raw, Mapping):
             continue
         names = raw.get("names") or ([raw["name"]] if raw.get("name") else [])

@@ -391,11 +391,16 @@ def _rules(raw_rules: object, prefix: str, key: str) -> tuple[_Rule, ...]:
                 action,
                 _errno_of(raw, action, "errnoRet", "errno", f"{loc}.errnoRet"),
                 _conds(raw.get("args"), f"{loc}.args"),
-                frozenset(_cap_name(c) for c in caps if isinstance(c, str)),
+                frozenset(_cap_name(c) for c in _as_list(caps) if isinstance(c, str)),
                 frozenset(arches),
             )
         )
     return tuple(out)
+
+
+def _as_list(value: object) -> list[Any]:
+    """A JSON array, or nothing: a value of another type is the engines' error, reported on its own."""
+    return value if isinstance(value, list) else []
 
 
 def _cap_name(text: str) -> str:
@@ -429,10 +434,10 @@ def _read(doc: object, kind: str) -> _Doc:
         raise InvalidProfileError("missing 'defaultAction'", location=prefix.rstrip(".") or "$")
     action = Action.parse(doc["defaultAction"], location=f"{prefix}defaultAction")
     arches = _arch_list(doc.get("architectures"), f"{prefix}architectures")
-    for i, entry in enumerate(doc.get("archMap") or []):
+    for i, entry in enumerate(_as_list(doc.get("archMap"))):
         if isinstance(entry, Mapping):
             arches += _arch_list([entry.get("architecture", "")], f"archMap[{i}].architecture")
-            arches += _arch_list(entry.get("subArchitectures") or [], f"archMap[{i}].subArchitectures")
+            arches += _arch_list(_as_list(entry.get("subArchitectures")), f"archMap[{i}].subArchitectures")
     listener = doc.get("listenerPath")
     return _Doc(
         kind,

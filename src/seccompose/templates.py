@@ -392,8 +392,9 @@ def template_from_document(doc: Any, *, source: str = "") -> Template:  # noqa: 
             from seccompose.formats.docker import template_from_docker
 
             # Podman's own profiles name their errnos ("errno": "EPERM"); Docker's never do.
+            rules = doc.get("syscalls")
             podman = "defaultErrno" in doc or any(
-                isinstance(r, Mapping) and "errno" in r for r in doc.get("syscalls") or []
+                isinstance(r, Mapping) and "errno" in r for r in (rules if isinstance(rules, list) else [])
             )
             return template_from_docker(doc, source=source, engine="podman" if podman else "docker")
         from seccompose.formats.oci import from_dict
@@ -408,9 +409,10 @@ def template_from_document(doc: Any, *, source: str = "") -> Template:  # noqa: 
 def _is_docker(doc: Mapping[str, Any]) -> bool:
     if "archMap" in doc or "defaultErrno" in doc:
         return True
+    rules = doc.get("syscalls")
     return any(
         isinstance(r, Mapping) and ({"name", "includes", "excludes", "comment", "errno"} & set(r))
-        for r in doc.get("syscalls") or []
+        for r in (rules if isinstance(rules, list) else [])
     )
 
 

@@ -73,7 +73,7 @@ def is_conditional(doc: Mapping[str, Any]) -> bool:
     """
     if doc.get("archMap"):
         return True
-    for rule in doc.get("syscalls") or []:
+    for rule in (listed if isinstance(listed := doc.get("syscalls"), list) else []):
         if isinstance(rule, Mapping) and any(rule.get(k) for k in ("includes", "excludes")):
             return True
     return False

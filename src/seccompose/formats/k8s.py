@@ -228,7 +228,7 @@ def _document(raw: dict[str, Any], index: int, where: str, source: str | None) -
     if not isinstance(disabled, bool):
         raise FormatError("disabled must be true or false", location=f"{where}.spec.disabled", source=source)
     body = {k: v for k, v in spec.items() if k not in ("baseProfileName", "disabled")}
-    for j, rule in enumerate(body.get("syscalls") or []):
+    for j, rule in enumerate(listed if isinstance(listed := body.get("syscalls"), list) else []):
         # Older SPO releases typed errnoRet as a string.
         if isinstance(rule, dict) and isinstance(rule.get("errnoRet"), str) and rule["errnoRet"].isdigit():
             body["syscalls"][j] = {**rule, "errnoRet": int(rule["errnoRet"])}

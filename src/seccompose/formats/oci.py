@@ -408,7 +408,7 @@ def _from_dict(doc: object, prefix: str) -> Profile:
     _type(raw_flags, list, "flags", f"{prefix}flags")
     for i, name in enumerate(raw_flags):
         loc = f"{prefix}flags[{i}]"
-        if name not in _FLAGS:
+        if not isinstance(name, str) or name not in _FLAGS:
             raise InvalidProfileError(f"unknown flag {name!r}; use one of {', '.join(_FLAGS)}", location=loc)
         flags.append(_FLAGS[name])
     for key in ("listenerPath", "listenerMetadata"):
