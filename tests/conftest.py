@@ -23,6 +23,9 @@ REFERENCE = FIXTURES / "reference"
 # What lint/check/compose warn about depends on the target engines, by default those installed; the
 # tests pin the newest readings so that their results do not depend on the machine.
 os.environ.setdefault("SECCOMPOSE_ENGINES", "docker,podman")
+# compose keeps its output between runs (seccompose._cli_cache); the tests compose afresh, and
+# tests/unit/test_cli_cache.py turns it on in a directory of its own.
+os.environ.setdefault("SECCOMPOSE_CACHE", "0")
 
 settings.register_profile(
     # CI explores a fixed sequence (a red build must be reproducible); HYPOTHESIS_PROFILE=dev explores anew.

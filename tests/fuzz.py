@@ -182,9 +182,8 @@ def _runners(kind: str) -> list[tuple[str, Runner, float]]:
     """(name, call, share of inputs) for a profile or a policy file."""
     from seccompose import _reader
     from seccompose.arch import Arch
-    from seccompose.engines import ENGINES, ignored, setup
+    from seccompose.engines import ENGINES, engine_document, ignored, setup
     from seccompose.lint import lint_file
-    from seccompose.render import engine_document
 
     if kind == "policy":
         from seccompose.policy import Container, load_policy

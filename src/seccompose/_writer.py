@@ -20,14 +20,15 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import os
-import signal
 import stat
 import sys
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 from seccompose.errors import OutputError
+
+TYPE_CHECKING = False  # not typing's: this module is on every command's path
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 __all__ = ["FOLLOW_SYMLINKS", "write_text"]
 
@@ -91,7 +92,7 @@ def _stream(path: Path, data: bytes, output: str) -> None:
 
 def _replace(path: Path, data: bytes, before: os.stat_result | None, output: str) -> None:
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        fd, tmp = _temporary(path)
     except OSError as exc:
         raise OutputError(output, exc.strerror or str(exc)) from None
     try:
@@ -125,6 +126,17 @@ def _replace(path: Path, data: bytes, before: os.stat_result | None, output: str
             os.close(directory)
 
 
+def _temporary(path: Path) -> tuple[int, str]:
+    """A new file beside ``path``, mode 0600 (what tempfile.mkstemp does, without importing it)."""
+    for _ in range(100):
+        tmp = str(path.parent / f".{path.name}.{os.urandom(6).hex()}.tmp")
+        try:
+            return os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary name beside {path}")
+
+
 def _discard(fd: int, tmp: str) -> None:
     if fd >= 0:
         with contextlib.suppress(OSError):
@@ -142,6 +154,8 @@ def _umask() -> int:
 @contextlib.contextmanager
 def _no_sigxfsz() -> Iterator[None]:
     """Ignore SIGXFSZ while writing, so a file size limit fails the write (EFBIG) instead of killing us."""
+    import signal
+
     try:
         old = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     except ValueError:  # not the main thread: the caller's own handling stands

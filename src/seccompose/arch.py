@@ -16,7 +16,7 @@ a host therefore lists the host's arch and its *sub-architectures*.
 from __future__ import annotations
 
 import enum
-import platform
+import os
 from typing import Final
 
 from seccompose.errors import InvalidArchError
@@ -110,7 +110,7 @@ def host_arch() -> Arch:
     Raises:
         InvalidArchError: the machine's arch is not one seccomp knows.
     """
-    return Arch.parse(platform.machine())
+    return Arch.parse(os.uname().machine)  # platform.machine() is the same, and platform costs ~1 ms to import
 
 
 _SUB_ARCHES: Final = {

@@ -13,12 +13,22 @@ seccompose ...
 
 from __future__ import annotations
 
-import argparse
-import importlib
 import os
 import sys
-from collections.abc import Sequence
-from typing import Protocol, cast
+
+TYPE_CHECKING = False  # not typing's: importing typing costs every command ~4 ms of start-up
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Sequence
+    from typing import Protocol
+
+    class _Command(Protocol):
+        HELP: str
+        EXAMPLES: str
+
+        def configure(self, parser: argparse.ArgumentParser) -> None: ...
+
+        def run(self, args: argparse.Namespace) -> int: ...
 
 __all__ = ["COMMANDS", "build_parser", "main"]
 
@@ -42,31 +52,42 @@ COMMANDS = (
 """Every sub-command, in the order ``seccompose --help`` lists them; a missing module is skipped."""
 
 
-class _Command(Protocol):
-    HELP: str
-    EXAMPLES: str
-
-    def configure(self, parser: argparse.ArgumentParser) -> None: ...
-
-    def run(self, args: argparse.Namespace) -> int: ...
-
-
 def _version() -> str:
     from seccompose._version import __version__
 
     return __version__
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Return the argument parser with every available sub-command.
+def _formatter(base: type[argparse.HelpFormatter]) -> type[argparse.HelpFormatter]:
+    """``base`` with the terminal width taken from os, not shutil (whose import pulls bz2 and lzma: ~3 ms)."""
+
+    class Formatter(base):  # type: ignore[valid-type,misc]
+        def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24) -> None:
+            try:
+                width = int(os.environ["COLUMNS"])
+            except (KeyError, ValueError):
+                try:
+                    width = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+                except (AttributeError, ValueError, OSError):
+                    width = 80
+            super().__init__(prog, indent_increment, max_help_position, max(width - 2, 20))
+
+    return Formatter
+
+
+def build_parser(*, only: str | None = None) -> argparse.ArgumentParser:
+    """Return the argument parser with every available sub-command (``only``: just that one).
 
     >>> "lint" in build_parser().format_help()
     True
     """
+    import argparse
+
     parser = argparse.ArgumentParser(
         prog="seccompose",
         description="Compose least-privilege Linux seccomp profiles for containers.",
         epilog="Run 'seccompose COMMAND --help' for a command's options and examples.",
+        formatter_class=_formatter(argparse.HelpFormatter),
     )
     parser.add_argument("--version", action="version", version=f"seccompose {_version()}")
     parser.add_argument(
@@ -77,8 +98,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
+        if only is not None and name != only:
+            continue  # a command's module is only imported, and its options only built, when it runs
         try:
-            module = cast("_Command", importlib.import_module(f"seccompose._commands.{name}"))
+            module: _Command = __import__(f"seccompose._commands.{name}", fromlist=["run"])
         except ModuleNotFoundError as exc:
             if exc.name != f"seccompose._commands.{name}":
                 raise
@@ -88,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
             help=module.HELP,
             description=module.HELP,
             epilog=module.EXAMPLES,
-            formatter_class=argparse.RawDescriptionHelpFormatter,
+            formatter_class=_formatter(argparse.RawDescriptionHelpFormatter),
         )
         module.configure(cmd)
         _add_follow_symlinks(cmd)
@@ -98,6 +121,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_follow_symlinks(parser: argparse.ArgumentParser) -> None:
     """Give every parser with ``-o`` the ``--follow-symlinks`` flag (one place, the same meaning everywhere)."""
+    import argparse
+
     parsers = [parser]
     for action in parser._actions:  # noqa: SLF001 - argparse keeps sub-parsers only here
         if isinstance(action, argparse._SubParsersAction):  # noqa: SLF001
@@ -117,9 +142,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     >>> main(["explain", "opnat", "--arch", "x86_64"])
     2
     """
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv == ["--version"]:  # no parser to build for this one
+        print(f"seccompose {_version()}")
+        return 0
+    if argv[:1] == ["compose"]:  # asked before: the kept output (see seccompose._cli_cache)
+        from seccompose import _cli_cache
+
+        kept = _cli_cache.lookup(argv)
+        if kept is not None:
+            sys.stdout.write(kept)
+            return 0
     from seccompose.errors import SeccomposeError
 
-    parser = build_parser()
+    parser = build_parser(only=_command_of(argv))
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version, or a usage error (argparse exits 2)
@@ -128,7 +164,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     try:
-        return _run(args)
+        return _run_and_keep(args, argv) if args.command == "compose" else _run(args)
     except SeccomposeError as exc:
         print(f"seccompose {args.command}: error: {exc}", file=sys.stderr)
         return 2
@@ -146,6 +182,62 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+
+
+def _run_and_keep(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    """Run compose; keep what it printed when it succeeded without a word on stderr."""
+    import contextlib
+    import io
+
+    from seccompose import _cli_cache
+
+    if _cli_cache.key(argv) is None:
+        return _run(args)
+    out = io.StringIO()
+    err = _Watched(sys.stderr)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = _run(args)
+    finally:
+        sys.stdout.write(out.getvalue())  # what was printed, also when the run failed half way
+    if code == 0 and not err.written:
+        _cli_cache.store(argv, out.getvalue())
+    return code
+
+
+class _Watched:
+    """stderr, noting whether anything was written to it (a warning: that run is not kept)."""
+
+    def __init__(self, stream: object) -> None:
+        self.stream = stream
+        self.written = False
+
+    def write(self, text: str) -> int:
+        self.written = self.written or bool(text)
+        return self.stream.write(text)  # type: ignore[attr-defined,no-any-return]
+
+    def flush(self) -> None:
+        self.stream.flush()  # type: ignore[attr-defined]
+
+
+def _command_of(argv: Sequence[str]) -> str | None:
+    """The sub-command ``argv`` runs, when nothing before it needs the whole parser (help, an unknown option).
+
+    >>> _command_of(["--max-input-bytes", "1M", "lint", "x.json"]), _command_of(["--help", "lint"])
+    ('lint', None)
+    """
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--max-input-bytes":
+            i += 2
+        elif arg.startswith("--max-input-bytes="):
+            i += 1
+        elif arg.startswith("-"):
+            return None
+        else:
+            return arg if arg in COMMANDS else None
+    return None
 
 
 def _run(args: argparse.Namespace) -> int:

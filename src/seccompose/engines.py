@@ -783,3 +783,83 @@ def _may_be_ignored(doc: Mapping[str, Any]) -> bool:
         return False
     text = repr(rules) if len(rules) < 10_000 else "minKernel"  # a huge list: ask rather than scan
     return "minKernel" in text or "'errno'" in text
+
+
+def engine_document(profile: object, *, engine: Engine, source: str | None = None) -> object:
+    r"""Return the decoded JSON document an engine reads, refusing a byte-order mark as Go's decoder does.
+
+    ``profile`` is JSON text or bytes, an already decoded document, or a parsed
+    :class:`~seccompose.formats.docker_profile.DockerProfile`.
+
+    Raises:
+        EngineRefusedError: the bytes start with a UTF-8 byte-order mark.
+        FormatError: the text is not a JSON document seccompose reads (``docs/reference/inputs.md``).
+
+    >>> engine_document(b'\xef\xbb\xbf{}', engine="docker")
+    Traceback (most recent call last):
+    ...
+    seccompose.errors.EngineRefusedError: Docker refuses the profile: invalid character 'ï' looking for beginning ...
+    """
+    dump = getattr(profile, "model_dump", None)
+    if dump is not None:  # a DockerProfile (pydantic), checked by duck type: no pydantic import here
+        return dump(mode="json", by_alias=True, exclude={"ignored", "engine"}, exclude_defaults=True)
+    if isinstance(profile, Mapping):
+        return profile
+    from seccompose._reader import parse_json
+
+    if (isinstance(profile, bytes) and profile.startswith(b"\xef\xbb\xbf")) or (
+        isinstance(profile, str) and profile.startswith("\ufeff")
+    ):
+        raise EngineRefusedError(
+            engine,
+            "invalid character 'ï' looking for beginning of value (Go's decoder does not skip a byte-order mark; "
+            "save the file as UTF-8 without one)",
+            location="line 1 column 1" + (f" in {source}" if source else ""),
+        )
+    if not isinstance(profile, (str, bytes)):
+        msg = f"a profile is JSON text, bytes or a decoded document, not {type(profile).__name__}"
+        raise TypeError(msg)
+    return parse_json(profile, source=source)
+
+
+def kernel_of(release: str | None, *, location: str = "--kernel") -> tuple[int, int]:
+    """Return the (major, minor) of a kernel release, as the engines read uname's (None: the running kernel).
+
+    Raises:
+        FormatError: the text does not start with ``<major>.<minor>``.
+
+    >>> kernel_of("6.18.44-1-amd64")
+    (6, 18)
+    """
+    import os
+    import re
+
+    from seccompose.errors import FormatError
+
+    text = os.uname().release if release is None else release
+    found = re.match(r"\s*(\d{1,9})\.(\d{1,9})", text)
+    if not found:
+        raise FormatError(
+            f"kernel release {text!r} does not start with '<major>.<minor>'; use e.g. '6.18'", location=location
+        )
+    return (int(found.group(1)), int(found.group(2)))
+
+
+def has_folded_keys(doc: object) -> bool:
+    """Whether a document has keys the engines (and runc) only match case-insensitively.
+
+    >>> has_folded_keys({"DefaultAction": "SCMP_ACT_ERRNO"}), has_folded_keys({"defaultAction": "x", "foo": 1})
+    (True, False)
+    """
+    fields = {f for e in ENGINES for w in ("profile", "rule", "arg", "filter", "archMap") for f in field_keys(e, w)}
+    folded = {fold(f) for f in fields}
+    stack: list[object] = [doc]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, Mapping):
+            if any(k not in fields and fold(k) in folded for k in item if isinstance(k, str)):
+                return True
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False

@@ -14,7 +14,6 @@ seccompose.errors.UnknownSyscallError: unknown syscall 'opnat' at allow[0]; did 
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 
 __all__ = [
@@ -50,6 +49,8 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     >>> did_you_mean("opnat", ["openat", "read"])
     "; did you mean 'openat'?"
     """
+    import difflib  # only on the way to an error message
+
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f"; did you mean {close[0]!r}?" if close else ""
 

@@ -40,8 +40,8 @@ from typing import Any, Final
 
 from seccompose.arch import Arch, host_arch
 from seccompose.caps import DOCKER_DEFAULT_CAPABILITIES, Capability, parse_capabilities
-from seccompose.engines import parse_engine, setup
-from seccompose.errors import EngineRefusedError, FormatError, UnconfinedProfileError
+from seccompose.engines import engine_document, parse_engine, setup
+from seccompose.errors import FormatError, UnconfinedProfileError
 from seccompose.formats.docker_profile import (
     DockerProfile,
     Engine,
@@ -233,30 +233,3 @@ def render(
 
 def _major_minor(version: KernelVersion) -> tuple[int, int]:
     return (version.major, version.minor)
-
-
-def engine_document(
-    profile: DockerProfile | Mapping[str, Any] | str | bytes, *, engine: Engine, source: str | None = None
-) -> object:
-    """Return the decoded JSON document an engine reads, refusing a byte-order mark as Go's decoder does.
-
-    Raises:
-        EngineRefusedError: the bytes start with a UTF-8 byte-order mark.
-        FormatError: the text is not a JSON document seccompose reads.
-    """
-    if isinstance(profile, DockerProfile):
-        return profile.model_dump(mode="json", by_alias=True, exclude={"ignored", "engine"}, exclude_defaults=True)
-    if isinstance(profile, Mapping):
-        return profile
-    from seccompose._reader import parse_json
-
-    if (isinstance(profile, bytes) and profile.startswith(b"\xef\xbb\xbf")) or (
-        isinstance(profile, str) and profile.startswith("\ufeff")
-    ):
-        raise EngineRefusedError(
-            engine,
-            "invalid character 'ï' looking for beginning of value (Go's decoder does not skip a byte-order mark; "
-            "save the file as UTF-8 without one)",
-            location="line 1 column 1" + (f" in {source}" if source else ""),
-        )
-    return parse_json(profile, source=source)

@@ -118,24 +118,29 @@ def _as_the_engine(document: Any, engines: list[str] | None, arch: Arch) -> tupl
     """
     from collections.abc import Mapping
 
-    from seccompose.engines import installed, normalize, parse_engine, setup, target_warnings
+    from seccompose.engines import (
+        has_folded_keys,
+        installed,
+        kernel_of,
+        normalize,
+        parse_engine,
+        setup,
+        target_warnings,
+    )
     from seccompose.templates import _is_docker
 
     if not isinstance(document, Mapping) or "linux" in document or "ociVersion" in document:
         return document, []
     normal = normalize(document)
     if not isinstance(normal, Mapping) or not _is_docker(normal):
-        return document, []
-    import os
-
+        # a flat profile: runc reads it with Go's decoder too, so keys in another case are its fields
+        return (normal if has_folded_keys(document) else document), []
     from seccompose.caps import DOCKER_DEFAULT_CAPABILITIES
     from seccompose.errors import UnconfinedProfileError
-    from seccompose.render import parse_kernel
 
     targets = installed() if engines is None else tuple(parse_engine(e) for e in engines)
-    kernel = parse_kernel(os.uname().release)
     caps = [c.name for c in DOCKER_DEFAULT_CAPABILITIES]
-    oci = setup(document, engine=targets[0], arch=arch, caps=caps, kernel=(kernel.major, kernel.minor))
+    oci = setup(document, engine=targets[0], arch=arch, caps=caps, kernel=kernel_of(None))
     if oci is None:
         raise UnconfinedProfileError(targets[0])
     return oci, target_warnings(document, targets)

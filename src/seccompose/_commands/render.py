@@ -59,16 +59,15 @@ def run(args: argparse.Namespace) -> int:
     from seccompose._writer import write_text
     from seccompose.arch import Arch
     from seccompose.caps import container_capabilities
-    from seccompose.engines import ignored, parse_engine, setup
-    from seccompose.render import engine_document, parse_kernel
+    from seccompose.engines import engine_document, ignored, kernel_of, parse_engine, setup
 
     engine = parse_engine(args.engine)
     arch = Arch.parse(args.arch, location="--arch")
     caps = container_capabilities(None if args.caps is None else args.caps.split(","), add=args.cap_add)
-    kernel = parse_kernel(args.kernel, location="--kernel")
+    kernel = kernel_of(args.kernel, location="--kernel")
     source = "<stdin>" if args.profile == "-" else args.profile
     doc = engine_document(read_bytes(args.profile, what="profile"), engine=engine, source=source)
-    out = setup(doc, engine=engine, arch=arch, caps=[c.name for c in caps], kernel=(kernel.major, kernel.minor))
+    out = setup(doc, engine=engine, arch=arch, caps=[c.name for c in caps], kernel=kernel)
     for warning in ignored(doc, engine=engine):
         print(f"seccompose render: warning: {warning}", file=sys.stderr)
     if out is None:

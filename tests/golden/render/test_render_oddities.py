@@ -20,9 +20,8 @@ import pytest
 from seccompose.arch import Arch
 from seccompose.caps import DOCKER_DEFAULT_CAPABILITIES
 from seccompose.cli import main
-from seccompose.engines import ENGINES, setup
+from seccompose.engines import ENGINES, engine_document, setup
 from seccompose.errors import EngineRefusedError
-from seccompose.render import engine_document
 
 ODDITIES = Path(__file__).parent / "oddities"
 EXPECTED: dict[str, Any] = json.loads((ODDITIES / "expected.json").read_text(encoding="utf-8"))

@@ -34,9 +34,8 @@ from typing import Any
 import pytest
 
 from seccompose.arch import Arch, host_arch
-from seccompose.engines import setup
+from seccompose.engines import engine_document, setup
 from seccompose.errors import EngineRefusedError
-from seccompose.render import engine_document
 
 pytestmark = pytest.mark.integration
 
