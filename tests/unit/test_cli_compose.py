@@ -132,3 +132,11 @@ def test_defaults_are_how_engines_start_containers(capsys: pytest.CaptureFixture
 def test_an_unknown_runtime_flag_is_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["compose", "--base", "redis", "--runtime", "runx"]) == 2
     assert "no runtime base set for 'runx' at --runtime; did you mean 'runc'?" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("value", ["", " ", "ptrace,", ",ptrace", "ptrace,,mount"])
+def test_an_empty_syscall_name_is_an_error(value: str, capsys: pytest.CaptureFixture[str]) -> None:
+    # issue 15: --deny '' was accepted (and silently denied nothing)
+    assert main(["compose", "--base", "default", "--deny", value]) == 2
+    assert "unknown syscall '' at --deny[0]" in capsys.readouterr().err.replace("' '", "''")
+    assert main(["explain", "read", "--base", "default", "--allow", value]) == 2

@@ -49,6 +49,23 @@ def split_list(values: list[str] | None) -> list[str]:
     return [part.strip() for value in values or [] for part in value.split(",") if part.strip()]
 
 
+def syscall_list(values: list[str] | None, flag: str) -> list[str]:
+    """Like :func:`split_list`, for syscall names: an empty one (``--deny ''``, ``--deny read,``) is an error.
+
+    Raises:
+        UnknownSyscallError: an empty name, naming the flag.
+    """
+    from seccompose.errors import UnknownSyscallError
+
+    out = []
+    for i, value in enumerate(values or []):
+        for part in value.split(","):
+            if not part.strip():
+                raise UnknownSyscallError(part, location=f"{flag}[{i}]")
+            out.append(part.strip())
+    return out
+
+
 def caps_from_args(args: argparse.Namespace) -> frozenset[Capability]:
     """Return the container's capabilities from ``--caps``/``--cap-add``/``--cap-drop``, as ``docker run`` does."""
     from seccompose.caps import container_capabilities
@@ -212,8 +229,8 @@ def compose_from_args(args: argparse.Namespace) -> Profile:
         args.base,
         arch=arch,
         caps=caps,
-        allow=split_list(args.allow),
-        deny=split_list(args.deny),
+        allow=syscall_list(args.allow, "--allow"),
+        deny=syscall_list(args.deny, "--deny"),
         errno_policy=args.errno_policy,
         runtime=runtime,
         no_new_privileges=no_new_privileges,
@@ -288,8 +305,8 @@ def _conditional(args: argparse.Namespace) -> int:
     doc = conditional_dict(
         args.base or "default",
         arch=Arch.parse(args.arch, location="--arch") if args.arch else host_arch(),
-        allow=split_list(args.allow),
-        deny=split_list(args.deny),
+        allow=syscall_list(args.allow, "--allow"),
+        deny=syscall_list(args.deny, "--deny"),
         errno_policy=args.errno_policy,
         runtime=None if args.runtime in ("none", "") else args.runtime,
         no_new_privileges=args.no_new_privileges == "true",
