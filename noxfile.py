@@ -27,7 +27,7 @@ def _group(name: str) -> list[str]:
 def tests(session: nox.Session) -> None:
     """Run the whole test suite (unit, property, golden, docs examples, integration) but the engine suites."""
     session.install("-e", ".[check]", *_group("test"), *_group("docs"))
-    session.run("python", "-m", "pytest", "-m", "not engines", *session.posargs)
+    session.run("python", "-m", "pytest", "-m", "not engines and not soak", *session.posargs)
 
 
 @nox.session
@@ -42,6 +42,14 @@ def fuzz(session: nox.Session) -> None:
     """Mutation fuzzing of every reader (tests/fuzz.py): 100,000 inputs by default, `-- --count N` for fewer."""
     session.install("-e", ".[check]", *_group("test"))
     session.run("python", "tests/fuzz.py", *session.posargs)
+
+
+@nox.session
+def soak(session: nox.Session) -> None:
+    """The seccomp agent under load and with real servers (a million refused calls, fifty containers, the learn
+    loop on redis, startup phases on three servers); figures go to $SECCOMPOSE_SOAK_REPORT."""
+    session.install("-e", ".[check]", *_group("test"))
+    session.run("python", "-m", "pytest", "-m", "soak", "--durations=10", *session.posargs)
 
 
 @nox.session
@@ -99,6 +107,6 @@ def build(session: nox.Session) -> None:
 @nox.session
 def bench(session: nox.Session) -> None:
     """Run the benchmark suite and print the results table (`-- --quick` for the CI mode)."""
-    session.install("-e", ".")
+    session.install("-e", ".[check]")
     seed = os.environ.get("PYTHONHASHSEED", "0")
     session.run("python", "benchmarks/run.py", *session.posargs, env={"PYTHONHASHSEED": seed})

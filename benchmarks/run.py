@@ -13,6 +13,8 @@ crashes, never on timings); ``--json FILE`` also saves the results.
     (g) ``seccompose-runtime create`` vs ``runc create``            added median ms (target <= 30)
     (h) ``POST /containers/create`` via ``seccompose proxy``       added median ms vs dockerd direct (<= 5)
     (i) 100 MB through ``docker logs`` / attach via the proxy      throughput ratio to direct (>= 0.9)
+    (j) the seccomp agent: a refused call's round trip            p50/p99 us; notifications/s; ratio of a workload
+        that never hits a refused syscall, observed / not (~1.0)
 
 (g), (h) and (i) need root, runc and Debian's docker.io; see benchmarks/_engines.py.
 """
@@ -481,6 +483,37 @@ def bench_syscost(res: Results, quick: bool, cache: Path) -> None:
     )
 
 
+# --- (j) ---------------------------------------------------------------------------------------------------------
+
+
+def bench_agent(res: Results, quick: bool) -> None:
+    """(j) the seccomp agent: round trip of a notified call, sustained rate, overhead of being observed."""
+    if platform.machine() != "x86_64":
+        why = f"the syscall numbers are x86_64's; this is {platform.machine()}"
+        res.add(Row("j", "seccomp agent", None, "", note=why))
+        return
+    import _notify
+
+    m = _notify.measure(quick=quick)
+    calls = f"{m['trips']:,.0f} calls, one at a time"
+    res.add(
+        Row("j", "refused call through the agent, round trip p50", m["round_trip_p50_us"], "us",
+            note=f"{calls}; an allowed call under the same filter: p50 {m['allowed_p50_us']:.2f} us"),
+        Row("j", "refused call through the agent, round trip p99", m["round_trip_p99_us"], "us", note=calls),
+        Row("j", "sustained notifications", m["notifications_per_s"], "calls/s",
+            note=f"{m['sustained_calls']:,.0f} refused calls in a tight loop, each answered EPERM and recorded"),
+        Row("j", "workload that never hits a refused syscall, observed / unobserved", m["overhead_ratio"], "x",
+            target="~1.0", note=f"median of {m['repeats']:.0f} alternating runs: {m['workload_observed_s']:.3f} s "
+            f"vs {m['workload_unobserved_s']:.3f} s for {m['workload_rounds']:,.0f} rounds of getpid, read 4 kB, "
+            "stat, clock_gettime"),
+    )
+    res.commands.append(
+        "(j) seccompose agent --socket S --events E (enforce); a forked child loads Docker's default + deny getppid, "
+        "observed, with SECCOMP_FILTER_FLAG_NEW_LISTENER (libseccomp's program, as runc builds it), hands the "
+        "listener to the agent as crun does, then calls getppid (benchmarks/_notify.py)"
+    )
+
+
 # --- the table ---------------------------------------------------------------------------------------------------
 
 
@@ -532,6 +565,7 @@ BENCHES: dict[str, Callable[[Results, bool], None]] = {
     "g": _engine_bench("g"),
     "h": _engine_bench("h"),
     "i": _engine_bench("i"),
+    "j": bench_agent,
 }
 
 
@@ -540,7 +574,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small sizes: every benchmark in seconds (CI)")
     parser.add_argument("--json", metavar="FILE", help="also write the results as JSON")
-    parser.add_argument("--only", default="abcdefghi", metavar="LETTERS", help="run only these benchmarks (e.g. ab)")
+    parser.add_argument("--only", default="abcdefghij", metavar="LETTERS", help="run only these benchmarks (e.g. ab)")
     parser.add_argument(
         "--cache",
         default=str(Path(tempfile.gettempdir()) / "seccompose-bench"),

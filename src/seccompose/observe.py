@@ -161,6 +161,7 @@ class Metadata:
     container: tuple[tuple[str, str], ...] = ()
     """Facts about the container when the composer knows them (``name``, ``image``, ``engine``)."""
     _by_name: dict[str, tuple[Refusal, ...]] = field(default_factory=dict, init=False, compare=False, repr=False)
+    _conditional_names: frozenset[str] = field(default=frozenset(), init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         # The agent asks per notification: index the refusals by name once (not part of the value).
@@ -169,6 +170,7 @@ class Metadata:
             for name in refusal.names:
                 built.setdefault(name, []).append(refusal)
         object.__setattr__(self, "_by_name", {k: tuple(v) for k, v in built.items()})
+        object.__setattr__(self, "_conditional_names", frozenset(name for name, _ in self.conditional))
 
     def __hash__(self) -> int:
         return hash((self.errno, self.mode, self.digest, self.base, self.refused, self.conditional, self.startup))
@@ -202,6 +204,10 @@ class Metadata:
         """
         indexes = dict(self.conditional).get(name, ())
         return Rule((name,), Action.ALLOW, None, tuple(Arg(i, Operator.EQ, args[i] & _U64) for i in indexes))
+
+    def conditional_on(self, name: str) -> bool:
+        """Whether ``name``'s answer or smallest rule depends on its arguments."""
+        return name in self._conditional_names or any(r.args for r in self._refusals_of(name))
 
     def _refusals_of(self, name: str) -> tuple[Refusal, ...]:
         return self._by_name.get(name, ())

@@ -64,6 +64,7 @@ _X32_BIT: Final = 0x40000000
 _LEARN_IMAGES: Final = 256
 _LEARN_ENTRIES: Final = 2048
 _NAMES_KEPT: Final = 8192
+_FIXED_KEPT: Final = 1024
 _NARROW: Final = frozenset({"x86", "x32", "arm"})
 """ABIs whose filters libseccomp builds comparing 32-bit argument halves."""
 
@@ -102,8 +103,10 @@ class _Container:
     __slots__ = (
         "bundle",
         "counts",
+        "fixed",
         "id",
         "info",
+        "info_json",
         "init_pid",
         "listeners",
         "meta",
@@ -121,6 +124,9 @@ class _Container:
         self.meta = meta
         self.mode = mode
         self.info = info
+        self.info_json = _dumps(info)
+        self.fixed: dict[str, tuple[str, dict[str, Any] | None]] = {}
+        """Per syscall without argument conditions: the end of its event line (layers, allow), and its rule."""
         self.init_pid = init_pid
         self.bundle = bundle
         self.listeners = 0
@@ -196,6 +202,7 @@ class Agent:
         self.conn_timeout = _CONN_TIMEOUT
         """Seconds a runtime has to send the whole container state once connected."""
         self.counts = {"notifications": 0, "containers": 0, "refused_peers": 0, "errors": 0}
+        self._clock = _Clock()
         self._server: socket.socket | None = None
         self._epoll = select.epoll()
         self._listeners: dict[int, _Listener] = {}
@@ -522,32 +529,28 @@ class Agent:
         else:
             answer = "gone"
         container.counts[answer] += 1
-        record: dict[str, Any] = {
-            "schema": SCHEMA,
-            "kind": "syscall",
-            "time": time.time(),
-            "container": container.info,
-            "pid": n.pid,
-            "comm": comm or "",
-            "exe": exe or "",
-            "arch": self.arch.value,
-            "abi": abi,
-            "syscall": name,
-            "nr": n.nr,
-            "args": list(n.args),
-            "answer": answer,
-            "mode": container.mode,
-            "phase": phase,
-            "layers": list(meta.layers(name, n.args, narrow=narrow)),
-            "allow": _rule_dict(meta, name, n.args) if name else None,
-            "profile": meta.digest,
-        }
-        if answer == "errno":
-            record["errno"] = err
-            record["errnoName"] = errno_name(err)
-        self.sink.put(record)
+        fixed = container.fixed.get(name) if not phase_dependent(container, name) else None
+        if fixed is None:
+            layers = meta.layers(name, n.args, narrow=narrow)
+            allow = _rule_dict(meta, name, n.args) if name else None
+            tail = _dumps({"layers": list(layers), "allow": allow})[1:]
+            if not meta.conditional_on(name) and len(container.fixed) < _FIXED_KEPT:
+                container.fixed[name] = (tail, allow)
+        else:
+            tail, allow = fixed
+        # The line is written here, once the caller has its answer: the sink's thread only writes bytes,
+        # so it never holds the interpreter while this loop waits to answer the next call.
+        line = (
+            f'{{"schema":{SCHEMA},"kind":"syscall","time":"{self._clock.format(time.time())}",'
+            f'"container":{container.info_json},"pid":{n.pid},"comm":{_dumps(comm or "")},'
+            f'"exe":{_dumps(exe or "")},"arch":"{self.arch.value}","abi":"{abi}","syscall":"{name}",'
+            f'"nr":{n.nr},"args":[{",".join(map(str, n.args))}],"answer":"{answer}",'
+            + (f'"errno":{err},"errnoName":"{errno_name(err)}",' if answer == "errno" else "")
+            + f'"mode":"{container.mode}","phase":"{phase}","profile":"{meta.digest}",{tail}\n'
+        ).encode()
+        self.sink.put_line(line, container.id, name or "?")
         if container.mode == "learn" and name and phase == "steady":
-            self._learn(container, abi, name, record["allow"])
+            self._learn(container, abi, name, allow)
 
     def _proc(self, fd: int, n: notify.Notification) -> tuple[str | None, str | None]:
         """Read the caller's comm and exe, only if the notification is still live (so the pid is the caller's)."""
@@ -676,6 +679,32 @@ class Agent:
         with contextlib.suppress(OSError, ValueError):
             self.log_stream.write(json.dumps(line) + "\n")
             self.log_stream.flush()
+
+
+def _dumps(value: object) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+def phase_dependent(container: _Container, name: str) -> bool:
+    """Whether a syscall's event depends on the startup phase (its layer does)."""
+    return name in container.startup
+
+
+class _Clock:
+    """RFC 3339 times with microseconds, the seconds part formatted once per second."""
+
+    __slots__ = ("_second", "_text")
+
+    def __init__(self) -> None:
+        self._second = -1
+        self._text = ""
+
+    def format(self, now: float) -> str:
+        second = int(now)
+        if second != self._second:
+            self._second = second
+            self._text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        return f"{self._text}.{int((now - second) * 1e6):06d}Z"
 
 
 def _ready_now(ready: Ready, pid: int, elapsed: float) -> bool:

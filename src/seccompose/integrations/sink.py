@@ -44,7 +44,7 @@ class EventSink:
         self.written = 0
         self.dropped = 0
         self._stream = stream
-        self._queue: collections.deque[dict[str, Any]] = collections.deque()
+        self._queue: collections.deque[dict[str, Any] | bytes] = collections.deque()
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
         self._drops: dict[tuple[str, str], int] = {}
@@ -87,6 +87,22 @@ class EventSink:
                 self._wake.notify()
         return True
 
+    def put_line(self, line: bytes, container: str, what: str) -> bool:
+        """Queue a record already written as a JSON line; False (and counted) when the queue is full."""
+        with self._lock:
+            if len(self._queue) >= self.capacity:
+                self.dropped += 1
+                key = (container, what)
+                if key in self._drops or len(self._drops) < _MAX_DROP_KEYS:
+                    self._drops[key] = self._drops.get(key, 0) + 1
+                else:
+                    self._drops["", "*"] = self._drops.get(("", "*"), 0) + 1
+                return False
+            self._queue.append(line)
+            if len(self._queue) == 1:
+                self._wake.notify()
+        return True
+
     def reopen(self) -> None:
         """Reopen the file at its path (after log rotation); done by the writer before its next write."""
         with self._lock:
@@ -122,12 +138,15 @@ class EventSink:
                     if not self._queue and not self._drops:
                         return
 
-    def _write(self, batch: collections.deque[dict[str, Any]], drops: dict[tuple[str, str], int]) -> None:
+    def _write(self, batch: collections.deque[dict[str, Any] | bytes], drops: dict[tuple[str, str], int]) -> None:
         from seccompose.events import SCHEMA, format_time
 
         out = bytearray()
         dumps = json.dumps
         for record in batch:
+            if isinstance(record, bytes):
+                out += record
+                continue
             when = record.get("time")
             if isinstance(when, float):  # the answering thread stores time.time(); formatting is done here
                 record["time"] = format_time(when)
