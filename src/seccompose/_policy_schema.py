@@ -48,6 +48,32 @@ class ScopeModel(_Model):
     )
 
 
+class ObserveModel(_Model):
+    """Where the seccomp agent listens and how observed containers start (modes other than enforce)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"socket": "/run/seccompose/agent.sock", "agent_missing": "enforce"}]}
+    )
+    socket: str = Field(
+        default="/run/seccompose/agent.sock",
+        description="the agent's socket (`seccompose agent --socket`): the profiles' listenerPath",
+    )
+    phases: bool = Field(default=True, description="apply the templates' startup phases")
+    agent_missing: Literal["enforce", "refuse"] = Field(
+        default="enforce",
+        description="nothing answers on the socket when a container starts: enforce (start it with the profile "
+        "unobserved: the same answers, no events) or refuse (do not start it)",
+    )
+
+    @field_validator("socket")
+    @classmethod
+    def _absolute(cls, value: str) -> str:
+        if not value.startswith("/"):
+            msg = f"the agent's socket {value!r} must be an absolute path (runc and crun connect to it as given)"
+            raise ValueError(msg)
+        return value
+
+
 class RuleModel(_Model):
     """A runtime rule: syscalls allowed or denied (deny wins over every layer) for the containers in scope."""
 
@@ -115,8 +141,14 @@ class PolicyDocument(_Model):
         description="when seccompose fails (a template that cannot be composed, a bug): start the container "
         "with the engine's default profile, or refuse to start it; never unconfined",
     )
-    mode: Literal["enforce"] = Field(
-        default="enforce", description="enforce: the kernel refuses what the profile refuses"
+    mode: Literal["enforce", "observe", "complain", "learn"] = Field(
+        default="enforce",
+        description="enforce: the kernel refuses what the profile refuses; observe: every refusal goes to the "
+        "seccomp agent (observe.socket), which answers as the profile would and records it; complain: the agent "
+        "lets refused calls run and records them; learn: complain, and the agent keeps what each image needed",
+    )
+    observe: ObserveModel = Field(
+        default_factory=ObserveModel, description="the seccomp agent, for the modes other than enforce"
     )
 
     def to_policy(self, *, source: str, base_dir: Path | None) -> Policy:
@@ -144,5 +176,8 @@ class PolicyDocument(_Model):
             privileged=self.privileged,
             on_error=self.on_error,
             mode=self.mode,
+            observe_socket=self.observe.socket,
+            observe_phases=self.observe.phases,
+            agent_missing=self.observe.agent_missing,
             source=source,
         )

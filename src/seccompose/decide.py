@@ -45,6 +45,9 @@ __all__ = [
     "on_error",
 ]
 
+_AGENT_MODES: Final = {"observe": "enforce", "complain": "complain", "learn": "learn"}
+"""The policy's observing modes, and the answer each asks of the agent."""
+
 RECORD_SCHEMA: Final = 1
 """Version of ``Decision.record()``'s layout (documented in docs/reference/decision-log.md)."""
 
@@ -188,6 +191,12 @@ class Decision:
     policy: str = ""
     """The policy's source (path) and digest, as ``PATH sha256:…``."""
     version: str = __version__
+    listener: str = ""
+    """In the observing modes, the seccomp agent's socket (the profile's ``listenerPath``); empty: enforce."""
+    phases: bool = True
+    """In the observing modes, whether the template's startup phase applies."""
+    agent_missing: str = "enforce"
+    """In the observing modes, what the adapter does when nothing answers on ``listener``: ``enforce`` or ``refuse``."""
     _json: str | None = field(default=None, init=False, compare=False, repr=False)
     """The finalised object's compact JSON, made once (the proxy and the log use it on every start)."""
 
@@ -202,9 +211,62 @@ class Decision:
         if self._json is None:
             from seccompose.formats import oci
 
-            object.__setattr__(self, "_json", json.dumps(oci.to_dict(self.profile), separators=(",", ":")))
+            profile = self._observed() if self.observing else self.profile
+            object.__setattr__(self, "_json", json.dumps(oci.to_dict(profile), separators=(",", ":")))
         assert self._json is not None  # noqa: S101 - set above
         return self._json
+
+    @property
+    def observing(self) -> bool:
+        """Whether the profile hands its refusals to the seccomp agent (a mode other than ``enforce``)."""
+        return bool(self.listener) and self.mode in _AGENT_MODES
+
+    def unobserved_json(self) -> str:
+        """Return the profile as ``seccomp_json`` would without the agent (same answers, no listener).
+
+        What an adapter applies when the policy says ``agent_missing: enforce`` and nothing answers
+        on the agent's socket.
+
+        Raises:
+            InvalidArgumentError: the decision gives no profile.
+        """
+        if self.profile is None:
+            raise InvalidArgumentError(f"a {self.action!r} decision has no profile", location="decision")
+        from seccompose.formats import oci
+
+        return json.dumps(oci.to_dict(self.profile), separators=(",", ":"))
+
+    def observed_profile(self) -> Profile:
+        """Return the profile ``seccomp_json`` finalises: observed in the observing modes, else the profile.
+
+        Raises:
+            InvalidArgumentError: the decision gives no profile.
+        """
+        if self.profile is None:
+            raise InvalidArgumentError(f"a {self.action!r} decision has no profile", location="decision")
+        return self._observed() if self.observing else self.profile
+
+    def _observed(self) -> Profile:
+        from seccompose.observe import observe
+        from seccompose.templates import load_template
+
+        assert self.profile is not None  # noqa: S101 - checked by the caller
+        startup = None
+        if self.phases and self.template:
+            try:
+                startup = load_template(self.template).startup
+            except Exception:  # noqa: BLE001 - it composed a moment ago; without its phase it is only looser
+                startup = None
+        facts = {"image": self.facts.image} if self.facts.image else {}
+        return observe(
+            self.profile,
+            listener_path=self.listener,
+            mode=_AGENT_MODES[self.mode],  # type: ignore[arg-type]  # one of observe's modes
+            runtime=self.facts.runtime,
+            startup=startup,
+            base=self.template,
+            container=facts,
+        ).profile
 
     def seccomp(self) -> dict[str, Any]:
         """Return the OCI ``linux.seccomp`` object the runtime is handed (a fresh copy each call).
@@ -245,6 +307,11 @@ class Decision:
             "policy": self.policy,
             "version": self.version,
             "facts": self.facts.to_dict(),
+            **(
+                {"observe": {"socket": self.listener, "agent_missing": self.agent_missing}}
+                if self.observing
+                else {}
+            ),
         }
 
 
@@ -383,6 +450,9 @@ def _compose(policy: Policy, facts: Facts) -> Decision:
         reason=why,
         warnings=profile.warnings,
         policy=_policy_id(policy),
+        listener=policy.observe_socket if policy.mode in _AGENT_MODES else "",
+        phases=policy.observe_phases,
+        agent_missing=policy.agent_missing,
     )
 
 

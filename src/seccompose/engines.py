@@ -663,7 +663,7 @@ def ignored(doc: object, *, engine: Engine) -> tuple[str, ...]:
                 f"{name} ignores defaultErrnoRet ({errno}): the container gets EPERM for every syscall no rule names"
             )
         out += [
-            f"{name} ignores {key} ({newest[key]!r}): Docker 23 and Podman pass it to the runtime"
+            f"{name} ignores {key} ({_short(newest[key])}): Docker 23 and Podman pass it to the runtime"
             for key in ("flags", "listenerPath", "listenerMetadata")
             if newest[key]
         ]
@@ -755,6 +755,12 @@ def installed() -> tuple[Engine, ...]:
             found.append(parse_engine(f"{name}-{version}"))
     _INSTALLED.append(tuple(found) or ("docker",))
     return _INSTALLED[0]
+
+
+def _short(value: object, limit: int = 60) -> str:
+    """A value for a message: its repr, cut to ``limit`` characters (listenerMetadata is a whole JSON document)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 4] + "...'"
 
 
 def target_warnings(doc: object, engines: Iterable[str] | None) -> list[str]:

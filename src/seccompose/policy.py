@@ -164,7 +164,14 @@ class Policy:
     on_error: str = "engine-default"
     """When seccompose fails: ``engine-default`` (the engine's default profile, never unconfined) or ``refuse``."""
     mode: str = "enforce"
-    """How refusals are answered (``enforce``: the kernel refuses; issue 17 adds observing modes)."""
+    """How refusals are answered: ``enforce`` (the kernel), ``observe`` (the seccomp agent answers as the profile
+    would and records), ``complain`` (the agent lets them run and records), ``learn`` (complain, per image)."""
+    observe_socket: str = "/run/seccompose/agent.sock"
+    """The seccomp agent's socket: the observed profiles' ``listenerPath``."""
+    observe_phases: bool = True
+    """Apply the templates' startup phases in the observing modes."""
+    agent_missing: str = "enforce"
+    """Nothing answers on ``observe_socket`` at container start: ``enforce`` (the profile unobserved) or ``refuse``."""
     source: str = field(default="", compare=False)
     digest: str = field(default="", compare=False)
     """``sha256:…`` of the policy file's bytes (set by ``load_policy``)."""

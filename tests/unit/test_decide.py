@@ -229,3 +229,62 @@ def test_a_rule_scoped_to_a_kubernetes_namespace() -> None:
     assert [(r.name, r.scope) for r in inside.rules] == [("prod", "namespaces prod*")]
     assert "mknod" not in inside.profile.allowed()  # type: ignore[union-attr]
     assert outside.rules == docker.rules == ()
+
+
+# --------------------------------------------------------------------------- observing modes (issue 17)
+
+
+def _observe_policy(mode: str, **observe: object) -> Policy:
+    from seccompose.policy import Policy
+
+    return Policy.from_dict({
+        "mode": mode,
+        "observe": {"socket": "/run/sc/agent.sock", **observe},
+        "templates": [{"template": "redis", "images": ["redis:*"]}],
+        "rules": [{"name": "no-mkdir", "deny": ["mkdir"]}],
+    })
+
+
+@pytest.mark.parametrize(("mode", "answer"), [("observe", "enforce"), ("complain", "complain"), ("learn", "learn")])
+def test_observing_modes_hand_refusals_to_the_agent(mode: str, answer: str) -> None:
+    import json
+
+    from seccompose.decide import Facts, decide
+    from seccompose.observe import Metadata
+
+    d = decide(_observe_policy(mode), Facts(image="redis:7", arch=Arch.X86_64, name="web"))
+    assert d.observing
+    seccomp = json.loads(d.seccomp_json())
+    assert seccomp["listenerPath"] == "/run/sc/agent.sock"
+    meta = Metadata.from_json(seccomp["listenerMetadata"])
+    assert meta.mode == answer and dict(meta.container) == {"image": "redis:7"}
+    assert meta.layers("mkdir") == ("rule:no-mkdir",)
+    assert meta.startup is not None  # the redis template's phase
+    assert any(r["action"] == "SCMP_ACT_NOTIFY" and "mkdir" in r["names"] for r in seccomp["syscalls"])
+    assert d.record()["observe"] == {"socket": "/run/sc/agent.sock", "agent_missing": "enforce"}
+    # unobserved: the same profile the enforce mode gives, for adapters whose agent is missing
+    enforce = decide(_observe_policy("enforce"), Facts(image="redis:7", arch=Arch.X86_64, name="web"))
+    assert not enforce.observing and "observe" not in enforce.record()
+    assert d.unobserved_json() == enforce.seccomp_json()
+
+
+def test_observe_without_phases() -> None:
+    import json
+
+    from seccompose.decide import Facts, decide
+    from seccompose.observe import Metadata
+
+    d = decide(_observe_policy("observe", phases=False), Facts(image="redis:7", arch=Arch.X86_64))
+    assert Metadata.from_json(json.loads(d.seccomp_json())["listenerMetadata"]).startup is None
+
+
+@pytest.mark.parametrize(
+    ("observe", "fragment"),
+    [({"socket": "agent.sock"}, "absolute"), ({"agent_missing": "ignore"}, "agent_missing"), ({"port": 1}, "port")],
+)
+def test_bad_observe_settings(observe: dict[str, object], fragment: str) -> None:
+    from seccompose.errors import FormatError
+    from seccompose.policy import Policy
+
+    with pytest.raises(FormatError, match=fragment):
+        Policy.from_dict({"mode": "observe", "observe": observe})

@@ -279,9 +279,18 @@ def _policy_profile(args: argparse.Namespace, arch: Arch, caps: frozenset[Capabi
     print(
         f"seccompose {args.command}: template {decision.template!r}"
         + (f" (image glob {decision.image_glob!r})" if decision.image_glob else " (no image glob matched)")
-        + f"; rules applied: {rules}",
+        + f"; rules applied: {rules}"
+        + (f"; mode {decision.mode}: refusals go to the agent at {decision.listener}" if decision.observing else ""),
         file=sys.stderr,
     )
+    if decision.observing:
+        if getattr(args, "observe", None) or getattr(args, "log_refusals", None):
+            raise ConflictError(
+                f"the policy observes this container (mode {decision.mode}); --observe and --log-refusals apply "
+                "to containers the policy enforces",
+                location="--observe",
+            )
+        return decision.observed_profile()
     return decision.profile
 
 

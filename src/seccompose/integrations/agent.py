@@ -375,7 +375,10 @@ class Agent:
                     self._attach(state, fds, conn.peer)
                     return
             if not msg:
-                self._fail_conn(conn, "the runtime closed the connection before sending a whole state")
+                if not conn.data and not conn.fds:  # a probe (seccompose-runtime checking that the agent is up)
+                    self._end_conn(conn)
+                else:
+                    self._fail_conn(conn, "the runtime closed the connection before sending a whole state")
                 return
 
     def _fail_conn(self, conn: _Conn, why: str) -> None:

@@ -372,6 +372,7 @@ class Proxy:
         self._threads: set[threading.Thread] = set()
         self._threads_lock = threading.Lock()
         self._engine: tuple[str, str | None, tuple[int, int] | None] | None = None
+        self._engine_major = 0
         self._current: dict[int, str] = {}
         """The request line each connection is serving (what stop() waits for), by thread."""
 
@@ -417,6 +418,10 @@ class Proxy:
             except ValueError:
                 kernel = None
             self._engine = (name, runtime if runtime in ("runc", "crun") else None, kernel)
+            try:
+                self._engine_major = int(str(version.get("Version") or "0").split(".")[0])
+            except ValueError:
+                self._engine_major = 0
         return self._engine
 
     # --- the create decision ----------------------------------------------------------------
@@ -447,6 +452,8 @@ class Proxy:
             policy_id = f"{loaded.policy.source} {loaded.policy.digest}" if loaded is not None else ""
             decision = on_error(setting, facts, exc, policy=policy_id)
             self._say(decision.reason)
+        if decision.observing:
+            decision = self._observed_or_not(decision, engine)
         host = doc.setdefault("HostConfig", {}) if isinstance(doc.get("HostConfig", {}), dict) else None
         if host is None:
             return body, decision, ""
@@ -479,6 +486,35 @@ class Proxy:
         else:
             host["SecurityOpt"] = [*kept, "seccomp=" + decision.seccomp_json()]
         return json.dumps(doc).encode(), decision, ""
+
+    def _observed_or_not(self, decision: Decision, engine: str) -> Decision:
+        """The decision as this engine can carry it, in the observing modes (never unconfined, never hung)."""
+        from dataclasses import replace
+
+        from seccompose.integrations.runtime import _agent_answers
+
+        if engine == "docker" and self._engine_major < 23:
+            # Docker 20.10 drops listenerPath from a --security-opt profile and would hand runc NOTIFY rules
+            # without a listener: hand it the same profile unobserved (the same answers, no events).
+            why = (
+                f"Docker {self._engine_major or '< 23'} drops listenerPath from --security-opt profiles: this "
+                "container is not observed (seccompose-runtime observes through the bundle instead)"
+            )
+            return replace(decision, listener="", warnings=(*decision.warnings, why))
+        if not _agent_answers(decision.listener):
+            why = f"no seccomp agent answers on {decision.listener}"
+            if decision.agent_missing == "refuse":
+                return replace(
+                    decision,
+                    action="refuse",
+                    reason=f"{why} and the policy says agent_missing: refuse; start `seccompose agent` first",
+                )
+            return replace(
+                decision,
+                listener="",
+                warnings=(*decision.warnings, f"{why}: started with the profile unobserved (agent_missing: enforce)"),
+            )
+        return decision
 
     def _store(self) -> DecisionLog:
         from seccompose.integrations.decisions import DecisionLog

@@ -323,32 +323,38 @@ class _Wrapper:
             self.warnings.append(f"decision cache not written: {exc}")
 
     # The slow path: load the policy (last good kept), build Facts, decide.
+    @staticmethod
+    def _facts(facts: dict[str, object]) -> Facts:
+        from seccompose.decide import Facts
+
+        return Facts(
+            image=str(facts["image"]),
+            arch=str(facts["arch"]),  # type: ignore[arg-type]  # Facts parses it
+            capabilities=facts["capabilities"],  # type: ignore[arg-type]  # Facts parses them
+            engine=str(facts["engine"]),
+            route="runtime",
+            container_id=str(facts["container_id"]),
+            name=str(facts["name"]),
+            image_digest=str(facts["image_digest"]),
+            labels=tuple(facts["labels"].items()) if isinstance(facts["labels"], dict) else (),
+            namespace=str(facts["namespace"]),
+            pod=str(facts["pod"]),
+            privileged=bool(facts["privileged"]),
+            no_new_privileges=bool(facts["no_new_privileges"]),
+            user=str(facts["user"]),
+            seccomp=facts["seccomp"],  # type: ignore[arg-type]  # Facts checks it
+            seccomp_digest=str(facts["seccomp_digest"]),
+            runtime=facts["runtime"],  # type: ignore[arg-type]
+            kernel=tuple(int(p) for p in str(facts["kernel"]).split(".")[:2]),  # type: ignore[arg-type]
+        )
+
     def _decide(self, facts: dict[str, object]) -> tuple[dict[str, object], str | None, bool]:
-        from seccompose.decide import Facts, decide, on_error
+        from seccompose.decide import decide, on_error
         from seccompose.errors import SeccomposeError
         from seccompose.integrations.policy_source import PolicySource
 
         try:
-            value = Facts(
-                image=str(facts["image"]),
-                arch=str(facts["arch"]),  # type: ignore[arg-type]  # Facts parses it
-                capabilities=facts["capabilities"],  # type: ignore[arg-type]  # Facts parses them
-                engine=str(facts["engine"]),
-                route="runtime",
-                container_id=str(facts["container_id"]),
-                name=str(facts["name"]),
-                image_digest=str(facts["image_digest"]),
-                labels=tuple(facts["labels"].items()) if isinstance(facts["labels"], dict) else (),
-                namespace=str(facts["namespace"]),
-                pod=str(facts["pod"]),
-                privileged=bool(facts["privileged"]),
-                no_new_privileges=bool(facts["no_new_privileges"]),
-                user=str(facts["user"]),
-                seccomp=facts["seccomp"],  # type: ignore[arg-type]  # Facts checks it
-                seccomp_digest=str(facts["seccomp_digest"]),
-                runtime=facts["runtime"],  # type: ignore[arg-type]
-                kernel=tuple(int(p) for p in str(facts["kernel"]).split(".")[:2]),  # type: ignore[arg-type]
-            )
+            value = self._facts(facts)
         except (SeccomposeError, ValueError, TypeError) as exc:
             record = on_error("engine-default", _minimal_facts(facts), exc).record()
             record["facts"] = facts
@@ -372,6 +378,38 @@ class _Wrapper:
         if not loaded.problem:
             self._store(policy, facts, decision.record(), seccomp)
         return record, seccomp, True
+
+    def _agent_missing(
+        self, record: dict[str, object], observe: dict[str, object], facts: dict[str, object]
+    ) -> str | None:
+        """Nothing answers on the agent's socket: the policy's ``agent_missing`` (runc would not start it)."""
+        why = f"no seccomp agent answers on {observe.get('socket')}"
+        warnings = record.get("warnings")
+        if observe.get("agent_missing") == "refuse":
+            record["action"] = "refuse"
+            record["reason"] = f"{why} and the policy says agent_missing: refuse; start `seccompose agent` first"
+            return None
+        # enforce: the same profile without the listener (the same answers, no events); composed anew, so a
+        # decision taken from the cache and one made now give the same bytes
+        from seccompose.decide import decide
+
+        try:
+            from seccompose.integrations.policy_source import PolicySource
+
+            loaded = PolicySource(self.policy_path, state_dir=self.state).get()
+            decision = decide(loaded.policy, self._facts(facts))
+            unobserved = decision.unobserved_json()
+        except Exception as exc:  # noqa: BLE001 - refuse rather than start it unconfined or hang it
+            record["action"] = "refuse"
+            record["reason"] = f"{why}, and the unobserved profile failed ({type(exc).__name__}: {exc})"
+            return None
+        record["profile"] = "sha256:" + _sha256(unobserved.encode()).hexdigest()
+        record["warnings"] = [
+            *(warnings if isinstance(warnings, list) else []),
+            f"{why}: started with the profile unobserved (agent_missing: enforce)",
+        ]
+        observe["agent"] = "missing"
+        return unobserved
 
     def _engine_default(self, config: dict[str, object], facts: dict[str, object]) -> str | None:
         """The engine's own profile when it gave one; else ``default`` composed for the container; else None."""
@@ -410,6 +448,9 @@ class _Wrapper:
             record, seccomp = hit
         else:
             record, seccomp, _ = self._decide(facts)
+        observe = record.get("observe")
+        if isinstance(observe, dict) and seccomp is not None and not _agent_answers(str(observe.get("socket"))):
+            seccomp = self._agent_missing(record, observe, facts)
         action = record["action"]
         if action == "engine-default":
             try:
@@ -434,6 +475,21 @@ class _Wrapper:
             sys.stderr.write(f"seccompose-runtime: warning: decision log {self.log_path}: {exc}\n")
         if action == "refuse":
             raise _RefusedError(f"seccompose: container {cid} refused: {record['reason']}")
+
+
+def _agent_answers(path: str) -> bool:
+    """Whether something accepts connections on the seccomp agent's socket (runc and crun will connect to it)."""
+    import socket
+
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    probe.settimeout(1.0)
+    try:
+        probe.connect(path)
+    except OSError:
+        return False
+    finally:
+        probe.close()
+    return True
 
 
 def _minimal_facts(facts: dict[str, object]) -> Facts:
