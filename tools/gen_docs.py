@@ -221,6 +221,10 @@ def policy() -> str:
             extra = [{"rules": [{"name": "scoped", "deny": ["ptrace"], "scope": e}]} for e in defs[name]["examples"]]
             section += ["Example:\n"] + [line for doc in extra for line in ("```yaml", _yaml(doc), "```\n")]
         lines += section
+    # The seccomp agent's settings: a mapping, so its examples are whole policies written out here.
+    lines += _model_section("ObserveModel", {**defs["ObserveModel"], "examples": []}, defs, "")
+    example = {"mode": "observe", "observe": defs["ObserveModel"]["examples"][0]}
+    lines += ["Example:\n", "```yaml", _yaml(example), "```\n"]
     return "\n".join(lines)
 
 

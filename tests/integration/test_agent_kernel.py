@@ -524,3 +524,25 @@ def test_startup_phase_ends_on_a_listening_port_or_the_timeout(tmp: Path) -> Non
     quiet.close()
     reasons = [r["reason"] for r in run.stop() if r["kind"] == "ready"]
     assert reasons == [f"TCP port {port} listening", f"timeout (0.5s) before TCP port {never} listening"]
+
+
+def test_learn_mode_keeps_what_each_image_needed(tmp: Path) -> None:
+    run = Run(tmp, mode="learn")
+    run.agent.learned_path = tmp / "learned.json"
+    run.start()
+    profile = refusing("getppid", "getpgrp")
+    for cid in ("c-learn-1", "c-learn-2"):  # two containers of one image
+        t = run.target(observed(profile, run.socket, container={"image": "app:1"}), cid)
+        for nr in (NR_GETPPID, NR_GETPPID, 111):  # getppid twice, getpgrp once
+            t.send(nr)
+            assert t.result() >= 0  # learn mode lets the calls run
+        t.close()
+    deadline = time.monotonic() + 10
+    while run.agent._containers and time.monotonic() < deadline:
+        time.sleep(0.05)
+    records = run.stop()
+    learned = [(r["container"]["image"], r["syscall"]) for r in records if r["kind"] == "learned"]
+    assert learned == [("app:1", "getppid"), ("app:1", "getpgrp")]  # once per image and syscall
+    assert len(syscalls(records)) == 6  # every call is still an event
+    doc = json.loads((tmp / "learned.json").read_text())
+    assert [e["syscall"] for e in doc["images"]["app:1"]] == ["getpgrp", "getppid"]

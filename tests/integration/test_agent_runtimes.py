@@ -346,3 +346,51 @@ def test_runtime_restrictions_on_notify(runtime: str, agent: AgentProcess, tmp_p
         assert results["default"].returncode == bundles.EXIT42_STATUS, results["default"].stderr
         assert results["write"].returncode == bundles.EXIT42_STATUS, results["write"].stderr
         assert agent.records()  # crun's own calls after loading the filter went through the agent
+
+
+# --------------------------------------------------------------------------- where no agent can run
+
+
+def _audit_records(marker: str) -> list[str]:
+    """Kernel audit records of seccomp (type=1326) from the kernel log that name ``marker``'s executable."""
+    out = subprocess.run(["dmesg"], capture_output=True, text=True, check=False).stdout
+    return [line for line in out.splitlines() if "type=1326" in line and marker in line]
+
+
+@pytest.mark.parametrize(
+    ("runtime", "how", "code", "made"),
+    [
+        pytest.param(RUNTIMES[1].values[0], "errno", "code=0x50000", False, marks=RUNTIMES[1].marks, id="crun-errno"),
+        pytest.param(RUNTIMES[0].values[0], "allow", "code=0x7ffc0000", True, marks=RUNTIMES[0].marks, id="runc-allow"),
+    ],
+)
+def test_log_refusals_leave_audit_records_that_learn_reads(
+    runtime: str, how: str, code: str, made: bool, tmp_path: Path
+) -> None:
+    from seccompose.cli import main
+    from seccompose.observe import log_refusals
+
+    if shutil.which("dmesg") is None:
+        pytest.skip("dmesg (util-linux) is not installed")
+    p = compose("default", arch=Arch.X86_64, caps=DOCKER_DEFAULT_CAPABILITIES, deny=["mkdir"], runtime=runtime,
+                no_new_privileges=False)  # fmt: skip
+    seccomp = json.loads(dumps(log_refusals(p, how=how)))  # type: ignore[arg-type]
+    marker = f"/x{uuid.uuid4().hex[:8]}/busybox"  # an executable only this test's records name (exe=...)
+    b = bundle(tmp_path / "b", f"{marker} mkdir /tmp/d; echo rc=$?", seccomp)
+    (b / "rootfs" / marker.lstrip("/")).parent.mkdir()
+    shutil.copy2("/bin/busybox", b / "rootfs" / marker.lstrip("/"))
+    records: list[str] = []
+    for attempt in range(3):  # printk's rate limit (10 records per 5 s) is shared with the whole machine
+        p_run = run(runtime, b, cid())
+        assert p_run.returncode == 0, p_run.stderr
+        assert p_run.stdout == ("rc=0\n" if made else "rc=1\n")
+        records = [r for r in _audit_records(marker) if code in r]
+        if records:
+            break
+        time.sleep(5 * (attempt + 1))
+    assert records, "no audit record (is auditd taking them? then they are in /var/log/audit/audit.log)"
+    trace = tmp_path / "kernel.log"
+    trace.write_text("\n".join(records) + "\n")
+    template = tmp_path / "learned.json"
+    assert main(["learn", str(trace), "--kind", "audit", "--program", "mkdir", "-o", str(template)]) == 0
+    assert "mkdir" in json.loads(template.read_text())["rules"][0]["names"]
