@@ -26,7 +26,8 @@ def _group(name: str) -> list[str]:
 @nox.session
 def tests(session: nox.Session) -> None:
     """Run the whole test suite (unit, property, golden, docs examples, integration) but the engine suites."""
-    session.install("-e", ".[check]", *_group("test"), *_group("docs"))
+    # The engines group too: pytest imports every module under tests/ (doctests), the CRI client included.
+    session.install("-e", ".[check]", *_group("test"), *_group("docs"), *_group("engines"))
     session.run("python", "-m", "pytest", "-m", "not engines and not soak", *session.posargs)
 
 
