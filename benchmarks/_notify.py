@@ -220,7 +220,7 @@ def _pct(values: list[float], q: float) -> float:
 
 def measure(*, quick: bool) -> dict[str, float]:
     """Return the figures: round trip p50/p99 (us), allowed call p50 (us), notifications/s, overhead ratio."""
-    trips, sustained, rounds, repeats = (2_000, 20_000, 20_000, 3) if quick else (50_000, 300_000, 200_000, 7)
+    trips, sustained, rounds, repeats = (2_000, 20_000, 20_000, 4) if quick else (50_000, 300_000, 200_000, 10)
     with agent() as (sock, _proc):
         unobserved, observed = profiles(sock)
         raw = run_child(observed, sock, _round_trips(trips))
@@ -229,9 +229,11 @@ def measure(*, quick: bool) -> dict[str, float]:
         elapsed, refused = struct.unpack("<dQ", run_child(observed, sock, _sustained(sustained)))
         _drained(sock.parent / "events.jsonl")  # the agent's sink has written everything: an idle agent
         times: dict[str, list[float]] = {"observed": [], "unobserved": []}
-        for _ in range(repeats):  # alternating, so both see the same machine
-            times["observed"].append(struct.unpack("<d", run_child(observed, sock, _workload(rounds)))[0])
-            times["unobserved"].append(struct.unpack("<d", run_child(unobserved, None, _workload(rounds)))[0])
+        runs = {"observed": (observed, sock), "unobserved": (unobserved, None)}
+        for i in range(repeats):  # alternating (ABBA: neither always runs first), so both see the same machine
+            for label in ("observed", "unobserved") if i % 2 == 0 else ("unobserved", "observed"):
+                oci, listener = runs[label]
+                times[label].append(struct.unpack("<d", run_child(oci, listener, _workload(rounds)))[0])
     return {
         "round_trip_p50_us": statistics.median(rt),
         "round_trip_p99_us": _pct(rt, 0.99),

@@ -503,9 +503,9 @@ def bench_agent(res: Results, quick: bool) -> None:
         Row("j", "sustained notifications", m["notifications_per_s"], "calls/s",
             note=f"{m['sustained_calls']:,.0f} refused calls in a tight loop, each answered EPERM and recorded"),
         Row("j", "workload that never hits a refused syscall, observed / unobserved", m["overhead_ratio"], "x",
-            target="~1.0", note=f"median of {m['repeats']:.0f} alternating runs: {m['workload_observed_s']:.3f} s "
-            f"vs {m['workload_unobserved_s']:.3f} s for {m['workload_rounds']:,.0f} rounds of getpid, read 4 kB, "
-            "stat, clock_gettime"),
+            target="~1.0", note=f"median of {m['repeats']:.0f} runs each, ABBA order: "
+            f"{m['workload_observed_s']:.3f} s vs {m['workload_unobserved_s']:.3f} s for {m['workload_rounds']:,.0f} "
+            "rounds of getpid, read 4 kB, stat, clock_gettime"),
     )
     res.commands.append(
         "(j) seccompose agent --socket S --events E (enforce); a forked child loads Docker's default + deny getppid, "
