@@ -154,11 +154,21 @@ RULES: Final = (
         "An argument condition should refuse something. This one does not: another rule allows the same "
         "syscall without conditions (so the syscall is allowed whatever its arguments, and the condition only "
         "misleads the reader into thinking it is restricted), or the comparison holds for every value "
-        "(`>= 0`, `<= 0xffffffffffffffff`, a mask of 0 against 0), or for none (the rule never applies). "
+        "(`>= 0`, `<= 0xffffffffffffffff`, a mask of 0), or for none (`< 0`: the rule never applies). "
         "Since Linux 5.11 the kernel caches the verdict of a syscall the filter decides from its number alone; "
         "a condition the filter has to test makes every call of that syscall run the filter.",
         "Drop the condition (or the conditional rule), or make it test what was meant; "
         "`seccompose check PROFILE --cost` shows which syscalls the kernel caches and why the others are not.",
+    ),
+    LintRule(
+        "masked-datum",
+        "error",
+        "SCMP_CMP_MASKED_EQ with valueTwo bits the mask clears",
+        "For SCMP_CMP_MASKED_EQ, value is the mask and valueTwo the datum. libseccomp (which runc and crun "
+        "use) masks the datum as well and compares `arg & value` with `valueTwo & value`, so the bits of "
+        "valueTwo outside the mask are ignored: a condition written to match no value, or a narrower set, "
+        "matches the values whose masked bits equal the masked datum.",
+        "Clear the bits of valueTwo the mask does not keep (or widen the mask to the bits meant).",
     ),
     LintRule(
         "dangerous-allowed",
@@ -768,16 +778,13 @@ _OP_TEXT: Final = {
 
 
 def _always(c: _Cond) -> bool | None:
-    """True: the comparison holds for every 64-bit value; False: for none; None: it depends."""
-    if c.op == "SCMP_CMP_MASKED_EQ":  # value is the mask, valueTwo the datum
-        if c.value_two & ~c.value & _U64:
-            return False
-        return True if c.value & _U64 == 0 else None
-    if (c.op, c.value) in (("SCMP_CMP_GE", 0), ("SCMP_CMP_LE", _U64)):
-        return True
-    if (c.op, c.value) in (("SCMP_CMP_LT", 0), ("SCMP_CMP_GT", _U64)):
-        return False
-    return None
+    """True: the condition holds for every value in the filter libseccomp builds; False: for none; None: depends."""
+    from seccompose.rules import Arg, Operator
+
+    try:
+        return Arg(c.index, Operator.parse(c.op), c.value & _U64, c.value_two & _U64).constant
+    except (ValueError, LookupError):
+        return None  # a malformed condition: other checks (and the runtime) report it
 
 
 def _cond_text(c: _Cond) -> str:
@@ -793,6 +800,20 @@ def _covers(wide: _Rule, narrow: _Rule) -> bool:
     )
 
 
+def _masked_datum(doc: _Doc) -> Iterator[Finding]:
+    for r in doc.rules:
+        for i, c in enumerate(r.args):
+            if c.op == "SCMP_CMP_MASKED_EQ" and c.value_two & ~c.value & _U64:
+                loaded = c.value_two & c.value & _U64
+                yield Finding(
+                    _BY_ID["masked-datum"],
+                    f"{', '.join(r.names)}: valueTwo {c.value_two:#x} has bits outside the mask {c.value:#x}; the "
+                    f"runtime loads arg{c.index} & {c.value:#x} == {loaded:#x}",
+                    f"{r.location}.args[{i}]",
+                    r.names,
+                )
+
+
 def _useless_conditions(doc: _Doc) -> Iterator[Finding]:
     for r in doc.rules:
         if not r.args:
@@ -802,7 +823,9 @@ def _useless_conditions(doc: _Doc) -> Iterator[Finding]:
             if always is None:
                 continue
             names = ", ".join(r.names)
-            if always:
+            if always and c.op == "SCMP_CMP_MASKED_EQ":
+                effect = "libseccomp drops it (a mask of 0 keeps no bit), so it only misleads"
+            elif always:
                 alone = all(_always(o) is True for o in r.args)
                 effect = (
                     f"the rule allows {names} whatever the arguments, but the filter still tests them, so the "
@@ -810,6 +833,7 @@ def _useless_conditions(doc: _Doc) -> Iterator[Finding]:
                     if alone and r.action.allows
                     else "it only adds instructions to the filter"
                 )
+            if always:
                 message = f"{names}: {_cond_text(c)} holds for every value; {effect}"
             else:
                 message = f"{names}: {_cond_text(c)} holds for no value; the rule never applies"
@@ -1005,6 +1029,7 @@ def _checks(doc: _Doc, capset: frozenset[str] | None) -> list[Finding]:
         *_io_uring(doc),
         *_repeated(doc),
         *_useless_conditions(doc),
+        *_masked_datum(doc),
         *_dangerous(doc, capset),
         *_notify(doc),
         *_uprobe(doc),

@@ -34,6 +34,7 @@ __all__ = ["MAX_ARG_INDEX", "Arg", "Operator", "Rule"]
 
 MAX_ARG_INDEX: Final = 5
 _U64: Final = (1 << 64) - 1
+_U32: Final = (1 << 32) - 1
 
 
 class Operator(enum.Enum):
@@ -129,6 +130,36 @@ class Arg:
     def sort_key(self) -> tuple[int, int, int, int]:
         """A total order used to make rules canonical."""
         return (self.index, _OP_ORDER[self.op], self.value, self.value_two)
+
+    @property
+    def constant(self) -> bool | None:
+        """True when the condition holds for every argument value, False for none, None when it depends.
+
+        Judged as libseccomp 2.5 compiles it on every ABI: all 64 bits on x86_64 and aarch64, the
+        low 32 bits of the argument and of the values on x86, x32 and arm; ``MASKED_EQ`` compares
+        ``arg & value`` with ``value_two & value`` (libseccomp masks the datum too, so a mask of 0
+        matches every value). A condition is constant only when it is so on both.
+
+        >>> Arg(0, Operator.GE, 0).constant, Arg(1, Operator.MASKED_EQ, 0, 0x100).constant
+        (True, True)
+        >>> Arg(0, Operator.LT, 0).constant, Arg(1, Operator.MASKED_EQ, 0xFF, 0x100).constant
+        (False, None)
+        >>> Arg(0, Operator.LE, 0xFFFFFFFF).constant is None  # every value only where 32 bits are compared
+        True
+        """
+        wide = _constant(self.op, self.value, _U64)
+        narrow = _constant(self.op, self.value & _U32, _U32)
+        return wide if wide == narrow else None
+
+
+def _constant(op: Operator, value: int, top: int) -> bool | None:
+    if (op, value) in ((Operator.GE, 0), (Operator.LE, top)):
+        return True
+    if (op, value) in ((Operator.LT, 0), (Operator.GT, top)):
+        return False
+    if op is Operator.MASKED_EQ and value == 0:
+        return True  # libseccomp masks the datum too: 0 == 0 for every value
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,6 +268,28 @@ class Rule:
     def conditional(self) -> bool:
         """Whether the rule only applies under argument conditions."""
         return bool(self.args)
+
+    def simplified(self) -> Rule | None:
+        """Return the rule without the conditions that hold for every value; None when one holds for none.
+
+        The runtime loads the same verdicts either way, but a condition the filter tests makes
+        the kernel run the filter on every call of those syscalls instead of caching them. A
+        rule with two conditions on one argument is returned as it is: runc and crun OR those.
+
+        >>> Rule(("clone",), args=(Arg(0, Operator.GE, 0),)).simplified() == Rule(("clone",))
+        True
+        >>> Rule(("socket",), args=(Arg(0, Operator.LT, 0), Arg(1, Operator.EQ, 1))).simplified() is None
+        True
+        """
+        if not self.args or len({a.index for a in self.args}) < len(self.args):
+            return self
+        constants = [a.constant for a in self.args]
+        if False in constants:
+            return None
+        if True not in constants:
+            return self
+        kept = tuple(a for a, c in zip(self.args, constants, strict=True) if c is None)
+        return Rule(self.names, self.action, self.errno, kept, self.comment)
 
     def key(self) -> tuple[Action, int | None, tuple[Arg, ...]]:
         """What makes two rules mergeable: same action, errno and conditions."""
