@@ -23,18 +23,23 @@ def _group(name: str) -> list[str]:
     return list(nox.project.dependency_groups(PYPROJECT, name))
 
 
+def _pytest_env(session: nox.Session, *groups: str) -> None:
+    """Install what every pytest run needs: pytest imports every module under tests/ (doctests), the CRI
+    client (grpcio, the engines group) included, so a session that runs pytest without it fails collecting."""
+    session.install("-e", ".[check]", *_group("test"), *_group("engines"), *(d for g in groups for d in _group(g)))
+
+
 @nox.session
 def tests(session: nox.Session) -> None:
     """Run the whole test suite (unit, property, golden, docs examples, integration) but the engine suites."""
-    # The engines group too: pytest imports every module under tests/ (doctests), the CRI client included.
-    session.install("-e", ".[check]", *_group("test"), *_group("docs"), *_group("engines"))
+    _pytest_env(session, "docs")
     session.run("python", "-m", "pytest", "-m", "not engines and not soak", *session.posargs)
 
 
 @nox.session
 def engines(session: nox.Session) -> None:
     """The slow suites that start real engines (dockerd, podman, containerd) and containers through seccompose."""
-    session.install("-e", ".[check]", *_group("test"), *_group("engines"))
+    _pytest_env(session)
     session.run("python", "-m", "pytest", "-m", "engines", "--durations=15", *session.posargs)
 
 
@@ -49,7 +54,7 @@ def fuzz(session: nox.Session) -> None:
 def soak(session: nox.Session) -> None:
     """The seccomp agent under load and with real servers (a million refused calls, fifty containers, the learn
     loop on redis, startup phases on three servers); figures go to $SECCOMPOSE_SOAK_REPORT."""
-    session.install("-e", ".[check]", *_group("test"))
+    _pytest_env(session)
     session.run("python", "-m", "pytest", "-m", "soak", "--durations=10", *session.posargs)
 
 
