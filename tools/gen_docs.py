@@ -4,6 +4,7 @@ Writes docs/generated/:
   lint-rules.md     the lint rules (seccompose.lint.RULES): id, severity, explanation, fix
   templates.md      the template catalogue (data/templates/*.json): images, provenance, sizes
   capabilities.md   the capability maps (data/capabilities/): what each capability unlocks
+  families.md       syscall families and the i386 multiplexers' calls (data/syscalls/families.tsv, multiplexers.tsv)
   cli.md            every command's --help, examples included
   policy.md         the policy file reference, from its schema (seccompose._policy_schema)
 
@@ -124,6 +125,47 @@ def capabilities() -> str:
     return "\n".join(lines)
 
 
+def families() -> str:
+    from seccompose.syscalls import families as host_families
+    from seccompose.syscalls import subcalls, table
+
+    lines = [_banner("data/syscalls/families.tsv and multiplexers.tsv"), "# Syscall families and multiplexers\n"]
+    lines.append(
+        "A deny of one name denies its whole *family*: the names of the same kernel operation on every ABI "
+        "the host runs (an x86_64 host runs x86_64, i386 and x32 programs; an aarch64 host aarch64 and "
+        "32-bit arm ones). `tools/gen_families.py` groups the names by the entry points of the kernel's "
+        "syscall tables (Linux 7.2.13), after taking away what only says which form of the operation an "
+        "entry point is (`16`: 16-bit ids, `_time32`/`32`: 32-bit time, `64`: 64-bit offsets or layout, "
+        "`old`/`new`: struct layout or argument passing, `rt_`: the real-time signal set) and a few pairs "
+        "the kernel implements one through the other (`mmap2`, `_llseek`, `waitpid`, `readdir`, `signal`, "
+        "`sgetmask`/`ssetmask`; on arm `send`, `recv`, `arm_fadvise64_64`, `sync_file_range2`). "
+        "`--deny-exact NAME` denies the name alone.\n"
+    )
+    for host in HOSTS:
+        lines.append(f"## {host.value} hosts ({', '.join(a.value for a in host.abis)})\n")
+        lines.append("| family | " + " | ".join(a.value for a in host.abis) + " |\n|---|" + "---|" * len(host.abis))
+        named = {next((n for n in fam if n in table(host)), fam[0]): fam for fam in set(host_families(host).values())}
+        for label, fam in sorted(named.items()):  # by the name the host's own ABI has
+            cells = [", ".join(n for n in fam if n in table(abi)) or "—" for abi in host.abis]
+            lines.append(f"| `{label}` | " + " | ".join(cells) + " |")
+        lines.append("")
+    lines.append("## The i386 multiplexers\n")
+    lines.append(
+        "On x86 (i386), `socketcall(call, args)` (102) runs the socket calls and `ipc(call, ...)` (117) the "
+        "System V IPC calls; `call` is one of the `SYS_*` numbers of the kernel's `include/uapi/linux/net.h` "
+        "and the ipc numbers of `include/uapi/linux/ipc.h` (for `ipc`, the low 16 bits; a version may sit "
+        "above them). A deny of a call's family refuses that `call` on x86 (a condition on the first "
+        "argument); a deny of `socketcall` or `ipc` refuses it outright. The family is the one of an "
+        "x86_64 host.\n"
+    )
+    lines.append("| multiplexer | call | constant | runs | family on x86_64 hosts |\n|---|---|---|---|---|")
+    for s in subcalls(Arch.X86_64):
+        names = ", ".join(s.family) or "—"
+        lines.append(f"| `{s.multiplexer}` | {s.call} | `{s.constant}` | `{s.name}` | {names} |")
+    lines.append("")
+    return "\n".join(lines)
+
+
 def cli() -> str:
     from seccompose.cli import COMMANDS, build_parser
 
@@ -232,6 +274,7 @@ PAGES = {
     "lint-rules.md": lint_rules,
     "templates.md": templates,
     "capabilities.md": capabilities,
+    "families.md": families,
     "cli.md": cli,
     "policy.md": policy,
 }

@@ -10,7 +10,7 @@ what the runtime would silently change:
 - rules whose action and errno equal the default action (runc and crun skip them, so a
   deny meant to override another rule is a no-op);
 - rules libseccomp refuses (the container would not start) or merges;
-- the size of the BPF program the kernel receives.
+- the size of the BPF program the kernel receives (a problem past the kernel's 4,096 instructions).
 
 :func:`run_under` and :func:`popen_under` run a command under a profile: fork, load the
 filter in the child (with ``no_new_privs``), exec. The reading follows runc's
@@ -204,7 +204,8 @@ class Finding:
     ``kind`` is a stable identifier: ``unknown-syscall``, ``unresolved``,
     ``number-mismatch``, ``default-action-rule``, ``conflict``, ``rejected``,
     ``unsupported-arch``, ``unknown-flag``, ``errno-on-action``, ``unfilterable``,
-    ``socketcall``, ``rule-order``, ``enosys-stub``, ``foreign-arch``, ``unknown-field``, ``too-many-rules``.
+    ``socketcall``, ``rule-order``, ``enosys-stub``, ``foreign-arch``, ``unknown-field``, ``too-many-rules``,
+    ``too-long``.
     """
 
     severity: Severity
@@ -878,6 +879,16 @@ def check(
     else:
         bpf, added, build_findings = _build(reading, drop_native=foreign)
         findings += build_findings
+    if len(bpf) // 8 > _BPF_MAXINSNS:
+        findings.append(
+            Finding(
+                "problem",
+                "too-long",
+                f"the BPF program is {len(bpf) // 8:,} instructions, over the kernel's limit of {_BPF_MAXINSNS:,} "
+                "(BPF_MAXINSNS): seccomp(2) refuses it with EINVAL and the container does not start; merge rules, "
+                "drop argument conditions or architectures",
+            )
+        )
     findings += _enosys_stub(reading, filtered)
     if foreign:
         findings.append(

@@ -29,12 +29,12 @@ from __future__ import annotations
 import bisect
 import functools
 import operator
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, NamedTuple
 
-from seccompose.actions import ENOSYS, EPERM, Action
+from seccompose.actions import ENOSYS, EPERM, Action, errno_name
 from seccompose.arch import Arch
 from seccompose.caps import Capability
 from seccompose.errors import (
@@ -45,9 +45,9 @@ from seccompose.errors import (
     UnknownSyscallError,
 )
 from seccompose.profile import Flag, Profile, Provenance, Shape, _default_errno, verdict_from_rules
-from seccompose.rules import Arg, Rule
+from seccompose.rules import Arg, Operator, Rule
 from seccompose.runtime import ALL_RUNTIMES, RUNTIMES
-from seccompose.syscalls import all_names
+from seccompose.syscalls import SubCall, all_names, subcalls
 from seccompose.syscallset import Universe, universe
 from seccompose.templates import Gate, Template, load_template, template_from_profile
 
@@ -72,6 +72,8 @@ class Layer:
     gate: Gate = Gate()  # noqa: RUF009 - Gate is frozen: one shared default is safe
     strict: bool = True
     """Names unknown on every arch are errors (user input); False keeps them for the runtime (profile files)."""
+    exact: bool = False
+    """With ``deny``: deny only the names given, not the rest of their families (``syscalls.family``)."""
 
 
 class _Resolved:
@@ -494,9 +496,15 @@ class _Base:
         "decided",
         "errno",
         "errno_variants",
+        "fast_warnings",
         "flags",
         "foreign",
         "log",
+        "multiplexed",
+        "mux_calls",
+        "mux_general",
+        "mux_names",
+        "mux_warnings",
         "open",
         "others",
         "others_bits",
@@ -511,6 +519,7 @@ class _Base:
         "template",
         "trusted",
         "u",
+        "unchecked",
         "variants",
         "vary",
         "warnings",
@@ -577,6 +586,10 @@ class _Base:
         self.vary: tuple[int, int] = biggest[1:]
         """The errno and names of the biggest of those: its names are written apart when a container touches them."""
         self.warnings = tuple(sorted({*self.template.warnings, *(runtime.warnings if runtime else ())}))
+        self.multiplexed, self.unchecked, self.fast_warnings = self._multiplexed(action)
+        self.mux_calls, self.mux_general, self.mux_names = self._mux_plan()
+        self.mux_warnings: dict[tuple[int, int, int], tuple[str, ...]] = {}
+        """Per set of the ``unchecked`` names a container leaves under conditions: the fast path's warnings."""
         # Profile._trusted may build the profile: no name outside the tables, the listener there if needed.
         self.trusted = (
             self.rules is not None
@@ -586,11 +599,113 @@ class _Base:
         )
 
 
-    def after(self, first: Rule, touched: int, deny: int, errno: int) -> tuple[tuple[Rule, ...], Shape]:
+    def _multiplexed(self, action: Action) -> tuple[int, int, tuple[str, ...]]:
+        """Return what the multiplexers ask of the fast path.
+
+        The multiplexers and the names their calls run, where the profile lists x86 (a
+        container that denies one takes the general path: ``_multiplex``); those the base
+        allows or refuses under argument conditions, which the multiplexers cannot check (a
+        container that allows one outright changes the warnings); and the warnings of a
+        profile made on the fast path: the base's, and the multiplexers'.
+        """
+        u = self.u
+        multiplexed = u.multiplexed if Arch.X86 in self.architectures and u.multiplexers else 0
+        unchecked = functools.reduce(operator.or_, (r.bits for r in self.others if r.rule.args), 0)
+        unchecked &= multiplexed & self.open
+        muxed = _multiplex(u, self.architectures, self.rule_list, (action, self.errno), 0, set(), EPERM, strict=False)
+        return multiplexed, unchecked, tuple(sorted({*self.warnings, *muxed.warnings}))
+
+    def _mux_plan(self) -> tuple[tuple[tuple[int, int], ...], int, int]:
+        """Return what a container's denies settle through the multiplexers on the fast path, and what they cannot.
+
+        The calls: per call of each multiplexer, the bits of the family it runs and its place
+        in a container's key (``mux_key``). A base whose multiplexers are allowed outright (or
+        not at all) and whose rules for the calls they run do not refuse them or give them
+        conditions of several actions settles a deny as ``_multiplex`` does, a variant per
+        key; on any other base, a deny of those names (``mux_general``) takes the general
+        path. And the bits of the multiplexers themselves (``mux_names``): a deny of one
+        refuses it outright.
+        """
+        u = self.u
+        if not self.multiplexed:
+            return (), 0, 0
+        calls = tuple((fam, place) for place, (_, _, fam) in enumerate(_mux_calls(u)))
+        mux_bits = functools.reduce(operator.or_, (b for _, b, _ in u.multiplexers), 0)
+        names = {s.name for s in subcalls(u.arch)}
+        verdicts: dict[str, set[tuple[Action, int | None, bool]]] = {}
+        default = (self.action, self.errno)
+        for rule in self.rule_list:
+            if (rule.action, rule.errno) == default:
+                continue
+            for n in names.intersection(rule.names):
+                verdicts.setdefault(n, set()).add((rule.action, rule.errno, bool(rule.args)))
+        simple = not self.others_bits & mux_bits and all(
+            len(found) == 1 and next(iter(found))[0].allows for found in verdicts.values()
+        )
+        return calls, 0 if simple else self.multiplexed, mux_bits
+
+    def warnings_for(self, left: int, refused: int = 0, errno: int = EPERM) -> tuple[str, ...]:
+        """Return the warnings of a profile made on the fast path whose container leaves ``left`` of ``unchecked``.
+
+        A container that allows (or denies) a name the base allows under conditions takes it
+        out of those rules: the multiplexers then have no conditions to miss for it. One that
+        denies a multiplexer (``refused``: their bits) with the default's errno (``errno``)
+        has it refused with another one, and is told.
+        """
+        if left == self.unchecked and not refused:
+            return self.fast_warnings
+        key = (left, refused, errno)
+        found = self.mux_warnings.get(key)
+        if found is None:
+            rest = self._rest(self.unchecked & ~left)
+            default = (self.action, self.errno)
+            muxed = _multiplex(self.u, self.architectures, rest, default, refused, set(), errno, strict=False)
+            found = tuple(sorted({*self.warnings, *muxed.warnings}))
+            if len(self.mux_warnings) >= _CACHE_SIZE:
+                self.mux_warnings.clear()
+            self.mux_warnings[key] = found
+        return found
+
+    def mux(self, deny: int, allowed: int, errno: int) -> tuple[tuple[int, int, int], int, int, int, int]:
+        """Return how a container's denies settle through the multiplexers on the fast path.
+
+        The key of its rules (``after``), its allow list less the multiplexers allowed call by
+        call instead, the names and errno of its refusal rule, and the multiplexers it denies
+        with the default's errno: runc would drop a rule equal to the default, so they get a
+        rule of another errno (``_multiplex`` does the same), and a warning.
+        """
+        key, take = self.mux_key(deny, allowed, errno)
+        outright = deny & self.mux_names
+        if outright and errno == self.refuses:
+            return key, allowed & ~take, outright, ENOSYS if errno != ENOSYS else EPERM, outright
+        return key, allowed & ~take, deny, errno, 0
+
+    def mux_key(self, deny: int, allowed: int, errno: int) -> tuple[tuple[int, int, int], int]:
+        """Return the key of a container's denies through the multiplexers, and the multiplexers it allows.
+
+        Those are taken out of its allow list: they are allowed call by call instead. A denied
+        multiplexer is refused outright: its calls are none of the key's business.
+        """
+        refused = 0
+        for fam, place in self.mux_calls:
+            if deny & fam:
+                refused |= 1 << place
+        take = 0
+        for _, bit, places in _mux_places(self.u):
+            if deny & bit:
+                refused &= ~places
+            elif refused & places and allowed & bit:
+                take |= bit
+        return (refused, errno, take), take
+
+    def after(
+        self, first: Rule, touched: int, deny: int, errno: int, mux: tuple[int, int, int] | None = None
+    ) -> tuple[tuple[Rule, ...], Shape]:
         """Return a profile's rules and shape: ``first``, then the base's rules less the names ``touched``.
 
         With the container's denies (``deny``) if the default does not refuse them with
-        ``errno``. As ``_combine`` would make them, with the rest kept per set of
+        ``errno``; and with the multiplexers' calls they refuse (``mux``: ``mux_key``). As
+        ``_combine`` and ``_multiplex`` would make them, with the rest kept per set of
         touched names (``variant``, ``errno_variant``), so emitters keep its text.
         """
         if deny and errno != self.refuses:
@@ -600,29 +715,54 @@ class _Base:
             errno, near = self.vary
             deny = 0
         if not (deny or (touched & near and near & ~touched)):
-            rest, shape = self.variant(touched) if touched else (self.rule_list, self.shape)
+            rest, shape = self.variant(touched, mux) if touched or mux else (self.rule_list, self.shape)
             return (first, *rest), shape
         # Containers that differ only in that rule's names share the rest.
-        before, near, after, shape = self.errno_variant(touched & ~near, errno)
+        before, near, after, shape = self.errno_variant(touched & ~near, errno, mux)
         refusal = _rule_from_bits(self.u, near & ~touched | deny, _ERRNO, errno, (), near)
         return (first, *before, refusal, *after), shape
 
-    def variant(self, touched: int) -> tuple[tuple[Rule, ...], Shape]:
+    def variant(self, touched: int, mux: tuple[int, int, int] | None = None) -> tuple[tuple[Rule, ...], Shape]:
         """Return the base's rules less the names ``touched`` (bits of ``open``), and their shape (kept).
 
         A container that allows, denies or has the capabilities of some of the names the
         base's conditional or refusing rules hold takes them out of those rules; the rest
-        of each rule stays. Containers that take out the same names share the result.
+        of each rule stays. Containers that take out the same names share the result. With
+        ``mux``, the rules of the multiplexers' calls the container's denies refuse are in.
         """
-        if not touched:
+        if not (touched or mux):
             return self.rule_list, self.shape
-        found = self.variants.get(touched)
+        key: object = touched if mux is None else (touched, mux)
+        found: tuple[tuple[Rule, ...], Shape] | None = self.variants.get(key)  # type: ignore[call-overload]
         if found is None:
-            found = self.variants[touched] = (self._rest(touched), Shape())
+            rest = self._rest(touched) if touched else self.rule_list
+            found = self.variants[key] = (self._muxed(rest, mux), Shape())  # type: ignore[index]
             self._kept()
         return found
 
-    def errno_variant(self, touched: int, errno: int) -> tuple[tuple[Rule, ...], int, tuple[Rule, ...], Shape]:
+    def _muxed(self, rules: tuple[Rule, ...], mux: tuple[int, int, int] | None) -> tuple[Rule, ...]:
+        """Return ``rules`` with the multiplexers' rules of ``mux`` merged in, canonical."""
+        if mux is None:
+            return rules
+        refused, errno, take = mux
+        extra = _mux_rules(self.u, refused, errno, errno == self.refuses, take)
+        if not extra:
+            return rules
+        out = list(rules)
+        at = {r.key(): i for i, r in enumerate(out)}
+        for key, bits in extra:
+            i = at.get(key)
+            if i is None:
+                out.append(_shared(self.u, key, bits)[1])
+                at[key] = len(out) - 1
+            else:
+                out[i] = _shared(self.u, key, _bits_of(out[i]) | bits)[1]
+        out.sort(key=lambda r: _order(r.key()))
+        return tuple(out)
+
+    def errno_variant(
+        self, touched: int, errno: int, mux: tuple[int, int, int] | None = None
+    ) -> tuple[tuple[Rule, ...], int, tuple[Rule, ...], Shape]:
         """``variant`` for profiles whose unconditional ERRNO rule of ``errno`` has names that differ too.
 
         A container's denies, when the default does not refuse them with ``errno``,
@@ -631,10 +771,10 @@ class _Base:
         base's own rule has in it (bits; 0: the base has none), and the shape of
         profiles whose first rule and that one differ in their names (kept).
         """
-        key = (touched, errno)
-        found = self.errno_variants.get(key)
+        key = (touched, errno) if mux is None else (touched, errno, mux)
+        found = self.errno_variants.get(key)  # type: ignore[arg-type]
         if found is None:
-            rest = self._rest(touched) if touched else self.rule_list
+            rest = self._muxed(self._rest(touched) if touched else self.rule_list, mux)
             refusal = Rule._trusted(("read",), _ERRNO, errno, ())  # noqa: SLF001 - canonical: where the rule sorts
             sort = refusal.sort_key()[:-1]
             keys = [rule.sort_key()[:-1] for rule in rest]
@@ -644,7 +784,7 @@ class _Base:
             if at < len(rest) and keys[at] == sort:  # the base's own rule: the names are joined to it
                 near = _bits_of(rest[at])
                 after = rest[at + 1 :]
-            found = self.errno_variants[key] = (rest[:at], near, after, Shape(second=1 + at))
+            found = self.errno_variants[key] = (rest[:at], near, after, Shape(second=1 + at))  # type: ignore[index]
             self._kept()
         return found
 
@@ -832,6 +972,8 @@ def compose(
     no_new_privileges: bool = False,
     capability_map: str | None = None,
     kernel: tuple[int, int] | None = None,
+    deny_exact: Iterable[str] = (),
+    strict_multiplexers: bool = False,
 ) -> Profile:
     """Compose the seccomp profile of one container on an ``arch`` host.
 
@@ -842,7 +984,10 @@ def compose(
             covers every ABI it runs.
         caps: the container's capabilities (``"NET_ADMIN"``, ``"CAP_NET_ADMIN"`` or ``Capability``).
         allow: syscall names to allow (a runtime rule).
-        deny: syscall names to deny; deny wins over every other layer.
+        deny: syscall names to deny; deny wins over every other layer. A name denies its whole
+            family on every ABI of the host (``setuid`` also ``setuid32``: ``syscalls.family``) and,
+            where the profile lists x86, the ``socketcall``/``ipc`` calls that run it; a denied
+            ``socketcall`` or ``ipc`` is refused by a rule of its own.
         rules: extra rules (e.g. conditional allows) added as one layer.
         layers: extra layers (policies' runtime rules), each with its own label and gate.
         errno_policy: ``"eperm"`` or ``"enosys"``; None: the template's default, else eperm.
@@ -858,6 +1003,11 @@ def compose(
             drops capabilities and switches user, and needs more.
         capability_map: ``"docker"`` or ``"kernel"``; None: the template's choice.
         kernel: host kernel (major, minor) for templates gated on ``minKernel``; None: newest.
+        deny_exact: syscall names to deny as named only: not the rest of their families, not
+            through ``socketcall``/``ipc`` (what ``deny`` did before families).
+        strict_multiplexers: where the profile lists x86, refuse ``socketcall`` (``ipc``) outright
+            when a socket (IPC) call it runs keeps argument conditions: libseccomp cannot check them
+            through the multiplexer, so i386 programs would otherwise get the call with any arguments.
 
     Returns:
         The canonical profile, with ``warnings`` and per-syscall provenance.
@@ -905,38 +1055,54 @@ def compose(
         deny = list(deny)
     try:  # _names_bits for both lists, inline: one try on the hot path, not two calls
         allow_bits = _reduce(_or, map(u.bit_of, allow), 0)  # all in C
-        deny_bits = _reduce(_or, map(u.bit_of, deny), 0)
+        deny_bits = _reduce(_or, map(u.family_of, deny), 0)  # each name with its family
     except (KeyError, TypeError):  # a name on another arch's table, or on none: the slow path says which
-        allow_bits = _names_bits(u, allow)
-        deny_bits = _names_bits(u, deny)
-    if allow_bits >= 0 and deny_bits >= 0 and base_.trusted and not rules and not layers:
+        allow_bits = _names_bits(allow, u.bit_of)
+        deny_bits = _names_bits(deny, u.family_of)
+    if (
+        allow_bits >= 0
+        and deny_bits >= 0
+        and base_.trusted
+        and not rules
+        and not layers
+        and not (deny_bits and deny_bits & base_.mux_general)
+        and not (deny_exact or strict_multiplexers)
+    ):
         # The common case: capabilities and allow/deny lists on a base whose own rules are ready.
         explain = _Explainer(base_, capbits, allow_bits, deny_bits, (), ())
         allowed = (allow_bits | base_.allow | cap_bits) & ~deny_bits
+        mux, refusal, refusing, outright = None, deny_bits, deny_errno, 0
+        if deny_bits and deny_bits & base_.multiplexed:  # x86 calls of the denies' families: refused through them too
+            mux, allowed, refusal, refusing, outright = base_.mux(deny_bits, allowed, deny_errno)
+        touched = (allow_bits | deny_bits) & base_.open | cap_touched
+        shape = None
         if allowed and not base_.log:
             # The container's allow list, then the base's own rules as the container's names leave them.
             first = _rule_from_bits(u, allowed, _ALLOW, None, (), family.near)
-            touched = (allow_bits | deny_bits) & base_.open | cap_touched
-            rules_, shape = base_.after(first, touched, deny_bits, deny_errno)
-        else:
+            rules_, shape = base_.after(first, touched, refusal, refusing, mux)
+        elif mux is None:
             rules_ = _combine(u, base_, cap_bits, cap_touched, allow_bits, deny_bits, deny_errno)
-            shape = None
-        return _trusted_profile(  # canonical by construction, the default checked by _Base
-            base_.action,
-            base_.errno,
-            base_.architectures,
-            rules_,
-            base_.flags,
-            template.listener_path,
-            template.listener_metadata,
-            base_.warnings,
-            explain,
-            shape,
-        )
+        if mux is None or shape is not None:  # else (nothing allowed, and multiplexers to settle): the general path
+            return _trusted_profile(  # canonical by construction, the default checked by _Base
+                base_.action,
+                base_.errno,
+                base_.architectures,
+                rules_,
+                base_.flags,
+                template.listener_path,
+                template.listener_metadata,
+                # A container that takes names out of the base's conditional socket/IPC rules has other warnings.
+                base_.warnings_for(base_.unchecked & ~touched, outright, deny_errno)
+                if touched & base_.unchecked or outright
+                else base_.fast_warnings,
+                explain,
+                shape,
+            )
 
     cap = (cap_bits, cap_touched)
     lists = (allow, deny, allow_bits, deny_bits)
-    return _compose_layers(template, base_, capbits, cap, *lists, tuple(rules), layers, deny_errno, kernel)
+    last = (deny_errno, kernel, tuple(deny_exact), strict_multiplexers)
+    return _compose_layers(template, base_, capbits, cap, *lists, tuple(rules), layers, *last)
 
 
 def _compose_layers(
@@ -952,6 +1118,8 @@ def _compose_layers(
     layers: Iterable[Layer],
     deny_errno: int,
     kernel: tuple[int, int] | None,
+    deny_exact: tuple[str, ...] = (),
+    strict: bool = False,
 ) -> Profile:
     """``compose`` with the caller's own rules and layers, names outside the universe, conflicts to report."""
     u = base_.u
@@ -959,6 +1127,8 @@ def _compose_layers(
     warnings: list[str] = []  # beyond the base's, only on the slow paths
     union: list[_Part] = []
     denies: list[_Part] = []
+    # Denied names no ABI of the host has but a multiplexer runs (accept on an i386 host): their calls are refused.
+    foreign_denied = {n for n in deny if isinstance(n, str) and n not in u.index}
     if allow_bits < 0 or deny_bits < 0:
         _check_names(u, allow, "allow")
         _check_names(u, deny, "deny")
@@ -967,25 +1137,60 @@ def _compose_layers(
             allow_bits = 0
     if extra:
         union.append(_Part(_resolve(u, Layer("rule", extra), warnings, "rules")))
+    family_denied = max(0, deny_bits)
     for k, layer in enumerate(layers):
         if not layer.gate.passes(arch, _capset(capbits), kernel):
             continue
-        (denies if layer.deny else union).append(_Part(_resolve(u, layer, warnings, f"layers[{k}].rules")))
+        if layer.deny:
+            part = _deny_part(u, layer, warnings, f"layers[{k}].rules", foreign_denied)
+            family_denied |= 0 if layer.exact else part.every
+            denies.append(part)
+        else:
+            union.append(_Part(_resolve(u, layer, warnings, f"layers[{k}].rules")))
     if deny_bits < 0:
-        denies.append(_Part(_resolve(u, Layer("deny", (Rule(tuple(deny)),), deny=True), warnings, "deny")))
+        part = _deny_part(u, Layer("deny", (Rule(tuple(deny)),), deny=True), warnings, "deny", foreign_denied)
+        family_denied |= part.every
+        denies.append(part)
         deny_bits = 0
+    if deny_exact:
+        _check_names(u, deny_exact, "deny_exact")
+        exact = Layer("deny-exact", (Rule(deny_exact),), deny=True, exact=True)
+        denies.append(_deny_part(u, exact, warnings, "deny_exact", foreign_denied))
 
     explain = _Explainer(base_, capbits, allow_bits, deny_bits, union, denies)
     fields = (base_.architectures, base_.flags, template.listener_path, template.listener_metadata)
     warned = tuple(sorted({*base_.warnings, *warnings})) if warnings else base_.warnings
     if base_.trusted and not union and not denies:
         rules_ = _combine(u, base_, *cap, allow_bits, deny_bits, deny_errno)
-        return Profile._trusted(  # noqa: SLF001 - canonical by construction, the default checked by _Base
+        profile = Profile._trusted(  # noqa: SLF001 - canonical by construction, the default checked by _Base
             base_.action, base_.errno, fields[0], rules_, fields[1], fields[2], fields[3], warned, explain
         )
-    # The general case: the caller's own rules and layers, names outside the tables, conflicts to report.
-    rules_ = tuple(_combine_layers(u, *explain.layers(), base_.action, base_.errno, deny_errno))
+    else:
+        # The general case: the caller's own rules and layers, names outside the tables, conflicts to report.
+        rules_ = tuple(_combine_layers(u, *explain.layers(), base_.action, base_.errno, deny_errno))
+        profile = Profile(
+            base_.action, base_.errno, fields[0], rules_, fields[1], fields[2], fields[3], warned, explain
+        )
+    # The multiplexers' calls, on the canonical rules (one verdict per name, as the runtime reads them).
+    default = (base_.action, base_.errno)
+    muxed = _multiplex(u, fields[0], profile.rules, default, family_denied, foreign_denied, deny_errno, strict=strict)
+    if muxed.rules is None and not muxed.warnings:
+        return profile
+    warned = tuple(sorted({*warned, *muxed.warnings}))
+    rules_ = profile.rules if muxed.rules is None else tuple(muxed.rules)
     return Profile(base_.action, base_.errno, fields[0], rules_, fields[1], fields[2], fields[3], warned, explain)
+
+
+def _deny_part(u: Universe, layer: Layer, warnings: list[str], location: str, foreign: set[str]) -> _Part:
+    """A deny layer resolved on ``u``: each name with its family (unless ``layer.exact``).
+
+    Denied names no ABI of the host has join ``foreign``: a multiplexer may run them.
+    """
+    resolved = _resolve(u, layer, warnings, location)
+    if layer.exact:
+        return _Part(resolved)
+    foreign.update(n for r in layer.rules for n in r.names if n not in u.index)
+    return _Part([_Resolved(r.label, r.rule, u.expand(r.bits), r.foreign) for r in resolved])
 
 
 _Runtimes = str | tuple[str, ...] | None
@@ -1121,10 +1326,13 @@ def _base_for(
     return base
 
 
-def _names_bits(u: Universe, names: Sequence[str]) -> int:
-    """Return the bits of the caller's names, or -1 when one is outside the universe (the slow path)."""
+def _names_bits(names: Sequence[str], bits_of: Callable[[str], int]) -> int:
+    """Return the bits of the caller's names, or -1 when one is outside the universe (the slow path).
+
+    ``bits_of``: a universe's ``bit_of`` (the name alone) or ``family_of`` (with its family).
+    """
     try:
-        return _reduce(_or, map(u.bit_of, names), 0)
+        return _reduce(_or, map(bits_of, names), 0)
     except (KeyError, TypeError):
         return -1
 
@@ -1211,6 +1419,252 @@ def _shared(u: Universe, key: tuple[Action, int | None, tuple[Arg, ...]], bits: 
             _SHARED.clear()
         shared = _SHARED[u, key, bits] = (rule.sort_key()[:-1], rule)
     return shared
+
+
+@functools.cache
+def _order(key: tuple[Action, int | None, tuple[Arg, ...]]) -> _SortKey:
+    """``Rule.sort_key`` without the names, from a rule's key.
+
+    (The names of a rule built from bits are spelled out only when read.)
+    """
+    return Rule._trusted(("read",), *key).sort_key()[:-1]  # noqa: SLF001 - canonical parts
+
+
+@functools.cache
+def _mux_calls(u: Universe) -> tuple[tuple[str, int, int], ...]:
+    """Every call of the multiplexers of ``u``'s host: (multiplexer, call, bits of the family it runs)."""
+    return tuple((name, call, fam) for name, _, calls in u.multiplexers for call, fam in calls)
+
+
+@functools.cache
+def _mux_places(u: Universe) -> tuple[tuple[str, int, int], ...]:
+    """Per multiplexer: its name, its bit and the places of its calls in a ``mux_key``."""
+    calls = _mux_calls(u)
+    return tuple(
+        (name, bit, functools.reduce(operator.or_, (1 << i for i, c in enumerate(calls) if c[0] == name), 0))
+        for name, bit, _ in u.multiplexers
+    )
+
+
+_RuleKey = tuple[Action, int | None, tuple[Arg, ...]]
+_MUX_RULES: dict[tuple[Universe, int, int, bool, int], tuple[tuple[_RuleKey, int], ...]] = {}
+"""``_mux_rules`` by its arguments."""
+
+
+def _mux_rules(
+    u: Universe, refused: int, errno: int, like_default: bool, allowed: int
+) -> tuple[tuple[_RuleKey, int], ...]:
+    """Return the (key, bits) of the rules a simple base gets for the calls ``refused`` (``_Base.mux_key``).
+
+    Each multiplexer the container allows outright (``allowed``: their bits) is allowed
+    call by call for the calls it may still run; where the default does not refuse with
+    ``errno``, the refused calls get it (``_multiplex`` does the same on the general path).
+    """
+    key = (u, refused, errno, like_default, allowed)
+    found = _MUX_RULES.get(key)
+    if found is None:
+        calls = _mux_calls(u)
+        out: list[tuple[_RuleKey, int]] = []
+        for name, bit, places in _mux_places(u):
+            if not refused & places:
+                continue
+            mine = [(i, c) for i, c in enumerate(calls) if c[0] == name]
+            if allowed & bit:
+                out += [((_ALLOW, None, (_selector(name, c),)), bit) for i, (_, c, _) in mine if not refused >> i & 1]
+            if not like_default:
+                out += [((_ERRNO, errno, (_selector(name, c),)), bit) for i, (_, c, _) in mine if refused >> i & 1]
+        if len(_MUX_RULES) >= _CACHE_SIZE:
+            _MUX_RULES.clear()
+        found = _MUX_RULES[key] = tuple(out)
+    return found
+
+
+class _Muxed(NamedTuple):
+    rules: list[Rule] | None
+    """The rules with the multiplexers' calls settled; None: nothing to change."""
+    warnings: tuple[str, ...]
+
+
+_MASK16: Final = 0xFFFF
+
+
+@functools.cache
+def _selector(multiplexer: str, call: int) -> Arg:
+    """The condition on a multiplexer's first argument that selects ``call``.
+
+    ``ipc`` takes the low 16 bits as the call and a version above them (``IPCCALL``,
+    linux/ipc.h), so its calls are selected by mask; ``socketcall`` refuses anything but 1-20.
+    """
+    if multiplexer == "ipc":
+        return Arg(0, Operator.MASKED_EQ, _MASK16, call)
+    return Arg(0, Operator.EQ, call)
+
+
+def _without(rule: Rule, name: str) -> Rule | None:
+    names = tuple(n for n in rule.names if n != name)
+    return Rule(names, rule.action, rule.errno, rule.args, rule.comment) if names else None
+
+
+def _runtime_groups(args: tuple[Arg, ...]) -> tuple[tuple[Arg, ...], ...]:
+    """The conditions as runc and crun add them: a repeated argument index turns each into a rule (OR)."""
+    indexes = [a.index for a in args]
+    return tuple((a,) for a in args) if len(set(indexes)) != len(indexes) else (args,)
+
+
+def _names_in(rule: Rule, names: Iterable[str]) -> bool:
+    """Whether ``rule`` names one of ``names``."""
+    return any(n in rule.names for n in names)
+
+
+def _mixed(calls: Sequence[SubCall], rules: Sequence[Rule]) -> set[str]:
+    """The names of ``calls`` that have rules of more than one verdict under argument conditions."""
+    verdicts: dict[str, set[tuple[Action, int | None]]] = {}
+    for r in rules:
+        if r.args:
+            for n in r.names:
+                verdicts.setdefault(n, set()).add((r.action, r.errno))
+    return {s.name for s in calls if len(verdicts.get(s.name, ())) > 1}
+
+
+def _partial(
+    multiplexer: str,
+    calls: Sequence[SubCall],
+    refused: Sequence[SubCall],
+    rules: Sequence[Rule],
+    default: tuple[Action, int | None],
+) -> list[Rule] | None:
+    """Return ``rules`` with each allow of the multiplexer turned into one allow per call it still runs.
+
+    A call whose own rule decides it outright keeps that verdict through the multiplexer
+    (libseccomp adds it there); one allowed only under conditions is allowed through the
+    multiplexer when its rules all allow (libseccomp adds them as allows too). One with
+    conditional rules of several actions: None, as libseccomp refuses (EEXIST) a
+    multiplexer rule for it beside the ones its own rules add, unless the multiplexer's
+    verdict is unconditional.
+    """
+    verdicts: dict[str, list[Rule]] = {}
+    for r in rules:
+        if (r.action, r.errno) == default:
+            continue  # runc and crun drop it
+        for n in r.names:
+            verdicts.setdefault(n, []).append(r)
+    keep = []
+    for s in calls:
+        if s in refused:
+            continue
+        own = verdicts.get(s.name, [])
+        if any(not r.args and not r.action.allows for r in own):
+            continue  # refused by its own rule, which libseccomp adds to the multiplexer
+        if len({(r.action, r.errno) for r in own if r.args}) > 1:
+            return None
+        keep.append(s)
+    settled: list[Rule] = []
+    for r in rules:
+        if multiplexer not in r.names or not r.action.allows:
+            settled.append(r)
+            continue
+        rest = _without(r, multiplexer)
+        if rest is not None:
+            settled.append(rest)
+        if not r.args:  # every call it ran, but the refused ones
+            settled += [Rule((multiplexer,), r.action, None, (_selector(multiplexer, s.call),)) for s in keep]
+            continue
+        for group in _runtime_groups(r.args):  # the calls its conditions let through, exactly
+            first = [a for a in group if a.index == 0]
+            others = tuple(a for a in group if a.index != 0)
+            settled += [
+                Rule((multiplexer,), r.action, r.errno, (Arg(0, Operator.EQ, s.call), *others))
+                for s in keep
+                if all(a.matches(s.call) for a in first)
+            ]
+    return settled
+
+
+def _multiplex(
+    u: Universe,
+    architectures: Sequence[Arch],
+    rules: Sequence[Rule],
+    default: tuple[Action, int | None],
+    denied: int,
+    foreign_denied: set[str],
+    deny_errno: int,
+    *,
+    strict: bool,
+) -> _Muxed:
+    """Settle what ``socketcall`` and ``ipc`` run, where the profile lists x86 (i386).
+
+    An i386 program makes a socket or IPC call directly or through the multiplexer, the
+    call's number in the first argument (``syscalls.subcalls``); libseccomp adds a rule of
+    the multiplexer for that number to every rule of such a call, without its argument
+    conditions. So:
+
+    - a call whose family is ``denied`` is refused through the multiplexer too: an allow of the
+      multiplexer becomes one allow per call it may still run, and, where the default refuses
+      otherwise, the refused calls get ``deny_errno`` by a rule of their own;
+    - a denied multiplexer (or, ``strict``, one running a call that keeps argument conditions)
+      is refused by an unconditional rule: runc and crun drop a rule equal to the default
+      action, after which libseccomp would let through every call whose direct rule allows,
+      so where the default already refuses with ``deny_errno`` the rule takes another errno
+      (ENOSYS; EPERM if that is the default's);
+    - conditions the multiplexer cannot check are reported (warnings).
+    """
+    if Arch.X86 not in architectures or not u.multiplexers:
+        return _Muxed(None, ())
+    action, errno = default
+    like_default = action is _ERRNO and errno == deny_errno
+    out = list(rules)
+    changed = False
+    warnings: list[str] = []
+    by_multiplexer: dict[str, list[SubCall]] = {}
+    for sub in subcalls(u.arch):
+        by_multiplexer.setdefault(sub.multiplexer, []).append(sub)
+    for multiplexer, calls in by_multiplexer.items():
+        conditional = {n for r in out if r.args for n in r.names}
+        refused = [
+            s for s in calls if u.mask(n for n in s.family if n in u.index) & denied or s.name in foreign_denied
+        ]
+        unchecked = [s for s in calls if s not in refused and conditional & {s.name, *s.family}]
+        outright = bool(u.bit.get(multiplexer, 0) & denied or (strict and unchecked))
+        settled = None if outright or not refused else _partial(multiplexer, calls, refused, out, default)
+        if outright or (refused and settled is None):
+            refusal = deny_errno if not like_default else ENOSYS if deny_errno != ENOSYS else EPERM
+            out = [r for r in (_without(r, multiplexer) if multiplexer in r.names else r for r in out) if r]
+            out.append(Rule((multiplexer,), _ERRNO, refusal))
+            changed = True
+            if not outright:  # libseccomp could not load what the calls' own rules would add beside the allows
+                warnings.append(
+                    f"{multiplexer} is refused outright (with {errno_name(refusal)}): it must refuse "
+                    f"{', '.join(s.constant for s in refused)}, and {', '.join(sorted(_mixed(calls, rules)))}, "
+                    "which it also runs, has rules of several actions under argument conditions: libseccomp adds "
+                    f"those to it too, and refuses (runc fails to start the container) to add an allow of "
+                    f"{multiplexer} per call beside them"
+                )
+            elif refusal != deny_errno:
+                warnings.append(
+                    f"{multiplexer} is refused with {errno_name(refusal)}, not {errno_name(deny_errno)}: runc and "
+                    f"crun drop a rule equal to the default action, and libseccomp would then let {multiplexer} "
+                    "run every call whose own rule allows it"
+                )
+            continue
+        if unchecked:
+            names = sorted({n for s in unchecked for n in (s.name, *s.family) if n in conditional})
+            allows = {r.action.allows for r in out if r.args and _names_in(r, names)}
+            how = "allowed only" if allows == {True} else "refused" if allows == {False} else "allowed and refused"
+            constants = ", ".join(s.constant for s in unchecked)
+            one = len(names) == 1
+            warnings.append(
+                f"{', '.join(names)} {'is' if one else 'are'} {how} under argument conditions, which {multiplexer} "
+                f"cannot check on x86: an i386 program makes {'it' if one else 'them'} through "
+                f"{multiplexer}({constants}) with any arguments; --strict-multiplexers refuses {multiplexer} instead"
+            )
+        if settled is not None:
+            if not like_default:
+                settled += [
+                    Rule((multiplexer,), _ERRNO, deny_errno, (_selector(multiplexer, s.call),)) for s in refused
+                ]
+            out = settled
+            changed = True
+    return _Muxed(out if changed else None, tuple(warnings))
 
 
 def _combine(
@@ -1386,10 +1840,13 @@ class _Explainer:
         def has(r: _Resolved) -> bool:
             return (bit is not None and bool(r.bits >> bit & 1)) or name in r.foreign
 
+        # The verdict is the rules' as the runtime loads them; the layers say who decided.
         deniers = tuple(dict.fromkeys(r.label for r in denies if has(r)))
         if deniers:
             p = verdict_from_rules(profile, name, deniers)
-            return Provenance(name, "denied", p.action, p.errno, deniers)
+            if p.verdict == "default" and not p.action.allows:  # refused by the default action, as the deny asked
+                return Provenance(name, "denied", p.action, p.errno, deniers)
+            return Provenance(name, p.verdict, p.action, p.errno, deniers, p.conditions)
         verdict = verdict_from_rules(profile, name, ())
         if verdict.verdict == "allowed":
             labels = tuple(

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from seccompose.actions import Action, errno_name
 from seccompose.arch import Arch
-from seccompose.syscalls import TABLED_ARCHES, all_names, table
+from seccompose.syscalls import MULTIPLEXERS, TABLED_ARCHES, all_names, table
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -105,16 +105,28 @@ def _entry(action: Action, errno: int | None, args: tuple[Arg, ...]) -> str:
     return text
 
 
-def verdict_of(profile: Profile, name: str) -> Verdict:
-    """Return what the runtime does with ``name`` under ``profile`` (rules equal to the default dropped).
+def verdict_of(profile: Profile, name: str, abi: Arch | None = None) -> Verdict:
+    """Return what the runtime does with ``name`` under ``profile`` on ``abi`` (None: any ABI it lists).
 
-    >>> from seccompose import Profile, Rule
+    The rules as the runtime loads them (:func:`seccompose.profile.loaded_rules`): those equal
+    to the default dropped; a rule with two conditions on one argument is two entries (runc
+    and crun OR them); on x86, ``socketcall`` and ``ipc`` with the rules libseccomp adds them
+    for the calls they run.
+
+    >>> from seccompose import Profile, Rule, Arg, Operator
     >>> verdict_of(Profile(rules=(Rule(("kill",), Action.ERRNO, 1),)), "kill").describe()
     'SCMP_ACT_ERRNO(EPERM) (default)'
+    >>> twice = Rule(("clone",), args=(Arg(0, Operator.EQ, 1), Arg(0, Operator.EQ, 2)))
+    >>> verdict_of(Profile(rules=(twice,)), "clone").describe()
+    'allowed if arg0 == 0x1 | allowed if arg0 == 0x2'
     """
-    default = (profile.default_action, profile.default_errno)
+    from seccompose.profile import loaded_rules
+
+    loaded = loaded_rules(profile, name, abi=abi)
+    # libseccomp keeps the first unconditional verdict, which overrides every conditional one.
+    loaded = next(((r,) for r in loaded if not r.args), loaded)
     entries = sorted(
-        {(r.action, r.errno, r.args) for r in profile.rules if name in r.names and (r.action, r.errno) != default},
+        {(r.action, r.errno, r.args) for r in loaded},
         key=lambda e: (e[0].value, -1 if e[1] is None else e[1], tuple(a.sort_key() for a in e[2])),
     )
     if not entries:
@@ -293,8 +305,10 @@ def diff(a: Profile, b: Profile, *, a_name: str = "A", b_name: str = "B", arch: 
     for abi in (x for x in abis_a if x in abis_b and x in TABLED_ARCHES):
         t = table(abi)
         changes = []
-        for name in sorted(n for n in named if n in t):
-            va, vb = verdict_of(a, name), verdict_of(b, name)
+        # On x86 libseccomp gives the multiplexers rules of the calls they run, named or not.
+        here = named | set(MULTIPLEXERS) if abi is Arch.X86 else named
+        for name in sorted(n for n in here if n in t):
+            va, vb = verdict_of(a, name, abi), verdict_of(b, name, abi)
             if not _same(va, vb):
                 changes.append(Change(name, _kind(va, vb), va, vb))
         changes.sort(key=lambda c: (c.kind, c.name))

@@ -128,7 +128,11 @@ class Explanation:
         else:
             head = f"{self.name}: denied with {_action(self.action, self.errno)}"
         lines = [f"{head} ({where})"]
-        lines += ["  if " + " and ".join(_arg_text(a) for a in cond) for cond in self.conditions]
+        # Each group of conditions is one rule as the runtime loads it: AND within, OR between.
+        lines += [
+            ("  if " if i == 0 else "  or if ") + " and ".join(_arg_text(a) for a in cond)
+            for i, cond in enumerate(self.conditions)
+        ]
         lines.append("decided by:")
         lines += [f"  {d.label}" + (f": {d.detail}" if d.detail else "") for d in self.layers]
         if self.category:

@@ -28,7 +28,7 @@ from seccompose.actions import ENOSYS, EPERM, Action, errno_name, parse_errno
 from seccompose.arch import Arch
 from seccompose.errors import InvalidProfileError, SeccomposeError, did_you_mean
 from seccompose.fallbacks import ENOSYS_FALLBACK
-from seccompose.syscalls import TABLED_ARCHES, all_names, table
+from seccompose.syscalls import TABLED_ARCHES, all_names, subcalls, table
 
 if TYPE_CHECKING:
     from seccompose.caps import Capability
@@ -198,6 +198,29 @@ RULES: Final = (
         "and runc and crun skip what libseccomp cannot resolve: the rule silently has no effect there.",
         "Keep the rule for newer hosts, but do not rely on it where libseccomp is older than the kernel: "
         "check with `seccompose check PROFILE` on the target host.",
+    ),
+    LintRule(
+        "alias-allowed",
+        "error",
+        "A syscall refused while another name of it is allowed",
+        "Programs of another ABI reach the same kernel operation under other names: an x86_64 host also runs "
+        "i386 programs, which call setuid32 for setuid, mmap2 for mmap, _llseek for lseek, the *_time64 "
+        "calls; and on x86, socketcall and ipc run the socket and System V IPC calls. Refusing one name "
+        "while another rule allows another of the same family (or the multiplexer that runs it) leaves "
+        "the operation open.",
+        "Refuse the whole family (`seccompose syscalls NAME` lists it; `seccompose compose --deny` does it), "
+        "or allow the name you refused.",
+    ),
+    LintRule(
+        "multiplexer-unchecked",
+        "warning",
+        "A socket or IPC call under argument conditions that socketcall or ipc cannot check",
+        "On x86 (i386) a program makes the socket calls through socketcall(call, args) and the System V IPC "
+        "calls through ipc(call, ...) too, the arguments in memory the filter cannot read: libseccomp gives "
+        "the multiplexer a rule for the call without its argument conditions. A socket allowed only for some "
+        "address families is then created with any family through socketcall.",
+        "Refuse socketcall (ipc) outright (`seccompose compose --strict-multiplexers`), so i386 programs use "
+        "the direct calls (Linux 4.3+), or drop x86 from the architectures.",
     ),
     LintRule(
         "unfilterable-uprobe",
@@ -585,6 +608,8 @@ def _rule_abis(doc: _Doc, r: _Rule) -> tuple[Arch, ...] | None:
 
 def _noop_deny(doc: _Doc) -> Iterator[Finding]:
     allowed = {n for r in doc.rules if r.action.allows for n in r.names}
+    if _lists_x86(doc):  # libseccomp gives the multiplexers a rule for every allowed call they run
+        allowed.update(s.multiplexer for s in subcalls(Arch.X86) if s.name in allowed)
     for r in doc.rules:
         if r.action.allows or (r.action, r.errno) != (doc.default_action, doc.default_errno):
             continue
@@ -927,6 +952,77 @@ def _uprobe(doc: _Doc) -> Iterator[Finding]:
             )
 
 
+def _lists_x86(doc: _Doc) -> bool:
+    return not doc.fixed_arches or Arch.X86 in doc.architectures
+
+
+def _hosts(doc: _Doc) -> tuple[Arch, ...]:
+    """The hosts whose families apply: the profile's hosts (a template's: x86_64 and aarch64)."""
+    if not doc.fixed_arches:
+        return (Arch.X86_64, Arch.AARCH64)
+    hosts = tuple(a for a in (Arch.X86_64, Arch.AARCH64) if a in doc.architectures)
+    return hosts or tuple(a for a in (Arch.X86, Arch.ARM) if a in doc.architectures)
+
+
+def _aliases(doc: _Doc) -> Iterator[Finding]:
+    from seccompose.syscalls import family
+
+    allowed: dict[str, str] = {}
+    for r in doc.rules:
+        if r.action.allows:
+            for n in r.names:
+                allowed.setdefault(n, r.location)
+    default = (doc.default_action, doc.default_errno)
+    runs = {s.name: s.multiplexer for s in subcalls(Arch.X86)} if _lists_x86(doc) else {}
+    for r in doc.rules:
+        if r.action.allows or r.args or (r.action, r.errno) == default:
+            continue
+        for name in r.names:
+            fam = {n for host in _hosts(doc) for n in family(name, host)}
+            others = sorted(n for n in fam - set(r.names) if n in allowed)
+            multiplexer = runs.get(name)
+            through = multiplexer in allowed and not _refused_outright(doc, multiplexer or "")
+            if not (others or through):
+                continue
+            what = [f"{n} (allowed at {allowed[n]})" for n in others]
+            if through and multiplexer is not None:
+                what.append(f"{multiplexer}, which runs it on x86 (allowed at {allowed[multiplexer]})")
+            yield Finding(
+                _BY_ID["alias-allowed"],
+                f"{name} is refused here ({_describe(r.action, r.errno)}) but reached as {', '.join(what)}",
+                r.location,
+                (name, *others, *([multiplexer] if through and multiplexer else [])),
+            )
+
+
+def _multiplexed(doc: _Doc) -> Iterator[Finding]:
+    if not _lists_x86(doc):
+        return
+    by_name = {s.name: s for s in subcalls(Arch.X86)}
+    for r in doc.rules:
+        for name in (n for n in r.names if n in by_name) if r.args else ():
+            sub = by_name[name]
+            if _refused_outright(doc, sub.multiplexer):
+                continue
+            yield Finding(
+                _BY_ID["multiplexer-unchecked"],
+                f"{name} is {'allowed' if r.action.allows else 'refused'} under argument conditions, which "
+                f"{sub.multiplexer} cannot check on x86: an i386 program makes it through "
+                f"{sub.multiplexer}({sub.constant}) with any arguments",
+                r.location,
+                (name, sub.multiplexer),
+            )
+
+
+def _refused_outright(doc: _Doc, multiplexer: str) -> bool:
+    """Whether an unconditional rule, other than the default's action, refuses the multiplexer."""
+    default = (doc.default_action, doc.default_errno)
+    for r in doc.rules:
+        if multiplexer in r.names and not r.args:
+            return not r.action.allows and (r.action, r.errno) != default
+    return False
+
+
 def lint(
     document: Mapping[str, Any] | Profile,
     *,
@@ -1032,6 +1128,8 @@ def _checks(doc: _Doc, capset: frozenset[str] | None) -> list[Finding]:
         *_masked_datum(doc),
         *_dangerous(doc, capset),
         *_notify(doc),
+        *_aliases(doc),
+        *_multiplexed(doc),
         *_uprobe(doc),
     ]
 

@@ -24,9 +24,9 @@ from typing import Final
 from seccompose.actions import EPERM, Action, parse_errno
 from seccompose.arch import Arch
 from seccompose.errors import InvalidActionError, InvalidProfileError
-from seccompose.rules import Arg, Rule
+from seccompose.rules import Arg, Operator, Rule
 
-__all__ = ["Flag", "Profile", "Provenance"]
+__all__ = ["Flag", "Profile", "Provenance", "loaded_rules", "runtime_groups", "verdict_from_rules"]
 
 
 class Flag(enum.Enum):
@@ -294,18 +294,81 @@ class _ProfileParts:
     _shape: Shape | None
 
 
+def runtime_groups(args: tuple[Arg, ...]) -> tuple[tuple[Arg, ...], ...]:
+    """Return a rule's conditions as runc and crun add them: AND within a group, OR between groups.
+
+    libseccomp cannot AND two conditions on one argument, so the runtimes turn every
+    condition of such a rule into a rule of its own.
+
+    >>> from seccompose.rules import Operator
+    >>> runtime_groups((Arg(0, Operator.EQ, 1), Arg(0, Operator.EQ, 2)))
+    ((Arg(index=0, op=<Operator.EQ: 'SCMP_CMP_EQ'>, value=1, value_two=0),), \
+(Arg(index=0, op=<Operator.EQ: 'SCMP_CMP_EQ'>, value=2, value_two=0),))
+    """
+    indexes = [a.index for a in args]
+    if len(set(indexes)) != len(indexes):
+        return tuple((a,) for a in args)
+    return (args,)
+
+
+def loaded_rules(profile: Profile, name: str, *, abi: Arch | None = None) -> tuple[Rule, ...]:
+    """Return the rules the runtime loads for ``name``, in the order it adds them, each of one name.
+
+    As runc and crun read a profile: rules equal to the default action are dropped, and a
+    rule with two conditions on one argument becomes one rule per condition (OR). On x86
+    (``abi``, or any profile that lists it when ``abi`` is None) libseccomp also gives
+    ``socketcall`` and ``ipc`` a rule for each rule of a call they run, with the call's
+    number in place of the first argument's conditions (``syscalls.subcalls``).
+
+    >>> from seccompose.rules import Operator
+    >>> p = Profile(architectures=Arch.X86_64.abis, rules=(Rule(("socket",), args=(Arg(0, Operator.LT, 38),)),))
+    >>> [(r.names, r.args[0].op.name, r.args[0].value) for r in loaded_rules(p, "socketcall")]
+    [(('socketcall',), 'EQ', 1)]
+    """
+    from seccompose.syscalls import MULTIPLEXERS, subcalls
+
+    default = (profile.default_action, profile.default_errno)
+    x86 = abi is Arch.X86 if abi is not None else Arch.X86 in profile.architectures
+    calls = {}
+    if x86 and name in MULTIPLEXERS:
+        calls = {s.name: s.call for s in subcalls(Arch.X86) if s.multiplexer == name}
+    out: list[Rule] = []
+    for rule in profile.rules:
+        if (rule.action, rule.errno) == default:
+            continue
+        for n in rule.names:
+            if n == name:
+                out += [Rule((name,), rule.action, rule.errno, group) for group in runtime_groups(rule.args)]
+            elif n in calls:
+                out += [
+                    Rule(
+                        (name,),
+                        rule.action,
+                        rule.errno,
+                        (Arg(0, Operator.EQ, calls[n]), *(a for a in group if a.index != 0)),
+                    )
+                    for group in runtime_groups(rule.args)
+                ]
+    return tuple(out)
+
+
 def verdict_from_rules(profile: Profile, name: str, layers: tuple[str, ...]) -> Provenance:
-    """Work out a name's verdict from a profile's rules alone."""
-    rules = profile.rules_for(name)
-    for r in rules:
-        if r.action.allows and not r.args:
-            return Provenance(name, "allowed", r.action, r.errno, layers)
-    conditional = tuple(r.args for r in rules if r.action.allows)
-    if conditional:
-        return Provenance(name, "conditional", Action.ALLOW, None, layers, conditional)
+    """Work out a name's verdict from a profile's rules, as the runtime loads them (:func:`loaded_rules`).
+
+    The first unconditional rule decides (libseccomp keeps it and overrides every
+    conditional one); else conditional allows make it ``conditional``, each group of
+    conditions one way to be allowed; else the default action applies (conditional
+    refusals under a default that allows: ``conditional``, with no allowing conditions).
+    """
+    rules = loaded_rules(profile, name)
     for r in rules:
         if not r.args:
-            return Provenance(name, "denied", r.action, r.errno, layers)
+            return Provenance(name, "allowed" if r.action.allows else "denied", r.action, r.errno, layers)
+    conditional = tuple(dict.fromkeys(r.args for r in rules if r.action.allows))
+    if conditional:
+        return Provenance(name, "conditional", Action.ALLOW, None, layers, conditional)
+    if rules and profile.default_action.allows:
+        return Provenance(name, "conditional", profile.default_action, None, layers)
     return Provenance(name, "default", profile.default_action, profile.default_errno, ("default action",))
 
 

@@ -11,12 +11,30 @@ names to numbers for one ABI: ``x86_64``, ``x86`` (i386), ``x32``, ``aarch64`` a
 56
 >>> sorted(abis_with("_llseek"), key=lambda a: a.value)
 [<Arch.ARM: 'arm'>, <Arch.X86: 'x86'>]
+
+A *family* is the set of names, over the ABIs a host runs, that reach one kernel operation
+(``data/syscalls/families.tsv``, generated from the tables' entry points by
+``tools/gen_families.py``): an x86_64 host runs i386 programs, which set their uid with
+``setuid32`` as well as ``setuid``. A deny of one name of a family denies all of them.
+
+>>> family("setuid", Arch.X86_64), family("newfstatat", Arch.AARCH64)
+(('setuid', 'setuid32'), ('fstatat64', 'newfstatat'))
+>>> family("openat", Arch.X86_64)    # openat does more than open: a family of its own
+('openat',)
+
+On x86 (i386), ``socketcall`` and ``ipc`` run the socket and System V IPC calls, the first
+argument naming which (``data/syscalls/multiplexers.tsv``, numbers from the kernel's uapi
+``linux/net.h`` and ``linux/ipc.h``):
+
+>>> [(s.multiplexer, s.call, s.constant, s.family) for s in subcalls(Arch.X86_64) if s.name in ("socket", "send")]
+[('socketcall', 1, 'SYS_SOCKET', ('socket',)), ('socketcall', 9, 'SYS_SEND', ('sendto',))]
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
@@ -24,11 +42,16 @@ from seccompose.arch import Arch
 from seccompose.errors import InvalidArchError, UnknownSyscallError
 
 __all__ = [
+    "MULTIPLEXERS",
     "TABLED_ARCHES",
+    "SubCall",
     "SyscallTable",
     "abis_with",
     "all_names",
+    "families",
+    "family",
     "host_names",
+    "subcalls",
     "table",
 ]
 
@@ -169,3 +192,80 @@ def all_names() -> frozenset[str]:
 def abis_with(name: str) -> frozenset[Arch]:
     """Return the ABIs whose table has ``name`` (empty when no table has it)."""
     return frozenset(arch for arch in TABLED_ARCHES if name in table(arch))
+
+
+MULTIPLEXERS: Final = ("socketcall", "ipc")
+"""The i386 syscalls that run other syscalls, the first argument naming which."""
+
+
+@dataclass(frozen=True, slots=True)
+class SubCall:
+    """One call a multiplexer runs: ``socketcall(SYS_SOCKET, args)`` is ``socket``."""
+
+    abi: Arch
+    """The ABI that has the multiplexer (x86)."""
+    multiplexer: str
+    """``socketcall`` or ``ipc``."""
+    number: int
+    """The multiplexer's syscall number on ``abi``."""
+    call: int
+    """The first argument that selects the call (for ``ipc``, its low 16 bits; a version may sit above)."""
+    constant: str
+    """Its name in the kernel's uapi headers: ``SYS_SOCKET`` (linux/net.h), ``SEMGET`` (linux/ipc.h)."""
+    name: str
+    """The syscall it runs."""
+    family: tuple[str, ...]
+    """The names of the same operation on the host (empty: the host has it through the multiplexer only)."""
+
+
+def _rows(name: str) -> Iterator[list[str]]:
+    for line in (_DATA / name).read_text(encoding="utf-8").splitlines():
+        if line and not line.startswith("#") and not line.startswith(("host\t", "abi\t")):
+            yield line.split("\t")
+
+
+@functools.cache
+def families(host: Arch) -> Mapping[str, tuple[str, ...]]:
+    """Return, for each name of a family on an ``host`` host, the family's names (sorted).
+
+    Names of no family (most) are not keys: :func:`family` gives them alone.
+
+    Raises:
+        InvalidArchError: seccompose has no table for that host.
+    """
+    host_names(host)  # raises for an arch without tables
+    out: dict[str, tuple[str, ...]] = {}
+    for fields in _rows("families.tsv"):
+        if fields[0] == host.value:
+            names = tuple(fields[2].split())
+            for name in names:
+                out[name] = names
+    return out
+
+
+def family(name: str, host: Arch) -> tuple[str, ...]:
+    """Return the names, on an ``host`` host, of the operation ``name`` performs (sorted; ``(name,)`` alone).
+
+    A name no ABI of the host has (``send`` on x86_64, which i386 programs reach through
+    ``socketcall``) is its own family here.
+
+    Raises:
+        InvalidArchError: seccompose has no table for that host.
+    """
+    return families(host).get(name, (name,))
+
+
+@functools.cache
+def subcalls(host: Arch) -> tuple[SubCall, ...]:
+    """Return the calls the multiplexers of an ``host`` host's ABIs run (none on hosts without x86).
+
+    Raises:
+        InvalidArchError: seccompose has no table for that host.
+    """
+    host_names(host)
+    out = []
+    for abi, multiplexer, number, call, constant, name, on, fam in _rows("multiplexers.tsv"):
+        if on == host.value:
+            family_names = () if fam == "-" else tuple(fam.split())
+            out.append(SubCall(Arch(abi), multiplexer, int(number), int(call), constant, name, family_names))
+    return tuple(out)

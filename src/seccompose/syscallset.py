@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import operator
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from operator import getitem
@@ -32,7 +33,7 @@ from typing import Final, TypeVar
 
 from seccompose.arch import Arch
 from seccompose.errors import ArchMismatchError, UnknownSyscallError
-from seccompose.syscalls import all_names, host_names
+from seccompose.syscalls import all_names, families, host_names, subcalls
 
 __all__ = ["SyscallSet", "Universe", "universe"]
 
@@ -63,8 +64,8 @@ class Universe:
     """The names a host arch can be asked for, each with a fixed bit position (sorted order)."""
 
     __slots__ = (
-        "_calls", "_fragments", "_names", "_rendered", "_texts", "arch", "bit", "bit_of", "full", "index", "names",
-        "nbytes",
+        "_calls", "_fragments", "_names", "_rendered", "_texts", "arch", "bit", "bit_of", "families", "family_bits",
+        "family_of", "full", "index", "multiplexed", "multiplexers", "names", "nbytes",
     )  # fmt: skip
 
     def __init__(self, arch: Arch) -> None:
@@ -76,11 +77,45 @@ class Universe:
         """``bit[name]``, bound once: the hot path maps it over name lists."""
         self.full: Final = (1 << len(self.names)) - 1
         self.nbytes: Final = (len(self.names) + 7) // 8
+        bit = self.bit
+        self.family_bits: Final = {
+            name: functools.reduce(operator.or_, (bit[n] for n in family if n in bit), bit[name])
+            for name, family in families(arch).items()
+            if name in bit
+        }
+        """``name`` -> the bits of its family (``syscalls.family``), for the names of a family of two or more."""
+        self.family_bits.update((name, b) for name, b in self.bit.items() if name not in self.family_bits)
+        self.family_of: Final = self.family_bits.__getitem__
+        """``family_bits[name]``, bound once: the hot path maps it over deny lists."""
+        self.families: Final = tuple(
+            functools.reduce(operator.or_, (bit[n] for n in fam if n in bit), 0)
+            for fam in dict.fromkeys(families(arch).values())
+        )
+        """The bits of each family of two or more names."""
+        self.multiplexers: Final = _multiplexers(self)
+        """Per multiplexer of the host's ABIs: its name, bit (0: not in this universe) and the bits of the family
+        each of its calls runs."""
+        self.multiplexed: Final = functools.reduce(
+            operator.or_, (b | fam for _, b, calls in self.multiplexers for _, fam in calls), 0
+        )
+        """The bits of the multiplexers and of every name their calls run."""
         self._names: list[tuple[tuple[str, ...], ...]] = []
         self._fragments: dict[str, list[tuple[str, ...]]] = {}
         self._rendered: dict[str, tuple[str, ...]] = {}
         self._texts: dict[tuple[str, int], tuple[str, tuple[int, ...]]] = {}
         self._calls = 0
+
+    def expand(self, bits: int) -> int:
+        """Return ``bits`` with the rest of each name's family (``syscalls.family``).
+
+        >>> u = universe(Arch.X86_64)
+        >>> u.names_of(u.expand(u.mask(["setuid", "read"])))
+        ('read', 'setuid', 'setuid32')
+        """
+        for fam in self.families:
+            if bits & fam:
+                bits |= fam
+        return bits
 
     def mask(self, names: Iterable[str], *, location: str | None = None) -> int:
         """Return the bitmask of ``names``.
@@ -206,6 +241,14 @@ class Universe:
             self._texts.clear()
         self._texts[style, near] = ref
         return ref
+
+
+def _multiplexers(u: Universe) -> tuple[tuple[str, int, tuple[tuple[int, int], ...]], ...]:
+    calls: dict[str, list[tuple[int, int]]] = {}
+    for sub in subcalls(u.arch):
+        family = functools.reduce(operator.or_, (u.bit[n] for n in sub.family if n in u.bit), 0)
+        calls.setdefault(sub.multiplexer, []).append((sub.call, family))
+    return tuple((name, u.bit.get(name, 0), tuple(found)) for name, found in calls.items())
 
 
 @functools.cache

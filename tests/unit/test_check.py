@@ -434,3 +434,16 @@ def test_strict_fails_on_warnings(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", "default", "--strict"]) == 1
     assert "warning: libseccomp" in capsys.readouterr().out
     assert main(["check", "default", "--strict", "--accept-unresolved"]) == 0
+
+
+def test_a_filter_longer_than_the_kernel_takes_is_a_problem() -> None:
+    # 4,100 argument values of one syscall: libseccomp compiles them, the kernel refuses past 4,096
+    # instructions (BPF_MAXINSNS); before, check printed OK for such a filter.
+    rules = [
+        {"names": ["personality"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 0, "value": v, "op": "SCMP_CMP_EQ"}]}
+        for v in range(4100)
+    ]
+    report = check({"defaultAction": "SCMP_ACT_ERRNO", "architectures": ["SCMP_ARCH_X86_64"], "syscalls": rules})
+    assert report.bpf_instructions > 4096
+    assert [f.kind for f in report.problems] == ["too-long"]
+    assert not report.ok

@@ -101,7 +101,7 @@ def test_compose_warns_what_the_target_ignores(capsys: pytest.CaptureFixture[str
     assert main(["compose", "--base", "default", "--errno-policy", "enosys", "--engine", "docker-20.10"]) == 0
     assert "warning: Docker 20.10 ignores defaultErrnoRet (38)" in capsys.readouterr().err
     assert main(["compose", "--base", "default", "--errno-policy", "enosys", "--engine", "docker-24.0"]) == 0
-    assert "warning" not in capsys.readouterr().err
+    assert "ignores" not in capsys.readouterr().err  # (the default's own socketcall warning stays: issue 14)
 
 
 def test_check_reads_a_docker_profile_as_the_target_engine(capsys: pytest.CaptureFixture[str]) -> None:

@@ -116,6 +116,18 @@ TRIGGERS: list[tuple[str, dict[str, Any], str | None]] = [
         "defaultAction",
     ),
     ("log-rule", oci(allow("read"), {"names": ["kill"], "action": "SCMP_ACT_LOG"}), "syscalls[1].action"),
+    (
+        "alias-allowed",
+        # setuid refused, but i386 programs call setuid32 (sys_setuid too), which is allowed
+        oci(allow("read", "setuid32"), {"names": ["setuid"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38}),
+        "syscalls[1]",
+    ),
+    (
+        "multiplexer-unchecked",
+        # socket only for AF_UNIX, but socketcall(SYS_SOCKET, args) carries the family in memory
+        oci(allow("read", "socketcall"), allow("socket", args=[{"index": 0, "value": 1, "op": "SCMP_CMP_EQ"}])),
+        "syscalls[1]",
+    ),
 ]
 ODDITIES = Path(__file__).parents[1] / "golden" / "render" / "oddities"
 ODDITY_RULES = {
@@ -155,10 +167,18 @@ CLEAN = [
     oci(
         allow("read"),
         allow(
-            "socket",
+            "prctl",
             args=[{"index": 0, "value": 1, "op": "SCMP_CMP_EQ"}, {"index": 1, "value": 1, "op": "SCMP_CMP_EQ"}],
         ),
     ),
+    # socket under conditions, socketcall refused outright (--strict-multiplexers): nothing unchecked
+    oci(
+        allow("read"),
+        allow("socket", args=[{"index": 0, "value": 1, "op": "SCMP_CMP_EQ"}]),
+        {"names": ["socketcall"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38},
+    ),
+    # a whole family refused, the multiplexer with it
+    oci(allow("read"), {"names": ["setuid", "setuid32", "socket", "socketcall"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38}),
     # NOTIFY with a listener
     oci(allow("read"), {"names": ["openat"], "action": "SCMP_ACT_NOTIFY"}, listenerPath="/run/agent.sock"),
 ]
@@ -182,7 +202,7 @@ def test_noop_deny_also_applies_to_conditional_denies() -> None:
     doc = oci(
         allow("read"),
         {
-            "names": ["socket"],
+            "names": ["personality"],
             "action": "SCMP_ACT_ERRNO",
             "errnoRet": 1,
             "args": [{"index": 0, "value": 40, "op": "SCMP_CMP_EQ"}],
@@ -397,15 +417,31 @@ def test_lint_file_reads_files_and_templates(tmp_path: Path) -> None:
 
 
 def test_docker_reference_profile_has_no_errors() -> None:
-    # Docker's current default is careful: nothing it says is silently dropped on the tabled arches.
+    # Docker's current default is careful: nothing it says is silently dropped on the tabled arches. But it
+    # allows socket for some address families only and socketcall outright, which i386 programs go through.
     report = lint_file(str(REFERENCE / "docker-default-moby-profiles-cd3bed8.json"), engines=["docker"])
     assert report.errors == ()
-    assert {f.rule.id for f in report.warnings} == {"dangerous-allowed"}
+    assert {f.rule.id for f in report.warnings} == {"dangerous-allowed", "multiplexer-unchecked"}
+    assert {f.names for f in report.warnings if f.rule.id == "multiplexer-unchecked"} == {("socket", "socketcall")}
     # the same file given to Podman: its minKernel conditions are ignored (issue 15: say what the target ignores)
     podman = lint_file(str(REFERENCE / "docker-default-moby-profiles-cd3bed8.json"), engines=["podman"])
     ignored = [f.message for f in podman.warnings if f.rule.id == "ignored-by-engine"]
     assert ignored
     assert all("Podman ignores syscalls[" in m and "minKernel" in m for m in ignored)
+
+
+def test_a_deny_of_socketcall_equal_to_the_default_is_overridden_by_the_calls_it_runs() -> None:
+    # runc drops it, and libseccomp gives socketcall a rule per allowed socket call: SYS_BIND still runs.
+    doc = oci(allow("read", "bind"), {"names": ["socketcall"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1})
+    assert ids(doc) == ["noop-deny-overridden"]
+    # without x86 there is no socketcall to reach
+    assert ids(oci(allow("read", "bind"), {"names": ["socketcall"], "action": "SCMP_ACT_ERRNO"}, arches=["SCMP_ARCH_X86_64", "SCMP_ARCH_X32"])) == ["noop-deny", "not-on-arch"]
+
+
+def test_a_refused_socket_call_reached_through_socketcall_is_an_alias() -> None:
+    doc = oci(allow("read", "socketcall"), {"names": ["socket"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38})
+    (finding,) = lint(doc).findings
+    assert finding.rule.id == "alias-allowed" and "socketcall, which runs it on x86" in finding.message
 
 
 def test_docker_20_10_allowed_io_uring() -> None:

@@ -116,7 +116,27 @@ def container_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cap-add", metavar="CAP", action="append", default=[], help="add a capability (ALL: all)")
     parser.add_argument("--cap-drop", metavar="CAP", action="append", default=[], help="drop a capability (ALL: all)")
     parser.add_argument("--allow", metavar="SYSCALL", action="append", default=[], help="allow syscalls")
-    parser.add_argument("--deny", metavar="SYSCALL", action="append", default=[], help="deny syscalls (wins)")
+    parser.add_argument(
+        "--deny",
+        metavar="SYSCALL",
+        action="append",
+        default=[],
+        help="deny syscalls (wins): each with its family on every ABI of the host (setuid also setuid32) and, on "
+        "x86, the socketcall/ipc calls that run it",
+    )
+    parser.add_argument(
+        "--deny-exact",
+        metavar="SYSCALL",
+        action="append",
+        default=[],
+        help="deny syscalls as named only: not the rest of their families, not through socketcall/ipc",
+    )
+    parser.add_argument(
+        "--strict-multiplexers",
+        action="store_true",
+        help="on x86, refuse socketcall (ipc) outright when a socket (IPC) call keeps argument conditions, which "
+        "they cannot check (i386 programs then need the direct socket calls, Linux 4.3+)",
+    )
     parser.add_argument(
         "--errno-policy",
         choices=("eperm", "enosys"),
@@ -231,6 +251,8 @@ def compose_from_args(args: argparse.Namespace) -> Profile:
         caps=caps,
         allow=syscall_list(args.allow, "--allow"),
         deny=syscall_list(args.deny, "--deny"),
+        deny_exact=syscall_list(args.deny_exact, "--deny-exact"),
+        strict_multiplexers=args.strict_multiplexers,
         errno_policy=args.errno_policy,
         runtime=runtime,
         no_new_privileges=no_new_privileges,
