@@ -12,7 +12,16 @@ from seccompose.policy import Binding, Policy, PolicyRule, Scope
 
 __all__ = ["PolicyDocument"]
 
-Glob = Annotated[str, Field(min_length=1, description="a glob on repository[:tag], e.g. 'redis:*'")]
+Glob = Annotated[str, Field(min_length=1, description="a glob (fnmatch: *, ?, [...])")]
+ImageGlob = Annotated[
+    str,
+    Field(
+        min_length=1,
+        description="a glob on repository[:tag], e.g. 'redis:*'; images and globs are normalised as Docker and "
+        "containerd do first (redis:7 = library/redis:7 = docker.io/library/redis:7 = "
+        "index.docker.io/library/redis:7), so any spelling matches",
+    ),
+]
 
 
 class _Model(BaseModel):
@@ -26,7 +35,11 @@ class TemplateBinding(_Model):
         json_schema_extra={"examples": [{"template": "redis", "images": ["redis:*"]}, {"template": "./myapp.json"}]}
     )
     template: str = Field(description="a shipped template name or a template/profile file (relative to the policy)")
-    images: tuple[Glob, ...] = Field(default=(), description="image globs; empty: the template's own images")
+    images: tuple[ImageGlob, ...] = Field(
+        default=(),
+        description="image globs (normalised as Docker does: redis:* also matches docker.io/library/redis:7); "
+        "empty: the template's own images",
+    )
 
 
 class ScopeModel(_Model):
@@ -40,7 +53,11 @@ class ScopeModel(_Model):
             ]
         }
     )
-    images: tuple[Glob, ...] = Field(default=(), description="image globs, one of which must match")
+    images: tuple[ImageGlob, ...] = Field(
+        default=(),
+        description="image globs, one of which must match (normalised as Docker does: redis:* also matches "
+        "index.docker.io/library/redis:7)",
+    )
     labels: dict[str, str] = Field(default_factory=dict, description="label globs that must all match")
     names: tuple[Glob, ...] = Field(default=(), description="container name globs")
     namespaces: tuple[Glob, ...] = Field(
@@ -92,7 +109,15 @@ class RuleModel(_Model):
     )
     name: str = Field(min_length=1, description="the rule's name, as the decision log and refusals name it")
     allow: tuple[str, ...] = Field(default=(), description="syscalls to allow")
-    deny: tuple[str, ...] = Field(default=(), description="syscalls to deny, whatever else allows them")
+    deny: tuple[str, ...] = Field(
+        default=(),
+        description="syscalls to deny, whatever else allows them: each with its family on every ABI of the host "
+        "(setuid also setuid32) and, on x86, the socketcall/ipc calls that run it",
+    )
+    deny_exact: tuple[str, ...] = Field(
+        default=(),
+        description="syscalls to deny as named only: not the rest of their families, not through socketcall/ipc",
+    )
     rules: tuple[dict[str, Any], ...] = Field(default=(), description="conditional allows, as OCI rules")
     scope: ScopeModel = Field(default=ScopeModel(), description="the containers it applies to (default: every one)")
 
@@ -150,6 +175,11 @@ class PolicyDocument(_Model):
     observe: ObserveModel = Field(
         default_factory=ObserveModel, description="the seccomp agent, for the modes other than enforce"
     )
+    strict_multiplexers: bool = Field(
+        default=False,
+        description="on x86, refuse socketcall (ipc) outright when a socket (IPC) call keeps argument conditions, "
+        "which they cannot check",
+    )
 
     def to_policy(self, *, source: str, base_dir: Path | None) -> Policy:
         def where(name: str) -> str:
@@ -165,6 +195,7 @@ class PolicyDocument(_Model):
                     r.deny,
                     Scope(r.scope.images, tuple(sorted(r.scope.labels.items())), r.scope.names, r.scope.namespaces),
                     tuple(_rule(raw, f"rules[{i}]") for i, raw in enumerate(r.rules)),
+                    r.deny_exact,
                 )
                 for r in self.rules
             ),
@@ -179,5 +210,6 @@ class PolicyDocument(_Model):
             observe_socket=self.observe.socket,
             observe_phases=self.observe.phases,
             agent_missing=self.observe.agent_missing,
+            strict_multiplexers=self.strict_multiplexers,
             source=source,
         )

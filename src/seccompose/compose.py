@@ -51,7 +51,7 @@ from seccompose.syscalls import SubCall, all_names, subcalls
 from seccompose.syscallset import Universe, universe
 from seccompose.templates import Gate, Template, load_template, template_from_profile
 
-__all__ = ["ErrnoPolicy", "Layer", "compose"]
+__all__ = ["ErrnoPolicy", "Layer", "compose", "union_template"]
 
 ErrnoPolicy = Literal["eperm", "enosys"]
 """``eperm``: unnamed syscalls fail with EPERM (Docker). ``enosys``: with ENOSYS, deliberate denies EPERM (Podman)."""
@@ -1103,6 +1103,80 @@ def compose(
     lists = (allow, deny, allow_bits, deny_bits)
     last = (deny_errno, kernel, tuple(deny_exact), strict_multiplexers)
     return _compose_layers(template, base_, capbits, cap, *lists, tuple(rules), layers, *last)
+
+
+def union_template(
+    bases: Sequence[str | Path | Template | Profile],
+    *,
+    arch: Arch | str,
+    caps: Iterable[Capability | str] = (),
+    errno_policy: ErrnoPolicy | None = None,
+    kernel: tuple[int, int] | None = None,
+    capability_map: str | None = None,
+) -> Template:
+    """Return one base that allows what any of ``bases`` allows for a container: an app and the tools beside it.
+
+    Each base is composed for the container (its capabilities, kernel and errno policy; no
+    runtime base set, which ``compose`` adds once), then the profiles are joined: a syscall
+    any of them allows outright is allowed; one allowed only under conditions keeps every
+    base's conditions; one no base allows keeps the first base's refusal that names it. The
+    template is named after the bases (``nginx+redis``); ``compose`` it with the container's
+    own allow and deny lists, which apply after the union (a deny still wins).
+
+    Raises:
+        ConflictError: the bases refuse unnamed syscalls differently (set an errno policy),
+            or name different seccomp agents (``listenerPath``).
+        SeccomposeError: a base cannot be composed (as ``compose`` raises).
+
+    >>> t = union_template(["nginx", "redis"], arch=Arch.X86_64)
+    >>> t.name, {"accept4", "epoll_wait"} <= compose(t, arch=Arch.X86_64, runtime=None).allowed()
+    ('nginx+redis', True)
+    """
+    caps = tuple(caps)
+    names = [b.name if isinstance(b, Template) else Path(b).stem if isinstance(b, Path) else str(b) for b in bases]
+    profiles = [
+        compose(
+            b, arch=arch, caps=caps, errno_policy=errno_policy, kernel=kernel, runtime=None,
+            capability_map=capability_map,
+        )
+        for b in bases
+    ]  # fmt: skip
+    if not profiles:
+        raise ConflictError("a union needs at least one base", location="--base")
+    defaults = {(p.default_action, p.default_errno) for p in profiles}
+    if len(defaults) > 1:
+        raise ConflictError(
+            f"the bases {', '.join(names)} refuse unnamed syscalls differently; choose one with --errno-policy",
+            location="--base",
+        )
+    listeners = {(p.listener_path, p.listener_metadata) for p in profiles if p.listener_path}
+    if len(listeners) > 1:
+        raise ConflictError(
+            f"the bases {', '.join(names)} hand syscalls to different seccomp agents", location="--base"
+        )
+    outright = {n for p in profiles for r in p.rules if r.action.allows and not r.args for n in r.names}
+    allowing = outright | {n for p in profiles for r in p.rules if r.action.allows for n in r.names}
+    rules: list[Rule] = []
+    for p in profiles:  # in the bases' order: the first refusal of a name wins, as within one template
+        for r in p.rules:
+            if r.action.allows:  # an outright allow stays; a conditional one unless another base allows outright
+                keep = r.names if not r.args else tuple(n for n in r.names if n not in outright)
+            else:  # a refusal gives way to any allow of another base
+                keep = tuple(n for n in r.names if n not in allowing)
+            if keep:
+                rules.append(Rule(keep, r.action, r.errno, r.args, r.comment))
+    first = profiles[0]
+    arches = tuple(dict.fromkeys(a for p in profiles for a in p.architectures))
+    joined = Profile(
+        first.default_action,
+        first.default_errno,
+        arches,
+        tuple(rules),
+        tuple(dict.fromkeys(f for p in profiles for f in p.flags)),
+        next(iter(listeners))[0] if listeners else None,
+        next(iter(listeners))[1] if listeners else None,
+    )
+    return template_from_profile(joined, name="+".join(names))
 
 
 def _compose_layers(

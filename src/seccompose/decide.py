@@ -419,6 +419,8 @@ def _compose(policy: Policy, facts: Facts) -> Decision:
             layers.append(Layer(f"rule:{r.name}", allow_rules))
         if r.deny:
             layers.append(Layer(f"rule:{r.name}", (Rule(r.deny),), deny=True))
+        if r.deny_exact:
+            layers.append(Layer(f"rule:{r.name}", (Rule(r.deny_exact),), deny=True, exact=True))
     runtime = policy.runtime if policy.runtime is None or facts.runtime is None else facts.runtime
     profile = compose(
         template,
@@ -429,6 +431,7 @@ def _compose(policy: Policy, facts: Facts) -> Decision:
         runtime=runtime,
         no_new_privileges=facts.no_new_privileges,
         kernel=facts.kernel,
+        strict_multiplexers=policy.strict_multiplexers,
     )
     why = (
         f"template {template!r} bound to the image by {glob!r}"

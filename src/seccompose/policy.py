@@ -21,52 +21,161 @@ False
 from __future__ import annotations
 
 import fnmatch
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from seccompose.arch import Arch
 from seccompose.caps import DOCKER_DEFAULT_CAPABILITIES, Capability
-from seccompose.errors import FormatError, InvalidProfileError, SeccomposeError
+from seccompose.errors import FormatError, InvalidArgumentError, InvalidProfileError, SeccomposeError
 from seccompose.profile import Profile
 from seccompose.rules import Rule
 
-__all__ = ["Container", "Decision", "Policy", "PolicyRule", "Scope", "image_names", "load_policy"]
+__all__ = ["Container", "Decision", "ImageReference", "Policy", "PolicyRule", "Scope", "image_names", "load_policy"]
 
-_DEFAULT_REGISTRY = "docker.io"
+_DEFAULT_DOMAIN: Final = "docker.io"
+_LEGACY_DOMAIN: Final = "index.docker.io"
+_OFFICIAL: Final = "library/"
+_COMPONENT: Final = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*")
+_LABEL: Final = r"[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?"
+_DOMAIN: Final = re.compile(rf"{_LABEL}(?:\.{_LABEL})*(?::[0-9]+)?")
+_TAG: Final = re.compile(r"[\w][\w.-]{0,127}")
+_DIGEST: Final = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}")
+_IMAGE_ID: Final = re.compile(r"(?:sha256:)?[0-9a-f]{64}")
+
+
+@dataclass(frozen=True, slots=True)
+class ImageReference:
+    """An image reference normalised as Docker and containerd do (``distribution/reference``).
+
+    ``redis:7``, ``library/redis:7``, ``docker.io/library/redis:7`` and
+    ``index.docker.io/library/redis:7`` are one image; a reference with neither tag nor
+    digest means ``:latest``; a registry is the first component when it has a ``.`` or a
+    ``:`` (a port) or is ``localhost``.
+
+    >>> str(ImageReference.parse("redis:7")), str(ImageReference.parse("index.docker.io/library/redis"))
+    ('docker.io/library/redis:7', 'docker.io/library/redis:latest')
+    >>> ImageReference.parse("localhost:5000/team/api@sha256:" + "ab" * 32).domain
+    'localhost:5000'
+    >>> ImageReference.parse("Redis:7")
+    Traceback (most recent call last):
+    ...
+    seccompose.errors.InvalidArgumentError: invalid image reference 'Redis:7': repository name must be lowercase \
+at image
+    """
+
+    domain: str
+    path: str
+    tag: str = ""
+    digest: str = ""
+
+    @classmethod
+    def parse(cls, text: str, *, location: str = "image") -> ImageReference:
+        """Return the normalised reference of ``text``.
+
+        Raises:
+            InvalidArgumentError: not a reference Docker would accept.
+        """
+        ref = text.strip()
+        if _IMAGE_ID.fullmatch(ref):  # an image id, not a name: nothing to normalise
+            return cls("", "", "", ref if ref.startswith("sha256:") else "sha256:" + ref)
+        name, _, digest = ref.partition("@")
+        last = name.rsplit("/", 1)[-1]
+        tag = None
+        if ":" in last:
+            name, tag = name.rsplit(":", 1)
+        first, slash, rest = name.partition("/")
+        if slash and ("." in first or ":" in first or first == "localhost" or first.lower() != first):
+            domain, path = first, rest
+        else:
+            domain, path = _DEFAULT_DOMAIN, name
+        if domain == _LEGACY_DOMAIN:
+            domain = _DEFAULT_DOMAIN
+        if domain == _DEFAULT_DOMAIN and "/" not in path:
+            path = _OFFICIAL + path
+        why = None
+        if not path or not _DOMAIN.fullmatch(domain) or (slash and not rest) or ("@" in ref and not digest):
+            why = "not a name"
+        elif any(c.lower() != c for c in path):
+            why = "repository name must be lowercase"
+        elif not all(_COMPONENT.fullmatch(c) for c in path.split("/")):
+            why = "not a repository name"
+        elif tag is not None and not _TAG.fullmatch(tag):
+            why = f"invalid tag {tag!r}"
+        elif digest and not _DIGEST.fullmatch(digest):
+            why = f"invalid digest {digest!r}"
+        if why:
+            raise InvalidArgumentError(f"invalid image reference {text!r}: {why}", location=location)
+        return cls(domain, path, tag or ("" if digest else "latest"), digest)
+
+    @property
+    def name(self) -> str:
+        """The repository with its registry: ``docker.io/library/redis``."""
+        return f"{self.domain}/{self.path}" if self.domain else ""
+
+    def forms(self) -> tuple[str, ...]:
+        """Return the spellings globs are matched against: the full one first, then the familiar ones.
+
+        With a tag ``name:tag``, with a digest ``name@digest``, and a reference pinned to a
+        digest alone also ``name:`` (so ``redis:*`` matches ``redis@sha256:...``).
+
+        >>> ImageReference.parse("redis:7").forms()
+        ('docker.io/library/redis:7', 'library/redis:7', 'redis:7')
+        """
+        if not self.domain:
+            return (self.digest,)
+        names = [self.name]
+        if self.domain == _DEFAULT_DOMAIN:
+            names.append(self.path)
+            if self.path.startswith(_OFFICIAL):
+                names.append(self.path.removeprefix(_OFFICIAL))
+        out = [f"{n}:{self.tag}" for n in names]
+        if self.digest:
+            out += [f"{n}@{self.digest}" for n in names]
+        return tuple(dict.fromkeys(out))
+
+    def __str__(self) -> str:
+        if not self.domain:
+            return self.digest
+        return self.name + (f":{self.tag}" if self.tag else "") + (f"@{self.digest}" if self.digest else "")
 
 
 def image_names(image: str) -> tuple[str, ...]:
-    """Return the forms an image reference is matched under: as given, short and fully qualified.
-
-    A reference without a tag means ``:latest``; a digest is ignored for matching.
+    """Return the forms an image reference is matched under, after normalising it (``ImageReference``).
 
     >>> image_names("redis:7")
-    ('redis:7', 'docker.io/library/redis:7', 'library/redis:7')
+    ('docker.io/library/redis:7', 'library/redis:7', 'redis:7')
+    >>> image_names("index.docker.io/library/redis")
+    ('docker.io/library/redis:latest', 'library/redis:latest', 'redis:latest')
     >>> image_names("ghcr.io/acme/api")
     ('ghcr.io/acme/api:latest',)
+
+    Raises:
+        InvalidArgumentError: the reference is not one Docker would accept.
     """
-    ref = image.strip().split("@", 1)[0]
-    last = ref.rsplit("/", 1)[-1]
-    if ":" not in last:
-        ref += ":latest"
-    first, _, rest = ref.partition("/")
-    has_registry = bool(rest) and ("." in first or ":" in first or first == "localhost")
-    if has_registry:
-        if first == _DEFAULT_REGISTRY:
-            short = rest.removeprefix("library/")
-            return tuple(dict.fromkeys((ref, short, f"library/{short}" if "/" not in short else short)))
-        return (ref,)
-    full = f"{_DEFAULT_REGISTRY}/{ref}" if "/" in ref else f"{_DEFAULT_REGISTRY}/library/{ref}"
-    forms = (ref, full) + (() if "/" in ref else (f"library/{ref}",))
-    return tuple(dict.fromkeys(forms))
+    if not image.strip():
+        return ()  # an image the engine did not say: no binding or scope names it
+    return ImageReference.parse(image).forms()
+
+
+def _glob(glob: str) -> str:
+    """A glob in the spelling ``image_names`` gives: Docker's legacy domain and implied ``library/`` normalised."""
+    text = glob.strip()
+    for prefix in (_LEGACY_DOMAIN + "/", _DEFAULT_DOMAIN + "/"):
+        if text.startswith(prefix):
+            rest = text[len(prefix) :]
+            return _DEFAULT_DOMAIN + "/" + (rest if "/" in rest.split(":", 1)[0] else _OFFICIAL + rest)
+    return text
 
 
 def _glob_matches(glob: str, image: str) -> bool:
-    # A glob without a tag names a repository: it matches every tag of it.
-    pattern = glob if ":" in glob.rsplit("/", 1)[-1] else glob + ":*"
-    return any(fnmatch.fnmatchcase(form, pattern) for form in image_names(image))
+    # A glob without a tag or digest names a repository: it matches every tag and digest of it.
+    pattern = _glob(glob)
+    last = pattern.rsplit("/", 1)[-1]
+    patterns = (pattern,) if ":" in last or "@" in last else (pattern + ":*", pattern + "@*")
+    return any(fnmatch.fnmatchcase(form, p) for form in image_names(image) for p in patterns)
 
 
 def _specificity(glob: str) -> int:
@@ -123,9 +232,12 @@ class PolicyRule:
     name: str
     allow: tuple[str, ...] = ()
     deny: tuple[str, ...] = ()
+    """Each name with its family on every ABI, and the socketcall/ipc calls that run it (``compose``)."""
     scope: Scope = Scope()
     rules: tuple[Rule, ...] = ()
     """Conditional allows (OCI rules with ``args``)."""
+    deny_exact: tuple[str, ...] = ()
+    """Names denied as named only (``compose(deny_exact=...)``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +284,8 @@ class Policy:
     """Apply the templates' startup phases in the observing modes."""
     agent_missing: str = "enforce"
     """Nothing answers on ``observe_socket`` at container start: ``enforce`` (the profile unobserved) or ``refuse``."""
+    strict_multiplexers: bool = False
+    """Refuse socketcall/ipc outright where a call they run keeps argument conditions (``compose``)."""
     source: str = field(default="", compare=False)
     digest: str = field(default="", compare=False)
     """``sha256:…`` of the policy file's bytes (set by ``load_policy``)."""

@@ -53,7 +53,8 @@ def parse_kernel(text: str, *, location: str | None = None) -> tuple[int, int]:
     """
     parts = str(text).strip().split(".")
     try:
-        major = int(parts[0])
+        # int() takes "-1" and "+1"; a version does not
+        major = int(parts[0]) if parts[0].isascii() and parts[0].isdigit() else int("x")
         minor = int("".join(c for c in parts[1].split("-")[0] if c.isdigit()) or "x") if len(parts) > 1 else 0
     except ValueError:
         raise InvalidProfileError(

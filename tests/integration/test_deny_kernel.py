@@ -158,6 +158,58 @@ def test_3_deny_exact_keeps_the_old_behaviour(program: Path, tmp_path: Path) -> 
     assert call(program, p, "32", 213, 0) == 0  # setuid32 runs, as asked
 
 
+# -- 4. Policy mode applies every flag --------------------------------------------------------
+
+
+def test_4_policy_mode_applies_deny_and_allow(program: Path, tmp_path: Path) -> None:
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("templates:\n  - {template: redis, images: ['redis:*']}\n")
+    p = compose_profile(tmp_path, "--policy", str(policy), "--image", "redis:7", "--deny", "read", "--allow", "kcmp")
+    # before: exit 0 with read allowed (EBADF on fd -1) and kcmp refused
+    assert call(program, p, "64", 0, -1, 0, 0) == EPERM  # read
+    assert call(program, p, "32", 3, -1, 0, 0) == EPERM  # i386 read
+    assert call(program, p, "64", 312, 0, 0, 99, 0, 0) != EPERM  # kcmp: runs (ESRCH/EINVAL, not the deny)
+
+
+# -- 5. A repeated --base is the union --------------------------------------------------------
+
+
+def test_5_a_repeated_base_allows_what_either_template_allows(program: Path, tmp_path: Path) -> None:
+    p = compose_profile(tmp_path, "--base", "nginx", "--base", "redis")
+    # fsync: redis has it, nginx not; dup2: nginx has it, redis not (before: --base redis alone, dup2 refused)
+    assert call(program, p, "64", 74, -1) == -errno.EBADF  # fsync
+    assert call(program, p, "64", 33, -1, -1) == -errno.EBADF  # dup2
+
+
+# -- 6. Scopes cannot be sidestepped by spelling ----------------------------------------------
+
+
+@pytest.mark.parametrize("image", ["library/redis:7", "index.docker.io/library/redis:7", "docker.io/redis:7"])
+def test_6_a_scoped_deny_applies_however_the_image_is_spelled(program: Path, tmp_path: Path, image: str) -> None:
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(
+        "templates:\n  - {template: redis, images: ['redis:*']}\n"
+        "rules:\n  - {name: no-read, deny: [read], scope: {images: ['redis:*']}}\n"
+    )
+    p = compose_profile(tmp_path, "--policy", str(policy), "--image", image)
+    assert call(program, p, "64", 0, -1, 0, 0) == EPERM  # before: the rule did not apply (EBADF)
+
+
+# -- 8. The running kernel, unless --kernel ---------------------------------------------------
+
+
+def test_8_compose_uses_the_running_kernel(program: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    real = os.uname()
+    monkeypatch.setattr(os, "uname", lambda: os.uname_result((real.sysname, real.nodename, "4.4.0", real.version, real.machine)))
+    p = compose_profile(tmp_path, "--base", "default")  # on a 4.4 kernel Docker's default has no ptrace (4.8+)
+    assert call(program, p, "64", 101, 0xFFFF, 0, 0, 0) == EPERM  # before: ptrace allowed (ESRCH: no tracee)
+    monkeypatch.undo()
+    p = compose_profile(tmp_path, "--base", "default")  # the real kernel is newer: ptrace runs
+    assert call(program, p, "64", 101, 0xFFFF, 0, 0, 0) == -errno.ESRCH  # (no such tracee)
+
+
 # -- 9. explain and check agree with the kernel -----------------------------------------------
 
 

@@ -78,7 +78,9 @@ def test_k8s_and_localhost_formats(capsys: pytest.CaptureFixture[str]) -> None:
         (["--cap-add", "SYS_ADMN"], "did you mean 'CAP_SYS_ADMIN'?"),
         (["--arch", "arm65"], "unknown architecture 'arm65'"),
         (["--base", "ngnix"], "did you mean 'nginx'?"),
-        (["--kernel", "x.y"], "is not a kernel version"),
+        (["--kernel", "x.y"], "kernel release 'x.y' does not start with '<major>.<minor>'"),
+        (["--kernel=-1"], "kernel release '-1' does not start with"),  # before: accepted, as 'newest'
+        (["--kernel="], "kernel release '' does not start with"),  # before: ignored
     ],
 )
 def test_errors_exit_2_without_traceback(capsys: pytest.CaptureFixture[str], argv: list[str], fragment: str) -> None:

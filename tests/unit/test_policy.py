@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from seccompose import Arch, FormatError
+from seccompose import Arch, FormatError, InvalidArgumentError
 from seccompose.cli import main
-from seccompose.policy import Container, Policy, image_names, load_policy
+from seccompose.policy import Container, ImageReference, Policy, Scope, image_names, load_policy
 
 APP = {"schema": 1, "name": "app", "images": ["acme/app"], "rules": [{"names": ["read", "write", "exit_group"]}]}
 
@@ -37,17 +37,62 @@ rules:
     return tmp_path / "policy.yaml"
 
 
+DIGEST = "sha256:" + "0123456789abcdef" * 4
+
+
 @pytest.mark.parametrize(
     ("image", "forms"),
     [
-        ("redis", ("redis:latest", "docker.io/library/redis:latest", "library/redis:latest")),
-        ("docker.io/library/nginx:1.25", ("docker.io/library/nginx:1.25", "nginx:1.25", "library/nginx:1.25")),
-        ("localhost:5000/x/y:2", ("localhost:5000/x/y:2",)),
-        ("acme/app@sha256:abc", ("acme/app:latest", "docker.io/acme/app:latest")),
+        # distribution/reference: no registry is docker.io, one component there is library/, no tag is :latest
+        ("redis", ("docker.io/library/redis:latest", "library/redis:latest", "redis:latest")),
+        ("docker.io/library/nginx:1.25", ("docker.io/library/nginx:1.25", "library/nginx:1.25", "nginx:1.25")),
+        ("localhost:5000/x/y:2", ("localhost:5000/x/y:2",)),  # a registry with a port
+        ("acme/app", ("docker.io/acme/app:latest", "acme/app:latest")),
+        # pinned to a digest alone: no tag (Docker adds none), matched by the digest or as any tag of the repository
+        (f"acme/app@{DIGEST}", ("docker.io/acme/app:", "acme/app:", f"docker.io/acme/app@{DIGEST}", f"acme/app@{DIGEST}")),
+        ("", ()),  # an image the engine did not say
     ],
 )
 def test_image_names(image: str, forms: tuple[str, ...]) -> None:
     assert image_names(image) == forms
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    ["redis:7", "library/redis:7", "docker.io/library/redis:7", "index.docker.io/library/redis:7", "docker.io/redis:7",
+     "index.docker.io/redis:7", f"redis:7@{DIGEST}"],
+)  # fmt: skip
+def test_one_image_however_it_is_spelled(spelling: str) -> None:
+    assert str(ImageReference.parse(spelling)).startswith("docker.io/library/redis:7")
+    policy = Policy.from_dict(
+        {"templates": [{"template": "redis", "images": ["redis:*"]}],
+         "rules": [{"name": "no-ptrace", "deny": ["ptrace"], "scope": {"images": ["redis:*"]}}]}
+    )  # fmt: skip
+    assert policy.template_for(spelling) == ("redis", "redis:*")
+    assert Scope(images=("redis:*",)).matches(Container(spelling, Arch.X86_64))
+    # and the globs are normalised too
+    for glob in ("docker.io/library/redis:*", "index.docker.io/library/redis", "docker.io/redis"):
+        assert Scope(images=(glob,)).matches(Container(spelling, Arch.X86_64)), glob
+
+
+def test_other_registries_and_repositories_stay_apart() -> None:
+    scope = Scope(images=("redis:*",))
+    for other in ("ghcr.io/library/redis:7", "quay.io/redis:7", "acme/redis:7", "localhost:5000/redis:7"):
+        assert not scope.matches(Container(other, Arch.X86_64)), other
+    assert Scope(images=("localhost:5000/*",)).matches(Container("localhost:5000/redis:7", Arch.X86_64))
+    assert Scope(images=(f"redis@{DIGEST}",)).matches(Container(f"redis@{DIGEST}", Arch.X86_64))
+    assert Scope(images=("redis:*",)).matches(Container(f"redis@{DIGEST}", Arch.X86_64))  # any tag, or none
+    assert not Scope(images=("redis:7",)).matches(Container(f"redis@{DIGEST}", Arch.X86_64))
+
+
+@pytest.mark.parametrize(
+    ("image", "why"),
+    [("Redis:7", "lowercase"), ("redis:7@sha256:abc", "invalid digest"), ("redis:", "invalid tag ''"),
+     ("re dis", "not a repository"), ("redis:-7", "invalid tag")],
+)  # fmt: skip
+def test_references_docker_refuses_are_errors(image: str, why: str) -> None:
+    with pytest.raises(InvalidArgumentError, match=why):
+        image_names(image)
 
 
 def test_template_and_rules_for_a_container(policy_file: Path) -> None:

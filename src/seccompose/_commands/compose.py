@@ -4,19 +4,24 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 from seccompose.errors import SeccomposeError
 
 if TYPE_CHECKING:
     from seccompose.arch import Arch
     from seccompose.caps import Capability
+    from seccompose.compose import ErrnoPolicy
     from seccompose.profile import Profile
+    from seccompose.templates import Template
 
 __all__ = [
     "EXAMPLES",
     "HELP",
+    "IN_POLICY_MODE",
+    "ContainerArgs",
     "caps_from_args",
     "configure",
     "container_args",
@@ -32,6 +37,7 @@ EXAMPLES = """examples:
   seccompose compose --base default                      Docker-equivalent default for this host
   seccompose compose --base redis --cap-drop ALL         the redis template, no capabilities
   seccompose compose --base default --allow perf_event_open --deny ptrace -o profile.json
+  seccompose compose --base nginx --base redis           an app and the tools beside it: both templates' union
   seccompose compose --base default --arch aarch64 --format docker
   seccompose compose --base nginx --format k8s --profile-name nginx   SeccompProfile for SPO
   seccompose compose --base ./my-profile.json --caps CHOWN,SETUID --errno-policy enosys
@@ -78,7 +84,7 @@ def runtime_args(parser: argparse.ArgumentParser, *, what: str = "add the syscal
     """Add ``--runtime`` and ``--no-new-privileges``: which OCI runtime starts the container, and how."""
     parser.add_argument(
         "--runtime",
-        default="runc,crun",
+        default=None,
         metavar="runc|crun|runc,crun|none",
         help=f"{what} these OCI runtimes need to start the container: runc (Docker, containerd), crun "
         "(Podman, CRI-O), several comma-separated, or none (default: runc,crun, so the profile starts "
@@ -100,12 +106,20 @@ def runtime_from_args(args: argparse.Namespace) -> tuple[str | None, bool]:
 
     if args.runtime in ("none", ""):
         return None, args.no_new_privileges == "true"
-    return ",".join(parse_runtimes(args.runtime, location="--runtime")), args.no_new_privileges == "true"
+    given = "runc,crun" if args.runtime is None else args.runtime
+    return ",".join(parse_runtimes(given, location="--runtime")), args.no_new_privileges == "true"
 
 
 def container_args(parser: argparse.ArgumentParser) -> None:
     """Add the flags that describe a container (shared by compose and explain)."""
-    parser.add_argument("--base", metavar="NAME|FILE", help="template name or profile/template file (default: empty)")
+    parser.add_argument(
+        "--base",
+        metavar="NAME|FILE",
+        action="append",
+        default=[],
+        help="template name or profile/template file (default: empty); repeated: their union (an app and the tools "
+        "run beside it)",
+    )
     parser.add_argument("--arch", metavar="ARCH", help="host architecture: x86_64, aarch64, x86 (default: this host)")
     parser.add_argument(
         "--caps",
@@ -143,7 +157,9 @@ def container_args(parser: argparse.ArgumentParser) -> None:
         help="errno for unnamed syscalls: eperm (Docker) or enosys (Podman); default: the template's, else eperm",
     )
     runtime_args(parser)
-    parser.add_argument("--kernel", metavar="X.Y", help="host kernel, for templates gated on minKernel")
+    parser.add_argument(
+        "--kernel", metavar="X.Y", help="host kernel, for templates gated on minKernel (default: the running kernel)"
+    )
     policy = parser.add_argument_group("policy (the container-start flow)")
     policy.add_argument("--policy", metavar="FILE", help="a policy file (YAML/JSON) binding templates and rules")
     policy.add_argument("--image", metavar="IMAGE", help="the container's image, e.g. redis:7 (with --policy)")
@@ -229,119 +245,265 @@ def write_output(text: str, output: str | None) -> None:
     write_text(output or "-", text + "\n")
 
 
-def compose_from_args(args: argparse.Namespace) -> Profile:
-    """Run compose() (or the policy flow) for the container the flags describe."""
-    from seccompose.arch import Arch, host_arch
-    from seccompose.compose import compose
-    from seccompose.errors import ConflictError
-    from seccompose.templates import parse_kernel
+Use = Literal["applies", "refused"]
 
-    arch = Arch.parse(args.arch, location="--arch") if args.arch else host_arch()
-    caps = caps_from_args(args)
-    runtime, no_new_privileges = runtime_from_args(args)
-    if getattr(args, "policy", None) or getattr(args, "image", None):
-        if not (args.policy and args.image):
-            raise ConflictError("--policy and --image go together: the policy picks the template for the image")
-        if args.base:
-            raise ConflictError("--base and --policy exclude each other: the policy picks the template")
-        return _policy_profile(args, arch, caps)
-    return compose(
-        args.base,
-        arch=arch,
-        caps=caps,
-        allow=syscall_list(args.allow, "--allow"),
-        deny=syscall_list(args.deny, "--deny"),
-        deny_exact=syscall_list(args.deny_exact, "--deny-exact"),
-        strict_multiplexers=args.strict_multiplexers,
-        errno_policy=args.errno_policy,
-        runtime=runtime,
-        no_new_privileges=no_new_privileges,
-        kernel=parse_kernel(args.kernel, location="--kernel") if args.kernel else None,
-    )
+IN_POLICY_MODE: Final[dict[str, Use]] = {
+    "bases": "refused",  # the policy picks the template for the image
+    "arch": "applies",
+    "caps": "applies",
+    "allow": "applies",  # a rule of the command line, every container in scope
+    "deny": "applies",
+    "deny_exact": "applies",
+    "strict_multiplexers": "applies",
+    "errno_policy": "applies",  # over the policy's errnoPolicy
+    "runtime": "applies",  # over the policy's runtime, when given
+    "runtime_given": "applies",
+    "no_new_privileges": "applies",
+    "kernel": "applies",
+    "policy": "applies",
+    "image": "applies",
+    "labels": "applies",
+    "name": "applies",
+    "namespace": "applies",
+    "privileged": "applies",
+    "seccomp_request": "applies",
+    "decision": "applies",
+}
+"""What the policy flow does with each field of ``ContainerArgs``: apply it, or refuse it (exit 2).
+
+A field added without its entry here fails the tests: no flag is dropped silently."""
 
 
-def _policy_profile(args: argparse.Namespace, arch: Arch, caps: frozenset[Capability]) -> Profile:
-    import json
+@dataclass(frozen=True, slots=True)
+class ContainerArgs:
+    """The container the flags describe, parsed and checked once: what compose and explain compose for.
 
-    from seccompose.decide import Facts, decide
-    from seccompose.errors import ConflictError
-    from seccompose.policy import load_policy
-    from seccompose.templates import parse_kernel
+    The plain flow (``--base``) and the policy flow (``--policy --image``) each use every
+    field, or refuse it with exit 2 where it cannot apply (``IN_POLICY_MODE``; the
+    container-start facts ``--image``, ``--label``, ``--name``, ``--privileged``,
+    ``--seccomp-request`` and ``--decision`` mean nothing without a policy).
+    """
 
-    labels = []
-    for i, item in enumerate(args.label):
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise ConflictError(f"label {item!r} is not KEY=VALUE", location=f"--label[{i}]")
-        labels.append((key, value))
-    policy = load_policy(args.policy)
-    runtime, no_new_privileges = runtime_from_args(args)
-    facts = Facts(
-        image=args.image,
-        arch=arch,
-        capabilities=caps,
-        route="compose",
-        name=args.name,
-        labels=tuple(labels),
-        namespace=getattr(args, "namespace", ""),
-        privileged=getattr(args, "privileged", False),
-        no_new_privileges=no_new_privileges,
-        seccomp=getattr(args, "seccomp_request", "default"),
-        runtime=runtime,
-        kernel=parse_kernel(args.kernel, location="--kernel") if args.kernel else None,
-    )
-    decision = decide(policy, facts)
-    if getattr(args, "decision", None):
-        write_output(json.dumps(decision.record(), indent=2, sort_keys=True), args.decision)
-    if decision.profile is None:
-        raise ConflictError(
-            f"the policy gives this container no profile to print ({decision.action}): {decision.reason}"
+    bases: tuple[str, ...]
+    arch: Arch
+    caps: frozenset[Capability]
+    allow: tuple[str, ...]
+    deny: tuple[str, ...]
+    deny_exact: tuple[str, ...]
+    strict_multiplexers: bool
+    errno_policy: ErrnoPolicy | None
+    runtime: str | None
+    runtime_given: bool
+    """Whether ``--runtime`` was given (in the policy flow it then replaces the policy's)."""
+    no_new_privileges: bool
+    kernel: tuple[int, int]
+    """The host kernel: ``--kernel``, else the running one (as ``render`` does)."""
+    policy: str | None
+    image: str | None
+    labels: tuple[tuple[str, str], ...]
+    name: str
+    namespace: str
+    privileged: bool
+    seccomp_request: Literal["default", "unconfined", "profile"]
+    decision: str | None
+
+    @classmethod
+    def from_namespace(cls, args: argparse.Namespace) -> ContainerArgs:
+        """Parse and check the flags of ``container_args``.
+
+        Raises:
+            SeccomposeError: a flag's value is invalid (the message names the flag), or flags
+                exclude each other.
+        """
+        from seccompose.arch import Arch, host_arch
+        from seccompose.errors import ConflictError
+        from seccompose.render import parse_kernel
+
+        labels = []
+        for i, item in enumerate(getattr(args, "label", [])):
+            key, sep, value = item.partition("=")
+            if not sep or not key:
+                raise ConflictError(f"label {item!r} is not KEY=VALUE", location=f"--label[{i}]")
+            labels.append((key, value))
+        runtime, no_new_privileges = runtime_from_args(args)
+        kernel = parse_kernel(args.kernel, location="--kernel")  # None: the running kernel; "" or junk: an error
+        return cls(
+            bases=tuple(args.base),
+            arch=Arch.parse(args.arch, location="--arch") if args.arch else host_arch(),
+            caps=caps_from_args(args),
+            allow=tuple(syscall_list(args.allow, "--allow")),
+            deny=tuple(syscall_list(args.deny, "--deny")),
+            deny_exact=tuple(syscall_list(args.deny_exact, "--deny-exact")),
+            strict_multiplexers=args.strict_multiplexers,
+            errno_policy=args.errno_policy,
+            runtime=runtime,
+            runtime_given=args.runtime is not None,
+            no_new_privileges=no_new_privileges,
+            kernel=(kernel.major, kernel.minor),
+            policy=getattr(args, "policy", None),
+            image=getattr(args, "image", None),
+            labels=tuple(labels),
+            name=getattr(args, "name", ""),
+            namespace=getattr(args, "namespace", ""),
+            privileged=getattr(args, "privileged", False),
+            seccomp_request=getattr(args, "seccomp_request", "default"),
+            decision=getattr(args, "decision", None),
         )
-    rules = ", ".join(r.name for r in decision.rules) or "none"
-    print(
-        f"seccompose {args.command}: template {decision.template!r}"
-        + (f" (image glob {decision.image_glob!r})" if decision.image_glob else " (no image glob matched)")
-        + f"; rules applied: {rules}"
-        + (f"; mode {decision.mode}: refusals go to the agent at {decision.listener}" if decision.observing else ""),
-        file=sys.stderr,
-    )
-    if decision.observing:
-        if getattr(args, "observe", None) or getattr(args, "log_refusals", None):
+
+    def base(self) -> str | Template | None:
+        """The base of the plain flow: the one ``--base``, the union of several, or none."""
+        if len(self.bases) <= 1:
+            return self.bases[0] if self.bases else None
+        from seccompose.compose import union_template
+
+        return union_template(
+            self.bases, arch=self.arch, caps=self.caps, errno_policy=self.errno_policy, kernel=self.kernel
+        )
+
+    def profile(self, command: str = "compose", *, visibility: bool = False) -> Profile:
+        """Compose the profile: the plain flow, or the policy flow with ``--policy``.
+
+        ``visibility``: ``--observe`` or ``--log-refusals`` was given (compose's own flags, applied
+        to the profile afterwards); a policy that observes the container refuses them.
+
+        Raises:
+            ConflictError: flags that exclude each other (exit 2).
+            SeccomposeError: as ``compose`` and ``decide`` raise.
+        """
+        from seccompose.compose import compose
+        from seccompose.errors import ConflictError
+
+        if self.policy or self.image:
+            if not (self.policy and self.image):
+                raise ConflictError("--policy and --image go together: the policy picks the template for the image")
+            if self.bases:
+                raise ConflictError("--base and --policy exclude each other: the policy picks the template")
+            return self._policy_profile(command, visibility)
+        given = [
+            flag
+            for flag, value in (("--label", self.labels), ("--name", self.name), ("--namespace", self.namespace),
+                                ("--privileged", self.privileged),
+                                ("--seccomp-request", self.seccomp_request != "default"),
+                                ("--decision", self.decision))
+            if value
+        ]  # fmt: skip
+        if given:
+            raise ConflictError(f"{', '.join(given)} describe a container at start: they go with --policy and --image")
+        return compose(
+            self.base(),
+            arch=self.arch,
+            caps=self.caps,
+            allow=self.allow,
+            deny=self.deny,
+            deny_exact=self.deny_exact,
+            strict_multiplexers=self.strict_multiplexers,
+            errno_policy=self.errno_policy,
+            runtime=self.runtime,
+            no_new_privileges=self.no_new_privileges,
+            kernel=self.kernel,
+        )
+
+    def _policy_profile(self, command: str, visibility: bool) -> Profile:
+        import dataclasses
+        import json
+
+        from seccompose.decide import Facts, decide
+        from seccompose.errors import ConflictError
+        from seccompose.policy import PolicyRule, load_policy
+
+        assert self.policy and self.image  # noqa: S101 - checked by profile()
+        policy = load_policy(self.policy)
+        # The command line's own rules and settings, over the policy's (every container it composes gets them).
+        changes: dict[str, object] = {}
+        if self.allow or self.deny or self.deny_exact:
+            cli = PolicyRule("command-line", self.allow, self.deny, deny_exact=self.deny_exact)
+            changes["rules"] = (*policy.rules, cli)
+        if self.errno_policy is not None:
+            changes["errno_policy"] = self.errno_policy
+        if self.runtime_given:
+            changes["runtime"] = self.runtime
+        if self.strict_multiplexers:
+            changes["strict_multiplexers"] = True
+        policy = dataclasses.replace(policy, **changes)  # type: ignore[arg-type]
+        from seccompose.caps import all_capabilities
+
+        facts = Facts(
+            image=self.image,
+            arch=self.arch,
+            capabilities=all_capabilities() if self.privileged else self.caps,  # as docker run --privileged
+            route="compose",
+            name=self.name,
+            labels=self.labels,
+            namespace=self.namespace,
+            privileged=self.privileged,
+            no_new_privileges=self.no_new_privileges,
+            seccomp=self.seccomp_request,
+            runtime=self.runtime if self.runtime_given else None,
+            kernel=self.kernel,
+        )
+        decision = decide(policy, facts)
+        if self.decision:
+            write_output(json.dumps(decision.record(), indent=2, sort_keys=True), self.decision)
+        if decision.profile is None:
             raise ConflictError(
-                f"the policy observes this container (mode {decision.mode}); --observe and --log-refusals apply "
-                "to containers the policy enforces",
-                location="--observe",
+                f"the policy gives this container no profile to print ({decision.action}): {decision.reason}"
             )
-        return decision.observed_profile()
-    return decision.profile
+        rules = ", ".join(r.name for r in decision.rules) or "none"
+        observed = f"; mode {decision.mode}: refusals go to the agent at {decision.listener}"
+        print(
+            f"seccompose {command}: template {decision.template!r}"
+            + (f" (image glob {decision.image_glob!r})" if decision.image_glob else " (no image glob matched)")
+            + f"; rules applied: {rules}"
+            + (observed if decision.observing else ""),
+            file=sys.stderr,
+        )
+        if decision.observing:
+            if visibility:
+                raise ConflictError(
+                    f"the policy observes this container (mode {decision.mode}); --observe and --log-refusals apply "
+                    "to containers the policy enforces",
+                    location="--observe",
+                )
+            return decision.observed_profile()
+        return decision.profile
+
+
+def compose_from_args(args: argparse.Namespace) -> Profile:
+    """Run compose() (or the policy flow) for the container the flags describe (``ContainerArgs``)."""
+    visibility = bool(getattr(args, "observe", None) or getattr(args, "log_refusals", None))
+    return ContainerArgs.from_namespace(args).profile(getattr(args, "command", "compose"), visibility=visibility)
 
 
 def _conditional(args: argparse.Namespace) -> int:
     import json
 
-    from seccompose.arch import Arch, host_arch
     from seccompose.errors import ConflictError
     from seccompose.formats.docker_conditional import conditional_dict
-    from seccompose.templates import parse_kernel
 
     if args.format != "docker":
         raise ConflictError("--conditional writes the Docker profile format: add --format docker")
+    c = ContainerArgs.from_namespace(args)
     for flag, given in (("--caps", args.caps), ("--cap-add", args.cap_add), ("--cap-drop", args.cap_drop),
-                        ("--policy", args.policy), ("--image", args.image)):  # fmt: skip
+                        ("--policy", c.policy), ("--image", c.image), ("--label", c.labels), ("--name", c.name),
+                        ("--namespace", c.namespace), ("--privileged", c.privileged),
+                        ("--seccomp-request", c.seccomp_request != "default"),
+                        ("--decision", c.decision)):  # fmt: skip
         if given:
             raise ConflictError(
                 f"{flag} and --conditional exclude each other: a conditional profile serves every capability set "
                 "(the engine picks the rules per container)"
             )
     doc = conditional_dict(
-        args.base or "default",
-        arch=Arch.parse(args.arch, location="--arch") if args.arch else host_arch(),
-        allow=syscall_list(args.allow, "--allow"),
-        deny=syscall_list(args.deny, "--deny"),
-        errno_policy=args.errno_policy,
-        runtime=None if args.runtime in ("none", "") else args.runtime,
-        no_new_privileges=args.no_new_privileges == "true",
-        kernel=parse_kernel(args.kernel, location="--kernel") if args.kernel else None,
+        c.bases or "default",
+        arch=c.arch,
+        allow=c.allow,
+        deny=c.deny,
+        deny_exact=c.deny_exact,
+        strict_multiplexers=c.strict_multiplexers,
+        errno_policy=c.errno_policy,
+        runtime=c.runtime,
+        no_new_privileges=c.no_new_privileges,
+        kernel=c.kernel,
     )
     write_output(json.dumps(doc, indent=2), args.output)
     return 0
@@ -405,7 +567,7 @@ def _startup_of(args: argparse.Namespace) -> tuple[Any, str]:
     """The startup phase and name of the template the profile was composed from (None, "" if none)."""
     from seccompose.templates import load_template
 
-    name = args.base or ""
+    name = args.base[0] if len(args.base) == 1 else ""  # a union of several has no one startup phase
     if getattr(args, "policy", None):
         from seccompose.policy import load_policy
 
@@ -443,7 +605,7 @@ def run(args: argparse.Namespace) -> int:
         if args.format == "localhost":
             text = k8s.localhost_profile(profile).rstrip("\n")
         else:
-            stem = Path(args.base).stem if args.base else "seccompose"
+            stem = "+".join(Path(b).stem for b in args.base) if args.base else "seccompose"
             name = args.profile_name or stem.lower().replace("_", "-").replace(".", "-")
             text = k8s.dumps(profile, name=name).rstrip("\n")
     else:

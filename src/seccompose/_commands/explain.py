@@ -74,12 +74,12 @@ def _read(spec: str, args: argparse.Namespace) -> tuple[Profile, object, Templat
 
 def run(args: argparse.Namespace) -> int:
     """Explain one syscall or summarise one profile; print text or JSON."""
-    from seccompose._commands.compose import caps_from_args, compose_from_args, write_output
+    from seccompose._commands.compose import ContainerArgs, write_output
     from seccompose._inputs import looks_like_file
     from seccompose.errors import UnknownSyscallError
     from seccompose.explain import explain, summarize
     from seccompose.syscalls import all_names
-    from seccompose.templates import load_template, parse_kernel, template_names
+    from seccompose.templates import load_template, template_names
 
     target = args.target
     is_syscall = target is not None and target in all_names()
@@ -96,12 +96,12 @@ def run(args: argparse.Namespace) -> int:
         profile, document, template = _read(args.profile, args)
         source = args.profile
     else:
-        profile = compose_from_args(args)
-        source = f"--base {args.base}" if args.base else "the composed profile"
-        if args.base and not getattr(args, "policy", None):
-            template = load_template(args.base)
-        caps = caps_from_args(args)
-        kernel = parse_kernel(args.kernel, location="--kernel") if args.kernel else None
+        container = ContainerArgs.from_namespace(args)
+        profile = container.profile(args.command)
+        source = " ".join(f"--base {b}" for b in container.bases) or "the composed profile"
+        if len(container.bases) == 1:
+            template = load_template(container.bases[0])
+        caps, kernel = container.caps, container.kernel
     host = _host(args, profile)
     if is_syscall:
         result = explain(

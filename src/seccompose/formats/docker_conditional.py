@@ -23,7 +23,7 @@ against the engines' own rendering for random capability sets.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -57,11 +57,13 @@ def _entry(key: _Key, names: Iterable[str], gate: dict[str, Any] | None) -> dict
 
 
 def conditional_dict(
-    base: str | Path | Template | Profile | None = "default",
+    base: str | Path | Template | Profile | Sequence[str | Path | Template | Profile] | None = "default",
     *,
     arch: Arch | str,
     allow: Iterable[str] = (),
     deny: Iterable[str] = (),
+    deny_exact: Iterable[str] = (),
+    strict_multiplexers: bool = False,
     errno_policy: str | None = None,
     runtime: str | None = "runc,crun",
     no_new_privileges: bool = False,
@@ -71,10 +73,13 @@ def conditional_dict(
     """Return a Docker-format profile whose rules are gated on capabilities as the engines gate them.
 
     Args:
-        base: the template (``"default"``, an app template, a file).
+        base: the template (``"default"``, an app template, a file), or several: their union per
+            capability set (``compose.union_template``).
         arch: the host arch the profile is for (its ABIs go in ``archMap``).
         allow: names every container gets.
-        deny: names no container gets, whatever its capabilities.
+        deny: names no container gets, whatever its capabilities (each with its family, as ``compose``).
+        deny_exact: names denied as named only (``compose(deny_exact=...)``).
+        strict_multiplexers: refuse socketcall/ipc outright where a call keeps conditions (``compose``).
         errno_policy: ``"eperm"`` or ``"enosys"``; None: the template's.
         runtime: the OCI runtimes whose start-up sets every container gets (``runc``, ``crun``, ``runc,crun``).
         no_new_privileges: which of the runtime's start-up sets.
@@ -84,18 +89,25 @@ def conditional_dict(
     Raises:
         SeccomposeError: the base or a name cannot be composed (as ``compose`` raises).
     """
-    from seccompose.compose import compose
+    from seccompose.compose import compose, union_template
     from seccompose.formats import docker
 
-    allow, deny = tuple(allow), tuple(deny)
+    allow, deny, deny_exact = tuple(allow), tuple(deny), tuple(deny_exact)
+    several = not isinstance(base, (str, Path, Template, Profile)) and base is not None
 
     def one(caps: Iterable[Capability]) -> Profile:
+        caps = tuple(caps)
+        from_ = base
+        if several:  # the union for this capability set
+            from_ = union_template(base, arch=arch, caps=caps, errno_policy=errno_policy, kernel=kernel)  # type: ignore[arg-type]
         return compose(
-            base,
+            from_,  # type: ignore[arg-type]
             arch=arch,
-            caps=tuple(caps),
+            caps=caps,
             allow=allow,
             deny=deny,
+            deny_exact=deny_exact,
+            strict_multiplexers=strict_multiplexers,
             errno_policy=errno_policy,  # type: ignore[arg-type]  # checked by compose
             runtime=runtime,
             no_new_privileges=no_new_privileges,
