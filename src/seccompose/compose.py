@@ -557,7 +557,7 @@ class _Base:
         self.open = self.others_bits & ~self.decided
         """The bits of the base's own conditional and refusing rules that a container's layers may take over."""
         self.shape = Shape()
-        self.variants: dict[int, tuple[tuple[Rule, ...], Shape]] = {}
+        self.variants: dict[int | tuple[int, tuple[int, int, int]], tuple[tuple[Rule, ...], Shape]] = {}
         """Kept by ``variant``; ``_KEPT.variants`` counts them over every base."""
         self.errno_variants: dict[tuple[int, int], tuple[tuple[Rule, ...], int, tuple[Rule, ...], Shape]] = {}
         """Kept by ``errno_variant``, counted with the others."""
@@ -615,11 +615,11 @@ class _Base:
         muxed = _multiplex(u, self.architectures, self.rule_list, (action, self.errno), 0, set(), EPERM, strict=False)
         return multiplexed, unchecked, tuple(sorted({*self.warnings, *muxed.warnings}))
 
-    def _mux_plan(self) -> tuple[tuple[tuple[int, int], ...], int, int]:
+    def _mux_plan(self) -> tuple[dict[int, int], int, int]:
         """Return what a container's denies settle through the multiplexers on the fast path, and what they cannot.
 
-        The calls: per call of each multiplexer, the bits of the family it runs and its place
-        in a container's key (``mux_key``). A base whose multiplexers are allowed outright (or
+        The calls: per bit of a name, the places in a container's key (``mux_key``) of the
+        calls of the multiplexers that run its family. A base whose multiplexers are allowed outright (or
         not at all) and whose rules for the calls they run do not refuse them or give them
         conditions of several actions settles a deny as ``_multiplex`` does, a variant per
         key; on any other base, a deny of those names (``mux_general``) takes the general
@@ -628,8 +628,14 @@ class _Base:
         """
         u = self.u
         if not self.multiplexed:
-            return (), 0, 0
-        calls = tuple((fam, place) for place, (_, _, fam) in enumerate(_mux_calls(u)))
+            return {}, 0, 0
+        calls: dict[int, int] = {}  # a name's bit -> the places of the calls its family runs
+        for place, (_, _, fam) in enumerate(_mux_calls(u)):
+            left = fam
+            while left:
+                low = left & -left
+                calls[low] = calls.get(low, 0) | 1 << place
+                left ^= low
         mux_bits = functools.reduce(operator.or_, (b for _, b, _ in u.multiplexers), 0)
         names = {s.name for s in subcalls(u.arch)}
         verdicts: dict[str, set[tuple[Action, int | None, bool]]] = {}
@@ -666,7 +672,7 @@ class _Base:
             self.mux_warnings[key] = found
         return found
 
-    def mux(self, deny: int, allowed: int, errno: int) -> tuple[tuple[int, int, int], int, int, int, int]:
+    def mux(self, deny: int, allowed: int, errno: int) -> tuple[tuple[int, int, int] | None, int, int, int, int]:
         """Return how a container's denies settle through the multiplexers on the fast path.
 
         The key of its rules (``after``), its allow list less the multiplexers allowed call by
@@ -674,7 +680,10 @@ class _Base:
         with the default's errno: runc would drop a rule equal to the default, so they get a
         rule of another errno (``_multiplex`` does the same), and a warning.
         """
+        key: tuple[int, int, int] | None
         key, take = self.mux_key(deny, allowed, errno)
+        if not take and errno == self.refuses:
+            key = None  # no allow to split, and the default refuses them already: nothing to add
         outright = deny & self.mux_names
         if outright and errno == self.refuses:
             return key, allowed & ~take, outright, ENOSYS if errno != ENOSYS else EPERM, outright
@@ -687,14 +696,17 @@ class _Base:
         multiplexer is refused outright: its calls are none of the key's business.
         """
         refused = 0
-        for fam, place in self.mux_calls:
-            if deny & fam:
-                refused |= 1 << place
+        hits = deny & self.multiplexed
+        places = self.mux_calls
+        while hits:  # a few denied names: their bits, not every call
+            low = hits & -hits
+            refused |= places.get(low, 0)
+            hits ^= low
         take = 0
-        for _, bit, places in _mux_places(self.u):
+        for _, bit, mine in _mux_places(self.u):
             if deny & bit:
-                refused &= ~places
-            elif refused & places and allowed & bit:
+                refused &= ~mine
+            elif refused & mine and allowed & bit:
                 take |= bit
         return (refused, errno, take), take
 
@@ -732,11 +744,16 @@ class _Base:
         """
         if not (touched or mux):
             return self.rule_list, self.shape
-        key: object = touched if mux is None else (touched, mux)
-        found: tuple[tuple[Rule, ...], Shape] | None = self.variants.get(key)  # type: ignore[call-overload]
-        if found is None:
-            rest = self._rest(touched) if touched else self.rule_list
-            found = self.variants[key] = (self._muxed(rest, mux), Shape())  # type: ignore[index]
+        if mux is None:
+            found = self.variants.get(touched)
+            if found is None:
+                found = self.variants[touched] = (self._rest(touched), Shape())
+                self._kept()
+            return found
+        key = (touched, mux)
+        found = self.variants.get(key)
+        if found is None:  # the rules of the plain variant, with the multiplexers'
+            found = self.variants[key] = (self._muxed(self.variant(touched)[0], mux), Shape())
             self._kept()
         return found
 

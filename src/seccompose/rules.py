@@ -91,6 +91,8 @@ class Arg:
     value: int
     value_two: int = 0
     location: str | None = field(default=None, compare=False, repr=False)
+    _hash: int = field(default=0, init=False, compare=False, repr=False)
+    """Kept: rules' keys hold conditions, and the caches hash those keys (the generated hash runs Python code)."""
 
     def __post_init__(self) -> None:
         if isinstance(self.index, bool) or not isinstance(self.index, int) or not 0 <= self.index <= MAX_ARG_INDEX:
@@ -102,6 +104,10 @@ class Arg:
             object.__setattr__(self, "op", Operator.parse(self.op, location=self.location))
         _u64(self.value, "value", self.location)
         _u64(self.value_two, "valueTwo", self.location)
+        object.__setattr__(self, "_hash", hash((self.index, self.op, self.value, self.value_two)))
+
+    def __hash__(self) -> int:
+        return self._hash
 
     def matches(self, argument: int) -> bool:
         """Whether a (64-bit) argument value satisfies this condition.
