@@ -3,15 +3,16 @@
 Private; used by :func:`seccompose.cli.main` before it imports anything else. Composing is fast
 (a millisecond once loaded), but loading the composition machinery and its data costs 20-30
 times Python's own start-up; a tool that calls ``seccompose compose`` per container pays that
-every time. So a successful ``compose`` that prints to stdout is kept, and the same command asks
-again gets the kept text.
+every time. So a successful ``compose`` that prints to stdout is kept with its warnings, and the
+same command asks again gets the kept text on stdout and the kept warnings on stderr (on x86 the
+default template warns about what ``socketcall`` cannot check: a quiet run is not the common case).
 
 The key covers everything the result depends on: seccompose's version, the command line, the
 working directory, every ``SECCOMPOSE_*`` variable and ``PATH``, the host (``uname``: machine and
 kernel release), the identity (device, inode, size, mtime) of every file the command line names,
 of every file of the installed package and its data, and of the engines' binaries (whose
 versions decide the warnings). Not cached: ``-o``, ``--policy`` (a policy names further files),
-stdin (``-``), and any run that fails or warns.
+stdin (``-``), and any run that fails.
 
 The cache lives in ``$XDG_CACHE_HOME/seccompose`` (``~/.cache/seccompose``), a directory of mode
 0700 that must belong to the user; an entry that does not belong to the user, or that others
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
 
 __all__ = ["key", "lookup", "store"]
 
-_VERSION = "1"
+_VERSION = "2"  # 2: an entry holds the warnings, then the output
 _MAX_ENTRIES = 256
 _PACKAGE = os.path.dirname(os.path.abspath(__file__))  # noqa: PTH100, PTH120 - pathlib costs ~8 ms to import
 _ENGINE_BINARIES = ("/usr/sbin/dockerd", "/usr/bin/dockerd", "/usr/bin/podman", "/usr/local/bin/podman")
@@ -103,8 +104,8 @@ def _trusted(path: str) -> bool:
     ) and info.st_uid == os.geteuid() and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
 
 
-def lookup(argv: Sequence[str]) -> str | None:
-    """Return the kept output of this command line, or None."""
+def lookup(argv: Sequence[str]) -> tuple[str, str] | None:
+    """Return the kept output and warnings (stdout, stderr) of this command line, or None."""
     directory = _directory()
     if directory is None:
         return None
@@ -116,13 +117,17 @@ def lookup(argv: Sequence[str]) -> str | None:
         return None
     try:
         with open(path, encoding="utf-8") as handle:  # noqa: PTH123
-            return handle.read()
+            kept = handle.read()
     except (OSError, UnicodeDecodeError):
         return None
+    size, newline, rest = kept.partition("\n")  # the warnings' length, then the warnings, then the output
+    if not newline or not size.isdigit() or int(size) > len(rest):
+        return None
+    return rest[int(size) :], rest[: int(size)]
 
 
-def store(argv: Sequence[str], text: str) -> None:
-    """Keep the output of a successful, quiet run (best effort: a cache that cannot be written is no cache)."""
+def store(argv: Sequence[str], text: str, warnings: str = "") -> None:
+    """Keep the output and warnings of a successful run (best effort: a cache that cannot be written is no cache)."""
     directory = _directory()
     digest = key(argv) if directory is not None else None
     if directory is None or digest is None:
@@ -134,7 +139,7 @@ def store(argv: Sequence[str], text: str) -> None:
         tmp = os.path.join(directory, f".{digest}.{os.getpid()}.tmp")  # noqa: PTH118
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+            handle.write(f"{len(warnings)}\n{warnings}{text}")
         os.replace(tmp, os.path.join(directory, digest))  # noqa: PTH105, PTH118
         _prune(directory)
     except OSError:

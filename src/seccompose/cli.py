@@ -151,7 +151,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         kept = _cli_cache.lookup(argv)
         if kept is not None:
-            sys.stdout.write(kept)
+            sys.stderr.write(kept[1])
+            sys.stdout.write(kept[0])
             return 0
     from seccompose.errors import SeccomposeError
 
@@ -185,7 +186,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run_and_keep(args: argparse.Namespace, argv: Sequence[str]) -> int:
-    """Run compose; keep what it printed when it succeeded without a word on stderr."""
+    """Run compose; keep what it printed (and warned) when it succeeded."""
     import contextlib
     import io
 
@@ -200,20 +201,22 @@ def _run_and_keep(args: argparse.Namespace, argv: Sequence[str]) -> int:
             code = _run(args)
     finally:
         sys.stdout.write(out.getvalue())  # what was printed, also when the run failed half way
-    if code == 0 and not err.written:
-        _cli_cache.store(argv, out.getvalue())
+    if code == 0:
+        _cli_cache.store(argv, out.getvalue(), err.text.getvalue())
     return code
 
 
 class _Watched:
-    """stderr, noting whether anything was written to it (a warning: that run is not kept)."""
+    """stderr, keeping a copy of what was written to it (the warnings, kept with the output)."""
 
     def __init__(self, stream: object) -> None:
+        import io
+
         self.stream = stream
-        self.written = False
+        self.text = io.StringIO()
 
     def write(self, text: str) -> int:
-        self.written = self.written or bool(text)
+        self.text.write(text)
         return self.stream.write(text)  # type: ignore[attr-defined,no-any-return]
 
     def flush(self) -> None:

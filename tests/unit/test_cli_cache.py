@@ -17,7 +17,7 @@ from seccompose import _cli_cache
 def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.setenv("SECCOMPOSE_CACHE", "1")
-    return tmp_path / "cache" / "seccompose" / "compose-v1"
+    return tmp_path / "cache" / "seccompose" / "compose-v2"
 
 
 def _cli(*argv: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -30,13 +30,13 @@ def test_the_same_command_prints_the_kept_output(cache: Path) -> None:
     first = _cli("compose", "--base", "default", "--arch", "x86_64", env=dict(os.environ))
     assert first.returncode == 0
     (entry,) = list(cache.iterdir())
-    assert entry.read_text() == first.stdout
+    assert entry.read_text() == f"{len(first.stderr)}\n{first.stderr}{first.stdout}"
     assert stat.S_IMODE(cache.stat().st_mode) == 0o700
     assert stat.S_IMODE(entry.stat().st_mode) == 0o600
-    entry.write_text("planted\n")  # the next run prints the kept text: it does not compose
+    entry.write_text("5\nwarn\nplanted\n")  # the next run prints the kept text: it does not compose
     entry.chmod(0o600)
     again = _cli("compose", "--base", "default", "--arch", "x86_64", env=dict(os.environ))
-    assert again.stdout == "planted\n"
+    assert (again.stdout, again.stderr) == ("planted\n", "warn\n")
 
 
 def test_the_key_covers_what_the_output_depends_on(cache: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -63,17 +63,34 @@ def test_not_kept(argv: list[str]) -> None:
     assert _cli_cache.key(argv) is None
 
 
-def test_warnings_and_failures_are_not_kept(cache: Path) -> None:
-    env = dict(os.environ)
-    assert _cli("compose", "--base", "default", "--errno-policy", "enosys", "--engine", "docker-20.10", env=env).stderr
-    assert _cli("compose", "--base", "nosuchtemplate", env=env).returncode == 2
+def test_failures_are_not_kept(cache: Path) -> None:
+    assert _cli("compose", "--base", "nosuchtemplate", env=dict(os.environ)).returncode == 2
     assert not cache.exists() or list(cache.iterdir()) == []
+
+
+def test_warnings_are_kept_and_printed_again(cache: Path) -> None:
+    # issue 14: on x86 the default warns (socket's conditions, which socketcall cannot check): kept all the same
+    argv = ("compose", "--base", "default", "--errno-policy", "enosys", "--engine", "docker-20.10", "--arch", "x86_64")
+    first = _cli(*argv, env=dict(os.environ))
+    assert first.returncode == 0 and "socketcall" in first.stderr and "Docker 20.10" in first.stderr
+    assert len(list(cache.iterdir())) == 1
+    again = _cli(*argv, env=dict(os.environ))
+    assert (again.returncode, again.stdout, again.stderr) == (0, first.stdout, first.stderr)
+
+
+def test_an_entry_of_another_shape_is_ignored(cache: Path) -> None:
+    argv = ["compose", "--base", "default"]
+    for junk in ("no length line", "9\nshort", "-1\nx", ""):
+        _cli_cache.store(argv, "")
+        (entry,) = list(cache.iterdir())
+        entry.write_text(junk)
+        assert _cli_cache.lookup(argv) is None
 
 
 def test_an_entry_others_could_write_is_ignored(cache: Path) -> None:
     argv = ["compose", "--base", "default"]
     _cli_cache.store(argv, "kept\n")
-    assert _cli_cache.lookup(argv) == "kept\n"
+    assert _cli_cache.lookup(argv) == ("kept\n", "")
     (entry,) = list(cache.iterdir())
     entry.chmod(0o622)
     assert _cli_cache.lookup(argv) is None
