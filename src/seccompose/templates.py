@@ -132,6 +132,9 @@ class Template:
     listener_metadata: str | None = None
     startup: Startup | None = None
     """Syscalls needed only while the container starts (``phases.startup``): see ``seccompose.phases``."""
+    looser_than_default: tuple[tuple[str, str], ...] = ()
+    """Syscalls the template may allow beyond what ``default`` allows the same container (arguments
+    included), each with the reason: the only way a template may be looser than the default."""
     source: str = field(default="", compare=False)
 
     def architectures_for(self, arch: Arch) -> tuple[Arch, ...]:
@@ -202,6 +205,8 @@ class Template:
             out["provenance"] = dict(self.provenance)
         if self.startup is not None:
             out["phases"] = {"startup": self.startup.to_dict()}
+        if self.looser_than_default:
+            out["looserThanDefault"] = dict(self.looser_than_default)
         out["rules"] = rules
         return out
 
@@ -256,7 +261,7 @@ def _template(doc: Mapping[str, Any], source: str) -> Template:
         raise InvalidProfileError("name must be a non-empty string", location="name")
     known = {
         "schema", "name", "description", "images", "capabilityMap", "defaultAction",
-        "defaultErrnoRet", "provenance", "rules", "phases",
+        "defaultErrnoRet", "provenance", "looserThanDefault", "rules", "phases",
     }  # fmt: skip
     unknown = set(doc) - known
     if unknown:
@@ -310,6 +315,7 @@ def _template(doc: Mapping[str, Any], source: str) -> Template:
         default_errno=errno,
         provenance=tuple((str(k), str(v)) for k, v in prov.items()),
         startup=startup,
+        looser_than_default=_exceptions(doc.get("looserThanDefault", {})),
         source=source,
     )
 
@@ -330,6 +336,29 @@ def _phases(raw: object) -> Startup | None:
         if name not in known:
             raise UnknownSyscallError(name, location=f"phases.startup.names[{i}]", choices=sorted(known))
     return startup
+def _exceptions(raw: object) -> tuple[tuple[str, str], ...]:
+    """``looserThanDefault``: syscall name -> the reason the template allows more than ``default`` there."""
+    from seccompose.errors import UnknownSyscallError
+    from seccompose.syscalls import all_names
+
+    if not isinstance(raw, Mapping):
+        raise InvalidProfileError(
+            "looserThanDefault must be an object: syscall name -> why the template allows more than default",
+            location="looserThanDefault",
+        )
+    out = []
+    for name, reason in raw.items():
+        where = f"looserThanDefault.{name}"
+        if name not in all_names():
+            raise UnknownSyscallError(str(name), location=where, choices=sorted(all_names()))
+        if not isinstance(reason, str) or not reason.strip():
+            raise InvalidProfileError(
+                "each exception needs its reason: a non-empty string saying why the template needs more than "
+                "default allows",
+                location=where,
+            )
+        out.append((str(name), reason.strip()))
+    return tuple(sorted(out))
 
 
 def template_names() -> tuple[str, ...]:

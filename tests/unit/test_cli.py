@@ -251,7 +251,7 @@ def test_diff_templates(capsys: pytest.CaptureFixture[str]) -> None:
         (["diff", "a.json", "missing.json"], "missing.json"),
         (["diff", "a.json", "bad.json"], "malformed JSON"),
         (["diff", "a.json", "a.json", "--arch", "sparc"], "unknown architecture 'sparc'"),
-        (["diff", "a.json"], "the following arguments are required: B"),
+        (["diff", "a.json"], "diff compares two profiles: give A and B (or --no-looser-than BASE with one profile)"),
     ],
 )
 def test_diff_errors_exit_2(argv: list[str], message: str, work: Path, capsys: pytest.CaptureFixture[str]) -> None:
