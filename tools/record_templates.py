@@ -67,6 +67,12 @@ class Server:
     workload: Callable[[Path], list[list[str]]]
     """Client commands; each must exit 0."""
     after_reload: Callable[[Path], list[list[str]]]
+    admin: Callable[[Path], list[list[str]]] = lambda _work: []
+    """The image's own healthcheck and admin commands (``docker exec``, ``HEALTHCHECK``): run beside the
+    server, as its user, under its profile; each must exit 0. The first is the container's healthcheck."""
+    caps: tuple[str, ...] = ()
+    """The capabilities the server needs when the container runs with ``--cap-drop ALL`` (switching to its
+    user, signalling its workers, owning its files)."""
     prepare: Callable[[Path], None] = lambda _work: None
     first_start: Callable[[Path], list[list[str]]] = lambda _work: []
     """Commands the image's entrypoint runs before the first start (initdb); traced too."""
@@ -78,9 +84,12 @@ class Server:
 
     def workload_text(self, work: Path) -> str:
         cmds = [shlex.join(c).replace(str(work), "$WORK") for c in self.workload(work)]
+        admin = [
+            f"(in the container) {shlex.join(c)}".replace(str(work), "$WORK") for c in health_and_admin(self, work)
+        ]
         after = [shlex.join(c).replace(str(work), "$WORK") for c in self.after_reload(work)]
         reload = f"kill -{self.reload_signal.name}" if self.reload_signal else "(it has no reload signal)"
-        return "; ".join([*cmds, reload, *after, f"kill -{self.stop_signal.name}"])
+        return "; ".join([*cmds, *admin, reload, *after, f"kill -{self.stop_signal.name}"])
 
 
 # --------------------------------------------------------------------------- helpers
@@ -356,6 +365,12 @@ SERVERS: dict[str, Server] = {
             after_reload=lambda _w: _http(28101, n=200)[:1],
             reload_signal=signal.SIGHUP,
             stop_signal=signal.SIGQUIT,
+            admin=lambda w: [
+                ["curl", "-fsS", "-o", "/dev/null", "http://127.0.0.1:28101/index.html"],
+                ["/usr/sbin/nginx", "-t", "-q", "-e", f"{w}/error.log", "-p", str(w), "-c", f"{w}/nginx.conf"],
+                ["/usr/sbin/nginx", "-s", "reload", "-e", f"{w}/error.log", "-p", str(w), "-c", f"{w}/nginx.conf"],
+            ],
+            caps=("CHOWN", "SETUID", "SETGID"),
             description="nginx (master + 2 workers as www-data) serving static files, sendfile and gzip",
         ),
         Server(
@@ -376,6 +391,7 @@ SERVERS: dict[str, Server] = {
             ],
             after_reload=lambda _w: [_redis_cli("CONFIG", "SET", "maxmemory", "64mb"), _redis_cli("CONFIG", "REWRITE")],
             reload_signal=None,
+            admin=lambda _w: [_redis_cli("ping"), _redis_cli("INFO", "server")],
             description="redis-server with AOF, under redis-benchmark, BGSAVE and BGREWRITEAOF (forks)",
         ),
         Server(
@@ -416,6 +432,14 @@ SERVERS: dict[str, Server] = {
             after_reload=lambda _w: [_pg("pgbench", "-c", "2", "-t", "100", "-S", "postgres")],
             reload_signal=signal.SIGHUP,
             stop_signal=signal.SIGINT,
+            admin=lambda w: [
+                [str(PG_BIN / "pg_isready"), "-h", "127.0.0.1", "-p", "28103", "-U", "postgres"],
+                [str(PG_BIN / "pg_isready"), "-h", f"{w}/run", "-p", "28103", "-U", "postgres"],
+                [str(PG_BIN / "psql"), "-h", f"{w}/run", "-p", "28103", "-U", "postgres", "-Atqc",
+                 "SELECT count(*) FROM pgbench_branches", "postgres"],
+                [str(PG_BIN / "psql"), "-h", "127.0.0.1", "-p", "28103", "-U", "postgres", "-qc",
+                 "SELECT pg_reload_conf()", "postgres"],
+            ],
             description="PostgreSQL 15: initdb, then the server under pgbench (TPC-B like), CHECKPOINT, VACUUM",
         ),
         Server(
@@ -445,6 +469,15 @@ SERVERS: dict[str, Server] = {
             ],
             after_reload=lambda _w: [["memcflush", "--servers=127.0.0.1:28104"]],
             reload_signal=None,
+            admin=lambda _w: [
+                # The image has no memcached client: bash's /dev/tcp, as its usual healthcheck does.
+                [
+                    "bash",
+                    "-c",
+                    'exec 3<>/dev/tcp/127.0.0.1/28104 && printf "stats\\r\\nquit\\r\\n" >&3 && grep -q "^STAT pid" <&3',
+                ],
+            ],
+            caps=("SETUID", "SETGID"),
             description="memcached with 4 threads under memcslap (text and binary protocol), stats, flush",
         ),
         Server(
@@ -499,6 +532,12 @@ SERVERS: dict[str, Server] = {
             ],
             after_reload=lambda _w: [_maria("-e", "FLUSH PRIVILEGES; FLUSH TABLES; SELECT SLEEP(0.1);")],
             reload_signal=signal.SIGHUP,
+            admin=lambda w: [
+                ["mariadb-admin", "--protocol=tcp", "-h", "127.0.0.1", "-P", "28105", "-uroot", "ping"],
+                ["mariadb-admin", f"--socket={w}/run/mysqld.sock", "-uroot", "status"],
+                ["mariadb", f"--socket={w}/run/mysqld.sock", "-uroot", "-e", "SELECT COUNT(*) FROM t.k"],
+            ],
+            caps=("CHOWN", "DAC_OVERRIDE", "FOWNER", "SETUID", "SETGID"),
             description="MariaDB: install-db, then mariadbd under mysqlslap (mariadb-slap), DDL, OPTIMIZE, FLUSH",
         ),
         Server(
@@ -516,6 +555,11 @@ SERVERS: dict[str, Server] = {
             after_reload=lambda _w: _http(28106, n=200)[:1],
             reload_signal=signal.SIGUSR1,
             stop_signal=signal.SIGWINCH,
+            admin=lambda w: [
+                ["sh", "-c", f'APACHE_ARGUMENTS="-f {w}/httpd.conf" exec apachectl configtest'],
+                ["sh", "-c", f'APACHE_ARGUMENTS="-f {w}/httpd.conf" exec apachectl graceful'],
+            ],
+            caps=("SETUID", "SETGID", "KILL"),
             description="Apache httpd 2.4 (mpm_event, children as www-data) serving static files with deflate",
         ),
         Server(
@@ -534,6 +578,8 @@ SERVERS: dict[str, Server] = {
             after_reload=lambda _w: [["ab", "-q", "-n", "200", "-c", "4", "http://127.0.0.1:28107/index.html"]],
             reload_signal=signal.SIGUSR2,
             stop_signal=signal.SIGUSR1,
+            admin=lambda w: [["/usr/sbin/haproxy", "-c", "-q", "-f", f"{w}/haproxy.cfg"]],
+            caps=("SETUID", "SETGID", "KILL"),
             description="HAProxy master-worker (as haproxy) proxying HTTP to a local origin, health checks, reload",
         ),
         Server(
@@ -547,6 +593,11 @@ SERVERS: dict[str, Server] = {
             workload=lambda _w: _http(28108, proxy=28108, n=1000),
             after_reload=lambda _w: _http(28108, proxy=28108, n=100)[:1],
             reload_signal=signal.SIGHUP,
+            admin=lambda w: [
+                ["/usr/sbin/squid", "-k", "check", "-f", f"{w}/squid.conf"],
+                ["/usr/sbin/squid", "-k", "reconfigure", "-f", f"{w}/squid.conf"],
+            ],
+            caps=("SETUID", "SETGID", "KILL", "CHOWN", "DAC_OVERRIDE", "FOWNER"),
             description="Squid forward proxy (as proxy) with a memory cache, in front of a local origin",
         ),
         Server(
@@ -561,6 +612,11 @@ SERVERS: dict[str, Server] = {
             after_reload=lambda _w: _http(28109, n=200)[:1],
             reload_signal=signal.SIGUSR1,
             stop_signal=signal.SIGINT,
+            admin=lambda w: [
+                ["/usr/sbin/lighttpd", "-tt", "-f", f"{w}/lighttpd.conf"],
+                ["sh", "-c", f'kill -0 "$(cat {w}/lighttpd.pid)"'],
+            ],
+            caps=("SETUID", "SETGID"),
             description="lighttpd serving static files with mod_deflate, as www-data; graceful restart",
         ),
         Server(
@@ -583,6 +639,8 @@ SERVERS: dict[str, Server] = {
                 str(w),
                 "--access-logfile",
                 f"{w}/access.log",
+                "--pid",
+                f"{w}/gunicorn.pid",
                 "app:app",
             ],
             workload=lambda w: [
@@ -603,6 +661,17 @@ SERVERS: dict[str, Server] = {
             ],
             after_reload=lambda _w: [["ab", "-q", "-n", "200", "-c", "4", "http://127.0.0.1:28110/again"]],
             reload_signal=signal.SIGHUP,
+            admin=lambda w: [
+                [
+                    "/usr/bin/python3",
+                    "-c",
+                    (
+                        "import sys, urllib.request; sys.exit("
+                        "urllib.request.urlopen('http://127.0.0.1:28110/health', timeout=5).status != 200)"
+                    ),
+                ],
+                ["sh", "-c", f'kill -HUP "$(cat {w}/gunicorn.pid)"'],
+            ],
             description="gunicorn (Python 3 WSGI server, 2 sync workers) serving a small JSON app",
         ),
     ]
@@ -653,39 +722,59 @@ LOCK = Path(tempfile.gettempdir()) / "seccompose-servers.lock"
 """Sessions use fixed ports: concurrent runs on one machine (two test runs) take turns."""
 
 
-def session(server: Server, work: Path, launch: Launch, *, step_timeout: float = 120) -> None:
-    """Run one server's life: first start, start, workload, reload, more work, clean stop.
+def session(
+    server: Server, work: Path, launch: Launch, *, step_timeout: float = 120, admin: Launch | None = None
+) -> None:
+    """Run one server's life: first start, start, workload, admin commands, reload, more work, clean stop.
 
     ``launch`` starts each server-side command (the first-start ones and the server);
-    client commands run plain. Raises RuntimeError when a step fails.
+    ``admin`` (default: ``launch``) the image's healthcheck and admin commands beside the
+    running server (``docker exec`` in a container); client commands run plain. Raises
+    RuntimeError when a step fails.
     """
     with LOCK.open("a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
-            _session(server, work, launch, step_timeout)
+            _session(server, work, launch, step_timeout, admin or launch)
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def _session(server: Server, work: Path, launch: Launch, step_timeout: float) -> None:
+def health_and_admin(server: Server, work: Path) -> list[list[str]]:
+    """The admin commands as a container runs them: the first as ``HEALTHCHECK CMD-SHELL`` does (``/bin/sh -c``,
+    whose shell forks), then each as ``docker exec`` runs it."""
+    commands = server.admin(work)
+    return [["/bin/sh", "-c", shlex.join(commands[0])], *commands] if commands else []
+
+
+def _launched(launch: Launch, cmd: list[str], user: str | None, log: Path, timeout: float, what: str) -> None:
+    """Run one server-side command through ``launch`` to its end; it must exit 0."""
+    proc = launch(cmd, user, log)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        raise RuntimeError(f"{what} timed out: {shlex.join(cmd)}") from None
+    if proc.returncode != 0:
+        text = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+        raise RuntimeError(f"{what} failed ({proc.returncode}): {shlex.join(cmd)}\n{text}")
+
+
+def _session(server: Server, work: Path, launch: Launch, step_timeout: float, admin: Launch) -> None:
     with backend(work) if server.name in PROXIED else contextlib.nullcontext():
         for i, cmd in enumerate(server.first_start(work)):
-            proc = launch(cmd, server.user, work / f"first-start-{i}.log")
-            try:
-                proc.wait(timeout=300)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-                raise RuntimeError(f"first-start step timed out: {shlex.join(cmd)}") from None
-            if proc.returncode != 0:
-                log = (work / f"first-start-{i}.log").read_text(errors="replace")[-2000:]
-                raise RuntimeError(f"first-start step failed ({proc.returncode}): {shlex.join(cmd)}\n{log}")
+            _launched(launch, cmd, server.user, work / f"first-start-{i}.log", 300, "first-start step")
         proc = launch([*ENTRYPOINT, *server.argv(work)], server.user, work / "server.log")
         try:
             wait_port(server.port, proc)
             time.sleep(0.5)  # let workers finish starting
             for cmd in server.workload(work):
                 _run(cmd, work, step_timeout)
+            for i, cmd in enumerate(health_and_admin(server, work)):
+                _launched(admin, cmd, server.user, work / f"admin-{i}.log", step_timeout, "admin command")
+            wait_port(server.port, proc)  # an admin command may have reloaded it
             if server.reload_signal is not None:
                 os.kill(server_pid(proc), server.reload_signal)
                 time.sleep(2)
@@ -724,6 +813,22 @@ def package_version(package: str) -> str:
 
 
 def record(server: Server, base: Path, out_dir: Path) -> Path:
+    """Trace one server's session under the default profile and learn its template.
+
+    Under the profile a container would otherwise get (``default``, for Docker's default
+    capabilities, as composed by seccompose), so the server takes the paths it takes in a
+    container: a refused ``io_uring_setup`` makes MariaDB use Linux AIO, an ENOSYS ``clone3``
+    makes glibc use ``clone``. strace shows the refused calls too; ``learn`` leaves out what
+    ``default`` refuses and takes ``default``'s argument conditions for the rest.
+    """
+    sys.path.insert(0, str(ROOT / "src"))
+    from seccompose import compose
+    from seccompose.arch import host_arch
+    from seccompose.check import popen_under
+    from seccompose.formats.oci import to_dict
+    from seccompose.learn import learn
+
+    under = to_dict(compose("default", arch=host_arch()))
     work = fresh_workdir(base, server.name)
     server.prepare(work)
     traces = work / "traces"
@@ -734,7 +839,8 @@ def record(server: Server, base: Path, out_dir: Path) -> Path:
         trace = traces / f"{server.name}-{next(counter)}.trace"
         strace = ["strace", "-f", "-qq", "-o", str(trace), *(["-u", user] if user else []), *argv]
         with log.open("wb") as out:
-            return subprocess.Popen(
+            return popen_under(
+                under,
                 strace,
                 cwd=work,
                 stdout=out,
@@ -744,14 +850,13 @@ def record(server: Server, base: Path, out_dir: Path) -> Path:
             )
 
     session(server, work, launch, step_timeout=600)  # everything is slower under strace
-    sys.path.insert(0, str(ROOT / "src"))
-    from seccompose.learn import learn
 
     cmd = ["strace", "-f", "-qq", "-o", "TRACE", *(["-u", server.user] if server.user else []), *ENTRYPOINT]
     trace_command = shlex.join([*cmd, *server.argv(work)]).replace(str(work), "$WORK")
     firsts = [shlex.join(c).replace(str(work), "$WORK") for c in server.first_start(work)]
     if firsts:
         trace_command = "; ".join([*(f"strace -f -qq -o TRACE {f}" for f in firsts), trace_command])
+    trace_command = f"under the default profile (seccompose compose --base default): {trace_command}"
     doc = learn(
         sorted(traces.iterdir()),
         program=server.program,

@@ -29,7 +29,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, TextIO
+from typing import TYPE_CHECKING, Any, Final, Literal, TextIO
 
 from seccompose.actions import ENOSYS, Action
 from seccompose.arch import Arch, host_arch
@@ -40,7 +40,7 @@ from seccompose.rules import Rule
 from seccompose.syscalls import table
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator, Sequence
+    from collections.abc import Iterable, Iterator, Mapping, Sequence
 
     from seccompose.events import Event
     from seccompose.templates import Template
@@ -216,10 +216,12 @@ def add_enosys_fallbacks(doc: dict[str, Any]) -> dict[str, Any]:
     rules = [r for r in doc["rules"] if r.get("comment") != comment]
     extra = []
     for rule in rules:
-        if rule.get("action", "SCMP_ACT_ALLOW") != "SCMP_ACT_ALLOW" or rule.get("args"):
+        if rule.get("action", "SCMP_ACT_ALLOW") != "SCMP_ACT_ALLOW" or {"args", "includes", "excludes"} & set(rule):
             continue
         have = set(rule["names"])
         arches = rule.get("arches") or []
+        # Names another rule for the same arches decides already (inherited from default: clone3).
+        have |= {n for r in rules if r is not rule and (r.get("arches") or []) == arches for n in r["names"]}
         universe = set().union(*(host_names(Arch.parse(a)) for a in arches)) if arches else None
         names = sorted(
             new
@@ -231,6 +233,152 @@ def add_enosys_fallbacks(doc: dict[str, Any]) -> dict[str, Any]:
                 {"names": names, "action": "SCMP_ACT_ERRNO", "errnoRet": ENOSYS, "arches": arches, "comment": comment}
             )
     return {**doc, "rules": rules + extra}
+
+
+INHERITED: Final = "as the default template has it, for the container's capabilities"
+"""How a learned template's rules taken from ``default`` begin their comment."""
+
+
+def inherit_default(
+    doc: dict[str, Any], *, base: str = "default", keep: Mapping[str, str] | None = None
+) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    """Give a learned template's names the treatment ``base`` gives them, where that is not a plain allow.
+
+    A trace shows which syscalls a program makes, not with which arguments: a template that
+    allowed ``clone`` outright would hand a container without CAP_SYS_ADMIN the user
+    namespaces Docker's default withholds (likewise ``socket`` families, ``personality``
+    values). For every name of an allow rule that ``base`` does not simply allow, the name
+    leaves that rule and ``base``'s own rules for it take its place, with their argument
+    conditions and capability gates (``clone`` without the ``CLONE_NEW*`` flags unless
+    CAP_SYS_ADMIN; ``clone3`` ENOSYS unless CAP_SYS_ADMIN, so glibc falls back to ``clone``;
+    ``setns`` with CAP_SYS_ADMIN only). Where ``base`` answers a name with ENOSYS, the calls
+    libc then falls back to are added too, and newer calls a kept name falls back from get
+    ``base``'s rules. A name ``base`` never allows stays out (the template would be looser
+    than ``base`` otherwise), unless ``keep`` names it with the reason: then it stays allowed
+    and the reason goes into ``looserThanDefault``.
+
+    Returns the new document and, per arch, the names ``base`` refuses that were left out.
+
+    >>> doc = {"rules": [{"names": ["clone", "read", "unshare"], "action": "SCMP_ACT_ALLOW", "arches": ["x86_64"]}]}
+    >>> new, refused = inherit_default(doc)
+    >>> for r in new["rules"]:
+    ...     gate = [f"{k} {v['caps'][0]}" for k, v in r.items() if k in ("includes", "excludes")]
+    ...     print(" ".join([*r["names"], r["action"][9:], str(r.get("errnoRet", "")), *gate, *(
+    ...         a["op"] for a in r.get("args", []))]))
+    read ALLOW
+    clone ALLOW  includes CAP_SYS_ADMIN
+    clone ALLOW  excludes CAP_SYS_ADMIN SCMP_CMP_MASKED_EQ
+    clone3 ALLOW  includes CAP_SYS_ADMIN
+    clone3 ERRNO 38 excludes CAP_SYS_ADMIN
+    unshare ALLOW  includes CAP_SYS_ADMIN
+    >>> refused
+    {}
+    """
+    from seccompose.templates import load_template
+
+    keep = dict(keep or {})
+    default = load_template(base)
+    rules: list[dict[str, Any]] = []
+    inherited: list[dict[str, Any]] = []
+    refused: dict[str, list[str]] = {}
+    looser = dict(doc.get("looserThanDefault", {}))
+    for rule in doc["rules"]:
+        gated = {"args", "includes", "excludes"} & set(rule)
+        plain = rule.get("action", "SCMP_ACT_ALLOW") == "SCMP_ACT_ALLOW" and not gated
+        if not plain or str(rule.get("comment", "")).startswith(INHERITED) or not rule.get("arches"):
+            rules.append(rule)
+            continue
+        arch = Arch.parse(rule["arches"][0])
+        base_rules = _BaseRules(default, arch)
+        kept = []
+        for name in sorted(base_rules.closure(set(rule["names"]))):
+            found = base_rules.treatment(name)
+            if base_rules.simply_allowed(found) or name in keep:
+                kept.append(name)
+                if name in keep and not base_rules.simply_allowed(found):
+                    looser[name] = keep[name]
+            elif not found:
+                refused.setdefault(arch.value, []).append(name)
+            else:
+                inherited += [base_rules.copy(tr, name) for tr in found]
+        rules.append({**rule, "names": kept})
+    out = {**doc, "rules": rules + inherited}
+    if looser:
+        out["looserThanDefault"] = dict(sorted(looser.items()))
+    return out, refused
+
+
+class _BaseRules:
+    """The base template's rules that can apply on one host arch, asked about name by name."""
+
+    def __init__(self, template: Any, arch: Arch) -> None:  # noqa: ANN401 - a Template
+        from seccompose.syscalls import host_names
+
+        self.arch = arch
+        self.rules = [tr for tr in template.rules if _gated_here(tr, arch)]
+        self.universe = set(host_names(arch))
+
+    def treatment(self, name: str) -> list[Any]:
+        """The base's rules that name ``name``."""
+        return [tr for tr in self.rules if name in tr.rule.names]
+
+    @staticmethod
+    def simply_allowed(found: list[Any]) -> bool:
+        """Whether those rules allow the name outright, whatever the container's capabilities and kernel."""
+        return bool(found) and all(
+            tr.rule.action.allows and not tr.rule.args and not tr.gate.on_caps and tr.gate.min_kernel is None
+            for tr in found
+        )
+
+    def closure(self, names: set[str]) -> set[str]:
+        """Return ``names`` with the fallbacks around the base's ENOSYS answers.
+
+        The calls libc falls back to from those the base answers ENOSYS (clone for clone3),
+        and the newer calls libc tries first that the base treats specially (clone3 for clone).
+        """
+        from seccompose.fallbacks import ENOSYS_FALLBACK
+
+        names = set(names)
+        grew = True
+        while grew:
+            grew = False
+            for name in sorted(names):
+                enosys = any(
+                    tr.rule.action is Action.ERRNO and tr.rule.errno == ENOSYS for tr in self.treatment(name)
+                )
+                older = {o for o in ENOSYS_FALLBACK.get(name, ()) if o in self.universe} - names if enosys else set()
+                if older:
+                    names |= older
+                    grew = True
+        for new, olds in ENOSYS_FALLBACK.items():
+            if new in self.universe and new not in names and names.intersection(olds):
+                found = self.treatment(new)
+                if found and not self.simply_allowed(found):
+                    names.add(new)
+        return names
+
+    def copy(self, tr: Any, name: str) -> dict[str, Any]:  # noqa: ANN401 - a TemplateRule
+        """The base rule ``tr`` for ``name`` alone, as a learned template's rule on this arch."""
+        from seccompose.templates import Template
+
+        part = Template(name="part", rules=(type(tr)(_only(tr.rule, name), tr.gate, tr.comment),)).to_dict()
+        item: dict[str, Any] = part["rules"][0]
+        item.pop("arches", None)
+        item["arches"] = [self.arch.value]
+        item["comment"] = INHERITED + (f": {tr.comment}" if tr.comment else "")
+        return item
+
+
+def _gated_here(tr: Any, arch: Arch) -> bool:  # noqa: ANN401 - a TemplateRule
+    """Whether a base rule can apply on ``arch`` for some container (its capability gate aside)."""
+    g = tr.gate
+    return (not g.arches or arch in g.arches) and arch not in g.excluded_arches
+
+
+def _only(rule: Any, name: str) -> Any:  # noqa: ANN401 - a Rule
+    from seccompose.rules import Rule
+
+    return Rule((name,), rule.action, rule.errno, rule.args)
 
 
 def learn(
@@ -249,6 +397,8 @@ def learn(
     date: str | None = None,
     progress: bool | None = None,
     jobs: int | None = None,
+    base: str | None = "default",
+    looser_than_default: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     r"""Return a template document learned from traces (merged by union), with provenance.
 
@@ -258,6 +408,12 @@ def learn(
     dropped; the notes go to ``provenance.porting``). Names no kernel table knows
     are left out and listed in ``provenance.unresolved``: under the profile they
     fail, as they already do on this kernel. ``jobs`` is as for `read_traces`.
+
+    Names the ``base`` template (``default``) does not simply allow get its rules instead,
+    with their argument conditions and capability gates (`inherit_default`), so the template is
+    never looser than ``base``; names ``base`` never allows are left out and listed in
+    ``provenance.refusedAsDefault``, unless ``looser_than_default`` names them with a reason.
+    ``base=None`` keeps every name as traced.
 
     Raises:
         FormatError: no trace, or a trace without a syscall.
@@ -333,6 +489,19 @@ def learn(
         "provenance": {k: v for k, v in provenance.items() if v},
         "rules": rules,
     }
+    if base is not None:
+        doc, refused = inherit_default(doc, base=base, keep=looser_than_default)
+        if refused:
+            doc["provenance"]["refusedAsDefault"] = "; ".join(
+                f"{arch}: {', '.join(names)}" for arch, names in sorted(refused.items())
+            )
+        doc["provenance"]["conditions"] = (
+            f"names {base} does not simply allow have its rules (argument conditions, capability gates)"
+        )
+        # looserThanDefault sits before the rules, as in the format's reference
+        doc = {k: doc[k] for k in ("schema", "name", "description", "images", "capabilityMap", "provenance")} | {
+            k: v for k, v in doc.items() if k in ("looserThanDefault", "rules")
+        }
     return add_enosys_fallbacks(doc)
 
 

@@ -40,17 +40,19 @@ pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _recipes() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("record_templates", ROOT / "tools" / "record_templates.py")
+def _tool(name: str) -> ModuleType:
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, ROOT / "tools" / f"{name}.py")
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    sys.modules["record_templates"] = module  # dataclasses resolve annotations through sys.modules
+    sys.modules[name] = module  # dataclasses resolve annotations through sys.modules
     spec.loader.exec_module(module)
     return module
 
 
-RECIPES = _recipes()
+RECIPES = _tool("record_templates")
 NAMES = sorted(RECIPES.SERVERS)
 CLIENTS = ("ab", "curl", "redis-benchmark", "redis-cli", "memcslap", "memcstat", "memcflush", "mariadb", "mariadb-slap")
 
@@ -97,46 +99,19 @@ def _allowed(profile: dict[str, Any]) -> set[str]:
 
 
 @pytest.fixture(scope="session")
-def probe(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A static x86_64 program: ``probe NR`` makes syscall NR(0, 0, 0) and exits with its errno (0 on success)."""
+def probes(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """Static x86_64 programs (tools/syscall_probe.py): ``probe NR [ARGS]`` (``probe32``: i386) exit with the errno."""
     if host_arch() is not Arch.X86_64:
         pytest.skip(f"the probe is x86_64 assembly; this host is {host_arch().value}")
     if shutil.which("as") is None or shutil.which("ld") is None:
         pytest.skip("binutils (as, ld) is needed to build the probe; apt-get install binutils")
-    folder = tmp_path_factory.mktemp("probe")
-    source = folder / "probe.s"
-    source.write_text(
-        """
-        .globl _start
-_start:
-        mov 16(%rsp), %rsi        # argv[1]: the syscall number, in decimal
-        xor %eax, %eax
-1:      movzbl (%rsi), %ecx
-        test %ecx, %ecx
-        jz 2f
-        sub $48, %ecx
-        imul $10, %eax
-        add %ecx, %eax
-        inc %rsi
-        jmp 1b
-2:      xor %edi, %edi
-        xor %esi, %esi
-        xor %edx, %edx
-        syscall
-        xor %edi, %edi
-        cmp $-4095, %rax          # -4095..-1 is an errno
-        jb 3f
-        mov %eax, %edi
-        neg %edi
-3:      mov $231, %eax            # exit_group(errno)
-        syscall
-        hlt
-""",
-        encoding="ascii",
-    )
-    subprocess.run(["as", "-o", str(folder / "probe.o"), str(source)], check=True)
-    subprocess.run(["ld", "-static", "-o", str(folder / "probe"), str(folder / "probe.o")], check=True)
-    return folder / "probe"
+    built: tuple[Path, Path] = _tool("syscall_probe").build(tmp_path_factory.mktemp("probe"))
+    return built
+
+
+@pytest.fixture(scope="session")
+def probe(probes: tuple[Path, Path]) -> Path:
+    return probes[0]
 
 
 def _probe_code(probe: Path, name: str, profile: dict[str, Any] | None) -> int:
@@ -213,3 +188,77 @@ def test_server_runs_its_workload_under_its_own_profile(name: str, probe: Path) 
             assert "Operation not permitted" not in text, f"{name} logged a denied call in {log.name}:\n{text[-1500:]}"
     finally:
         shutil.rmtree(base, ignore_errors=True)
+
+
+def _forks(profile: dict[str, Any]) -> bool:
+    """Whether the template lets its server fork with clone (some, like squid -N, never do)."""
+    return any("clone" in r["names"] and r["action"] == "SCMP_ACT_ALLOW" for r in profile["syscalls"])
+
+
+CLONE_NEWUSER_SIGCHLD = 0x10000000 | 17
+FORK_FLAGS = 0x01200011  # what glibc's fork() passes: CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID | SIGCHLD
+CAPSETS: dict[str, list[str] | None] = {"no capabilities": [], "Docker's defaults": None}
+
+
+@pytest.mark.parametrize("caps", list(CAPSETS))
+@pytest.mark.parametrize("name", NAMES)
+def test_no_user_namespace_without_cap_sys_admin_by_the_kernel_probe(name: str, caps: str) -> None:
+    """The kernel's verdict (the probe copy of the filter, libseccomp as runc builds it) on every x86_64 host ABI."""
+    pytest.importorskip("pyseccomp", reason="the 'check' extra (pyseccomp + libseccomp.so.2) is not installed")
+    from seccompose import _probe
+    from seccompose.check import read_as_runtime
+
+    if _seccomp_reason() or host_arch() is not Arch.X86_64:
+        pytest.skip(_seccomp_reason() or "the probe is x86_64 machine code")
+    chosen = CAPSETS[caps]
+    profile = to_dict(compose(name, arch=Arch.X86_64) if chosen is None else compose(name, arch=Arch.X86_64, caps=chosen))
+    reading = read_as_runtime(profile)
+    entries = [
+        (abi, (table(abi).number("clone") | (0x40000000 if abi is Arch.X32 else 0), "clone", (flags, 0, 0, 0, 0, 0), None, ""))
+        for abi in (Arch.X86_64, Arch.X86, Arch.X32)
+        for flags in (CLONE_NEWUSER_SIGCHLD, FORK_FLAGS)
+    ]
+    code = _probe._Code()
+    verdicts = [_probe._decode(raw) for raw in _probe._run(code, reading, entries, 60)]
+    forks = _forks(profile)
+    for (abi, (_, _, args, _, _)), verdict in zip(entries, verdicts, strict=True):
+        expected = "errno EPERM" if args[0] == CLONE_NEWUSER_SIGCHLD or not forks else "allow"
+        assert str(verdict) == expected, f"{name}: clone({args[0]:#x}) on {abi.value}: {verdict}"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_no_user_namespace_without_cap_sys_admin_by_the_static_program(name: str, probes: tuple[Path, Path]) -> None:
+    """A static program's clone(CLONE_NEWUSER|SIGCHLD), x86_64 and i386: EPERM under the template, 0 without a filter."""
+    if _seccomp_reason():
+        pytest.skip(_seccomp_reason() or "")
+    profile = to_dict(compose(name, arch=Arch.X86_64, caps=[]))
+    for program, abi in zip(probes, (Arch.X86_64, Arch.X86), strict=True):
+        argv = [str(program), str(table(abi).number("clone")), str(CLONE_NEWUSER_SIGCHLD)]
+        assert subprocess.run(argv, check=False, timeout=10).returncode == 0, "user namespaces are off on this host"
+        assert run_under(profile, argv, timeout=10).returncode == errno.EPERM, f"{name} {abi.value}"
+        fork = [str(program), str(table(abi).number("clone")), str(FORK_FLAGS)]
+        assert run_under(profile, fork, timeout=10).returncode == (0 if _forks(profile) else errno.EPERM), name
+
+
+@pytest.mark.parametrize("nnp", [False, True], ids=["no-nnp", "nnp"])
+@pytest.mark.parametrize("name", NAMES)
+def test_no_user_namespace_without_cap_sys_admin_under_runc(name: str, nnp: bool, probes: tuple[Path, Path], tmp_path: Path) -> None:
+    """The same under runc, with Docker's default capabilities, the template composed with default options."""
+    engines = _tool("engines")
+    if _seccomp_reason() or engines.missing("runc"):
+        pytest.skip(_seccomp_reason() or "runc is not installed (apt-get install runc)")
+    bundle = _tool("make_bundle")
+    rootfs = bundle.make_bundle(tmp_path / "rootfs-bundle", args=["/exit42"]) / "rootfs"
+    shutil.copy(probes[0], rootfs / "probe")
+    profile = to_dict(compose(name, arch=Arch.X86_64))
+    calls = {"clone-newuser": (CLONE_NEWUSER_SIGCHLD, errno.EPERM), "fork": (FORK_FLAGS, 0 if _forks(profile) else errno.EPERM)}
+    for what, (flags, expected) in calls.items():
+        for seccomp, want in ((profile, expected), (None, 0)):
+            dest = engines.bundle(tmp_path / "b", rootfs, args=["/probe", str(table(Arch.X86_64).number("clone")), str(flags)],
+                                  seccomp=seccomp, no_new_privileges=nnp)  # fmt: skip
+            cid = f"sc-userns-{os.getpid()}-{what}"
+            try:
+                done = subprocess.run(engines.bundle_cmd("runc", dest, cid), capture_output=True, timeout=60, check=False)
+            finally:
+                engines.delete("runc", cid)
+            assert done.returncode == want, f"{name} {what} {'under the template' if seccomp else 'unconfined'}: {done.stderr!r}"

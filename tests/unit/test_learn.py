@@ -13,7 +13,7 @@ import pytest
 from seccompose.arch import Arch
 from seccompose.cli import main
 from seccompose.errors import FormatError, InvalidArgumentError
-from seccompose.learn import add_enosys_fallbacks, learn, read_traces
+from seccompose.learn import add_enosys_fallbacks, inherit_default, learn, read_traces
 from seccompose.porting import port_names
 from seccompose.syscalls import table
 from seccompose.templates import load_template
@@ -30,7 +30,13 @@ def _learn(paths: list[Path], **kw: object) -> dict[str, object]:
 def _names(doc: dict[str, object], arch: str) -> set[str]:
     rules = doc["rules"]
     assert isinstance(rules, list)
-    return {n for r in rules if r["arches"] == [arch] and r["action"] == "SCMP_ACT_ALLOW" for n in r["names"]}
+    # allowed outright: not under argument conditions or a capability gate (inherited from default)
+    return {
+        n
+        for r in rules
+        if r["arches"] == [arch] and r["action"] == "SCMP_ACT_ALLOW" and not ({"args", "includes", "excludes"} & set(r))
+        for n in r["names"]
+    }
 
 
 def test_traces_merge_by_union() -> None:
@@ -159,14 +165,18 @@ def test_shipped_learned_template_is_consistent(name: str) -> None:
     doc = json.loads(path.read_text())
     assert doc["name"] == name
     assert name in doc["images"]
-    allows = [r for r in doc["rules"] if r["action"] == "SCMP_ACT_ALLOW"]
+    # the learned rules: allowed outright (the others are default's, for the names it gates or conditions)
+    allows = [r for r in doc["rules"] if r["action"] == "SCMP_ACT_ALLOW" and not {"args", "includes", "excludes"} & set(r)]
     x86_64, aarch64 = allows
     assert add_enosys_fallbacks(doc) == doc  # the ENOSYS rules are exactly what learn() derives
+    assert inherit_default(doc)[0] == doc  # and default's rules are exactly what learn() takes
     assert x86_64["arches"] == ["x86_64"]
     assert aarch64["arches"] == ["aarch64"]
     assert x86_64["names"] == sorted(set(x86_64["names"]))
     native = [n for n in x86_64["names"] if n in table(Arch.X86_64)]
-    assert aarch64["names"] == list(port_names(native).names)
+    # the port, less what default conditions or gates on aarch64 (vfork ports to clone, which has conditions)
+    port = {"rules": [{"names": list(port_names(native).names), "action": "SCMP_ACT_ALLOW", "arches": ["aarch64"]}]}
+    assert aarch64["names"] == inherit_default(port)[0]["rules"][0]["names"]
     for key in ("program", "version", "workload", "kernel", "arch", "date", "traceCommand", "tool"):
         assert doc["provenance"][key], key
     assert doc["provenance"]["tool"] == f"tools/record_templates.py {name}"
@@ -199,3 +209,65 @@ def test_newer_calls_not_seen_fall_back_with_enosys() -> None:
     profile = compose(Template.from_dict(doc), arch=Arch.X86_64, runtime=None)
     for name in (n for r in enosys if r["arches"] == ["x86_64"] for n in r["names"]):
         assert profile.explain(name).errno == 38
+
+
+_TRACE = """\
+100 clone3({flags=CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD, exit_signal=0}, 88) = 101
+100 socket(AF_INET, SOCK_STREAM, IPPROTO_TCP) = 3
+100 personality(0xffffffff) = 0
+100 unshare(CLONE_NEWNS) = -1 EPERM (Operation not permitted)
+100 io_uring_setup(8, 0x7ffd) = 4
+100 read(3, "", 8) = 0
+100 exit_group(0) = ?
+"""
+
+
+def test_learned_templates_are_never_looser_than_default(tmp_path: Path) -> None:
+    """A trace shows which syscalls, not which arguments: clone, socket, personality take default's conditions."""
+    from seccompose import compose
+    from seccompose.looser import looser_than
+    from seccompose.templates import Template
+
+    trace = tmp_path / "app.trace"
+    trace.write_text(_TRACE)
+    doc = _learn([trace])
+    assert doc["provenance"]["refusedAsDefault"] == "aarch64: io_uring_setup; x86_64: io_uring_setup"  # type: ignore[index]
+    template = Template.from_dict(doc)
+    for arch in (Arch.X86_64, Arch.AARCH64):
+        for caps in ([], ["SYS_ADMIN"], ["NET_ADMIN", "SYS_NICE"]):
+            mine = compose(template, arch=arch, caps=caps)
+            report = looser_than(mine, compose("default", arch=arch, caps=caps))
+            assert report.ok, report.format_text()
+        plain = compose(template, arch=arch, caps=[])
+        assert "clone" not in plain.allowed()  # conditional: no CLONE_NEW* flags
+        assert "clone" in {n for r in plain.rules if r.args for n in r.names}  # clone3 falls back to it
+        assert "io_uring_setup" not in plain.allowed()
+        assert "unshare" not in plain.allowed()
+        assert "unshare" in compose(template, arch=arch, caps=["SYS_ADMIN"]).allowed()
+        assert "read" in plain.allowed()
+    # Kept on purpose, with a reason: allowed, and declared.
+    kept = _learn([trace], looser_than_default={"io_uring_setup": "the app's I/O engine needs it"})
+    assert kept["looserThanDefault"] == {"io_uring_setup": "the app's I/O engine needs it"}
+    template = Template.from_dict(kept)
+    mine = compose(template, arch=Arch.X86_64, caps=[])
+    report = looser_than(mine, compose("default", arch=Arch.X86_64, caps=[]), exceptions=dict(template.looser_than_default))
+    assert report.ok
+    assert {e.name for e in report.excepted} == {"io_uring_setup"}
+    # The old behaviour, asked for by name: every traced call allowed outright, looser than default.
+    raw = Template.from_dict(_learn([trace], base=None))
+    assert not looser_than(compose(raw, arch=Arch.X86_64, caps=[]), compose("default", arch=Arch.X86_64, caps=[])).ok
+
+
+def test_learn_cli_keeps_a_refused_name_only_with_a_reason(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from seccompose.cli import main
+
+    trace = tmp_path / "app.trace"
+    trace.write_text(_TRACE)
+    out = tmp_path / "app.json"
+    assert main(["learn", str(trace), "-o", str(out), "--program", "app", "--arch", "x86_64", "--no-progress"]) == 0
+    assert "left out, as the default template refuses them: aarch64: io_uring_setup" in capsys.readouterr().err
+    assert main(["learn", str(trace), "-o", str(out), "--program", "app", "--arch", "x86_64", "--no-progress",
+                 "--looser-than-default", "io_uring_setup=its I/O engine"]) == 0
+    assert json.loads(out.read_text())["looserThanDefault"] == {"io_uring_setup": "its I/O engine"}
+    assert main(["learn", str(trace), "--program", "app", "--looser-than-default", "io_uring_setup"]) == 2
+    assert "is not NAME=REASON" in capsys.readouterr().err

@@ -58,6 +58,20 @@ def configure(parser: argparse.ArgumentParser) -> None:
     events.add_argument(
         "--enforced", action="store_true", help="also learn from enforce-mode events (refusals the container got)"
     )
+    parser.add_argument(
+        "--looser-than-default",
+        action="append",
+        default=[],
+        metavar="NAME=REASON",
+        help="keep a syscall the default template refuses, with the reason (written to looserThanDefault); "
+        "without it such names are left out, so the template is never looser than default",
+    )
+    parser.add_argument(
+        "--no-inherit",
+        action="store_true",
+        help="keep every traced name as an unconditional allow instead of taking default's argument conditions "
+        "(clone, socket, personality) and capability gates; the template may then be looser than default",
+    )
     bar = parser.add_mutually_exclusive_group()
     bar.add_argument("--progress", dest="progress", action="store_true", default=None, help="always draw progress")
     bar.add_argument("--no-progress", dest="progress", action="store_false", help="never draw progress")
@@ -70,16 +84,24 @@ def _summary(rules: list[dict[str, Any]]) -> str:
     ...           {"names": ["clone3"], "action": "SCMP_ACT_ERRNO", "arches": ["x86_64"]}])
     '1 syscall allowed on x86_64 (recorded), 1 syscall answered ENOSYS on x86_64 (libc falls back)'
     """
+    from seccompose.learn import INHERITED
+
     parts = []
+    inherited: dict[str, set[str]] = {}
     for rule in rules:
         n = len(rule["names"])
         arches = "/".join(rule.get("arches") or ["every arch"])
         noun = "syscall" if n == 1 else "syscalls"
-        if rule.get("action", "SCMP_ACT_ALLOW") == "SCMP_ACT_ALLOW":
+        if str(rule.get("comment", "")).startswith(INHERITED):
+            inherited.setdefault(arches, set()).update(rule["names"])
+        elif rule.get("action", "SCMP_ACT_ALLOW") == "SCMP_ACT_ALLOW":
             how = "recorded" if str(rule.get("comment", "")).startswith("learned") else "ported"
             parts.append(f"{n} {noun} allowed on {arches} ({how})")
         else:
             parts.append(f"{n} {noun} answered ENOSYS on {arches} (libc falls back)")
+    for arches, names in inherited.items():
+        noun = "syscall" if len(names) == 1 else "syscalls"
+        parts.append(f"{len(names)} {noun} as default has them on {arches} (conditions, capability gates)")
     return ", ".join(parts)
 
 
@@ -132,6 +154,15 @@ def run(args: argparse.Namespace) -> int:
     program = args.program or args.name
     if not program:
         raise FormatError("say what was traced: --program NAME (or --name)", location="--program")
+    keep: dict[str, str] = {}
+    for i, item in enumerate(args.looser_than_default):
+        name, sep, reason = item.partition("=")
+        if not sep or not name.strip() or not reason.strip():
+            raise FormatError(
+                f"{item!r} is not NAME=REASON; say why the template needs more than default allows",
+                location=f"--looser-than-default[{i}]",
+            )
+        keep[name.strip()] = reason.strip()
     doc = learn(
         args.traces,
         program=program,
@@ -145,11 +176,19 @@ def run(args: argparse.Namespace) -> int:
         trace_command=args.trace_command,
         progress=args.progress,
         jobs=args.jobs,
+        base=None if args.no_inherit else "default",
+        looser_than_default=keep,
     )
     from seccompose._writer import write_text
 
     write_text(args.output, json.dumps(doc, indent=2) + "\n")
     sys.stderr.write(f"seccompose learn: {doc['name']}: {_summary(doc['rules'])}\n")
+    if "refusedAsDefault" in doc["provenance"]:
+        left = doc["provenance"]["refusedAsDefault"]
+        sys.stderr.write(
+            f"seccompose learn: left out, as the default template refuses them: {left} "
+            "(keep one with --looser-than-default NAME=REASON)\n"
+        )
     if "unresolved" in doc["provenance"]:
         left = doc["provenance"]["unresolved"]
         sys.stderr.write(f"seccompose learn: left out (no kernel table knows them): {left}\n")
