@@ -205,7 +205,8 @@ class Finding:
     ``number-mismatch``, ``default-action-rule``, ``conflict``, ``rejected``,
     ``unsupported-arch``, ``unknown-flag``, ``errno-on-action``, ``unfilterable``,
     ``socketcall``, ``rule-order``, ``enosys-stub``, ``foreign-arch``, ``unknown-field``, ``too-many-rules``,
-    ``too-long``.
+    ``too-long``,
+    ``runtime-cannot-start``.
     """
 
     severity: Severity
@@ -816,6 +817,8 @@ def check(
     *,
     source: str = "<profile>",
     accept_unresolved: bool = False,
+    runtime: str | None = None,
+    no_new_privileges: bool = False,
 ) -> CheckReport:
     """Compile a profile with the real libseccomp and report where the runtime departs from it.
 
@@ -825,6 +828,12 @@ def check(
         accept_unresolved: report rules for names this libseccomp cannot resolve (newer
             syscalls, which then stay refused) as notes instead of warnings. Skipped denies
             under an allowing default, which make the profile more permissive, stay problems.
+        runtime: the OCI runtimes that start the container (``"runc"``, ``"crun"``, both
+            comma-separated): the syscalls they make after loading the filter that the profile
+            refuses are a problem (``runtime-cannot-start``). None: not checked (the CLI checks
+            for runc, as Docker runs containers).
+        no_new_privileges: the container's ``noNewPrivileges`` (default False, as Docker, Podman
+            and Kubernetes run containers), which decides the runtime's base set.
 
     Raises:
         LibseccompUnavailableError: pyseccomp or libseccomp.so.2 is missing.
@@ -889,6 +898,7 @@ def check(
                 "drop argument conditions or architectures",
             )
         )
+    findings += _runtime_start(reading, runtime, no_new_privileges, arches[0] if foreign else native)
     findings += _enosys_stub(reading, filtered)
     if foreign:
         findings.append(
@@ -909,6 +919,31 @@ def check(
         findings=tuple(findings),
         unresolved=unresolved,
     )
+
+
+def _runtime_start(reading: RuntimeReading, runtime: str | None, nnp: bool, arch: Arch) -> Iterator[Finding]:
+    """The runtime's measured base set against what the filter lets run (the first unconditional verdict)."""
+    if runtime is None:
+        return
+    from seccompose.runtime import describe_start, refused_at_start
+
+    def allows(name: str) -> bool:
+        for rule in reading.rules:
+            if rule.name == name and not rule.conditions:
+                return rule.action.allows
+        return reading.default_action.allows
+
+    refused = refused_at_start(allows, runtime, no_new_privileges=nnp, arch=arch)
+    if refused:
+        yield Finding(
+            "problem",
+            "runtime-cannot-start",
+            f"{', '.join(refused)} refused: {describe_start(runtime, nnp)} makes "
+            f"{'them' if len(refused) > 1 else 'it'} after loading the filter, so the container does not start; "
+            "allow them (seccompose compose adds them) or say which runtime and mode with --runtime and "
+            "--no-new-privileges",
+            names=refused,
+        )
 
 
 def _skipped_findings(reading: RuntimeReading) -> Iterator[Finding]:

@@ -65,6 +65,19 @@ class LintRule:
 
 RULES: Final = (
     LintRule(
+        "runtime-cannot-start",
+        "error",
+        "The profile refuses a syscall the OCI runtime makes after loading it: the container never starts",
+        "runc and crun load the container's filter in its init process and then still have work to do before "
+        "they exec the program: with noNewPrivileges false (what docker run, podman run and Kubernetes do "
+        "unless told otherwise) they load it before dropping capabilities and switching user (capset, "
+        "setgroups, setuid, setresuid, ...). A profile that refuses one of those makes the start fail with "
+        "'operation not permitted'. The sets are measured per runtime (data/runtime/*.json).",
+        "Allow the names listed (`seccompose compose` adds them: --runtime and --no-new-privileges say for "
+        "which runtime and mode), or run the container with --security-opt no-new-privileges if the profile "
+        "was made for that.",
+    ),
+    LintRule(
         "noop-deny-overridden",
         "error",
         "A deny that equals the default action, for a name another rule allows",
@@ -1021,6 +1034,35 @@ def _refused_outright(doc: _Doc, multiplexer: str) -> bool:
         if multiplexer in r.names and not r.args:
             return not r.action.allows and (r.action, r.errno) != default
     return False
+def _runtime_start(
+    doc: _Doc, caps: frozenset[str] | None, runtime: str | None, no_new_privileges: bool
+) -> Iterator[Finding]:
+    """The runtime's base set (measured) against what the profile lets run unconditionally, first verdict first."""
+    if runtime is None or doc.kind == "template":  # compose adds the base set to a template
+        return
+    from seccompose.arch import host_arch
+    from seccompose.caps import DOCKER_DEFAULT_CAPABILITIES
+    from seccompose.runtime import describe_start, refused_at_start
+
+    host = next((a for a in doc.architectures if a in (Arch.X86_64, Arch.AARCH64, Arch.X86)), None) or host_arch()
+    have = caps if caps is not None else frozenset(c.name for c in DOCKER_DEFAULT_CAPABILITIES)
+
+    def allows(name: str) -> bool:
+        for r in doc.rules:
+            applies = (not r.arches or host in r.arches) and r.includes_caps <= have
+            if name in r.names and applies and not r.args:
+                return r.action.allows
+        return doc.default_action.allows
+
+    refused = refused_at_start(allows, runtime, no_new_privileges=no_new_privileges, arch=host)
+    if refused:
+        yield Finding(
+            _BY_ID["runtime-cannot-start"],
+            f"{', '.join(refused)} refused: {describe_start(runtime, no_new_privileges)} makes "
+            f"{'them' if len(refused) > 1 else 'it'} after loading the filter, so the container does not start",
+            f"{doc.prefix}syscalls" if doc.prefix else "syscalls",
+            refused,
+        )
 
 
 def lint(
@@ -1031,6 +1073,8 @@ def lint(
     ignore: Sequence[str] = (),
     engines: Iterable[str] | None = None,
     bom: bool = False,
+    runtime: str | None = None,
+    no_new_privileges: bool = False,
 ) -> LintReport:
     """Return the pitfalls in a profile document (OCI, ``config.json``, Docker/Podman or template) or ``Profile``.
 
@@ -1049,11 +1093,18 @@ def lint(
             with a version): ``ignored-by-engine`` reports what they ignore. None: the engines
             installed here, else the newest Docker.
         bom: the file had a byte-order mark (which the engines refuse).
+        runtime: the OCI runtimes that will start the container (``"runc"``, ``"crun"``,
+            ``"runc,crun"``): ``runtime-cannot-start`` reports the syscalls they make after
+            loading the filter that the profile refuses. None: not checked (the CLI checks for
+            runc, as Docker runs containers).
+        no_new_privileges: the container's ``noNewPrivileges`` (default False, as Docker, Podman
+            and Kubernetes run containers), which decides the runtime's base set.
 
     Raises:
         FormatError: the document is not a JSON object, or a template's or OCI profile's field
             has the wrong type.
         InvalidActionError: an unknown action or errno in a template or OCI profile.
+        InvalidRuntimeError: no base set for ``runtime``.
 
     Examples:
         >>> from seccompose import Profile, Rule, Action, Arch
@@ -1080,7 +1131,7 @@ def lint(
                 raise
             doc = None  # what the engines make of it is reported; the rest needs a profile they accept
     capset = None if caps is None else frozenset(c.name for c in parse_capabilities([str(c) for c in caps]))
-    found = odd + ([] if doc is None else _checks(doc, capset))
+    found = odd + ([] if doc is None else _checks(doc, capset, runtime, no_new_privileges))
     order = {r.id: i for i, r in enumerate(RULES)}
     found = [f for f in found if f.rule.id not in ignore]
     found.sort(key=lambda f: (_SEVERITY_ORDER[f.severity], order[f.rule.id]))
@@ -1115,7 +1166,7 @@ def _is_docker(doc: Mapping[str, Any]) -> bool:
     return docker(doc)
 
 
-def _checks(doc: _Doc, capset: frozenset[str] | None) -> list[Finding]:
+def _checks(doc: _Doc, capset: frozenset[str] | None, runtime: str | None, no_new_privileges: bool) -> list[Finding]:
     return [
         *_permissive(doc),
         *_noop_deny(doc),
@@ -1131,6 +1182,7 @@ def _checks(doc: _Doc, capset: frozenset[str] | None) -> list[Finding]:
         *_aliases(doc),
         *_multiplexed(doc),
         *_uprobe(doc),
+        *_runtime_start(doc, capset, runtime, no_new_privileges),
     ]
 
 
@@ -1153,6 +1205,8 @@ def lint_file(
     caps: Iterable[Capability | str] | None = None,
     ignore: Sequence[str] = (),
     engines: Iterable[str] | None = None,
+    runtime: str | None = None,
+    no_new_privileges: bool = False,
 ) -> LintReport:
     """Lint a profile file (``-``: stdin) or a shipped template by name.
 
@@ -1168,11 +1222,12 @@ def lint_file(
 
     if resolve(spec) == "name":
         doc, source = read_document(spec)
-        return lint(doc, source=source, caps=caps, ignore=ignore, engines=engines)
+        return lint(doc, source=source, caps=caps, ignore=ignore, engines=engines, runtime=runtime, no_new_privileges=no_new_privileges)
     if resolve(spec) == "file" and not Path(spec).exists():
         read_document(spec)  # the not-found error every command gives
     source = "<stdin>" if spec == "-" else spec
     data = read_bytes(spec, what="profile")
     doc = parse_json(data, source=source)
     bom = data.startswith(b"\xef\xbb\xbf")
-    return lint(doc, source=source, caps=caps, ignore=ignore, engines=engines, bom=bom)
+    return lint(doc, source=source, caps=caps, ignore=ignore, engines=engines, bom=bom, runtime=runtime,
+                no_new_privileges=no_new_privileges)

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Final
 
@@ -38,7 +38,15 @@ from seccompose.arch import Arch
 from seccompose.errors import InvalidArchError, InvalidRuntimeError
 from seccompose.syscalls import TABLED_ARCHES, table
 
-__all__ = ["ALL_RUNTIMES", "RUNTIMES", "parse_runtimes", "runtime_base", "runtime_provenance"]
+__all__ = [
+    "ALL_RUNTIMES",
+    "RUNTIMES",
+    "describe_start",
+    "parse_runtimes",
+    "refused_at_start",
+    "runtime_base",
+    "runtime_provenance",
+]
 
 _DATA: Final = Path(__file__).parent / "data" / "runtime"
 RUNTIMES: Final = ("runc", "crun")
@@ -159,3 +167,38 @@ def runtime_provenance(runtime: str = "runc") -> dict[str, str]:
     data = _load(runtime)
     keys = ("runtime", "version", "package", "libseccomp", "kernel", "arch", "date", "tool", "method")
     return {k: str(data[k]) for k in keys if k in data}
+
+
+def refused_at_start(
+    allows: Callable[[str], bool],
+    runtime: str | Sequence[str] = "runc",
+    *,
+    no_new_privileges: bool = False,
+    arch: Arch = Arch.X86_64,
+) -> tuple[str, ...]:
+    """Return, sorted, the base-set names of ``runtime`` that a profile refuses: with any, the container never starts.
+
+    ``allows(name)`` says whether the profile lets the call run (with any arguments). The
+    defaults are Docker's: runc, ``noNewPrivileges`` false.
+
+    Raises:
+        InvalidRuntimeError: no base set for that runtime.
+
+    >>> refused_at_start(lambda name: name != "setuid")
+    ('setuid',)
+    >>> refused_at_start(lambda name: name != "setuid", no_new_privileges=True)
+    ()
+    """
+    names = runtime_base(runtime, no_new_privileges=no_new_privileges, arch=arch)
+    return tuple(sorted(n for n in names if not allows(n)))
+
+
+def describe_start(runtime: str | Sequence[str], no_new_privileges: bool) -> str:
+    """Say which runtimes and mode a base set is for, with the versions it was measured on.
+
+    >>> describe_start("runc", False)
+    'runc 1.1.5+ds1 with noNewPrivileges false'
+    """
+    names = parse_runtimes(runtime)
+    versions = " and ".join(f"{r} {_load(r)['version']}" for r in names)
+    return f"{versions} with noNewPrivileges {str(no_new_privileges).lower()}"

@@ -327,7 +327,7 @@ def test_cli_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     planted.write_text(json.dumps({"ociVersion": "1.0.2", "linux": {"seccomp": profile({"names": ["opnat"], "action": "SCMP_ACT_ALLOW"})}}))
     broken = tmp_path / "broken.json"
     broken.write_text('{"defaultAction": ')
-    assert main(["check", str(clean)]) == 0
+    assert main(["check", str(clean), "--runtime", "none"]) == 0  # a toy profile: no runtime could start with it
     assert "OK" in capsys.readouterr().out
     assert main(["check", str(planted), "--format", "json"]) == 1
     out = json.loads(capsys.readouterr().out)
@@ -447,3 +447,24 @@ def test_a_filter_longer_than_the_kernel_takes_is_a_problem() -> None:
     assert report.bpf_instructions > 4096
     assert [f.kind for f in report.problems] == ["too-long"]
     assert not report.ok
+
+
+def test_check_knows_the_runtime(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A profile that lacks the runtime's start-up set fails check (as Docker runs: runc, noNewPrivileges false)."""
+    from seccompose import Arch, compose
+    from seccompose.formats.oci import to_dict
+
+    bare = tmp_path / "bare.json"
+    bare.write_text(json.dumps(to_dict(compose("nginx", arch=Arch.X86_64, runtime=None))))
+    assert main(["check", str(bare)]) == 1
+    out = capsys.readouterr().out
+    assert "problem: " in out and "refused: runc 1.1.5+ds1 with noNewPrivileges false makes them" in out
+    assert main(["check", str(bare), "--format", "json"]) == 1
+    finding = next(f for f in json.loads(capsys.readouterr().out)["findings"] if f["kind"] == "runtime-cannot-start")
+    assert "setgroups" not in finding["names"]  # nginx switches user itself: it is in the template
+    assert {"capget", "fstatfs", "getdents64"} <= set(finding["names"])
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps(to_dict(compose("nginx", arch=Arch.X86_64))))
+    assert main(["check", str(good), "--runtime", "runc,crun", "--accept-unresolved"]) == 0
+    report = check(to_dict(compose("nginx", arch=Arch.X86_64, runtime="runc", no_new_privileges=True)), runtime="runc")
+    assert [f.kind for f in report.problems] == ["runtime-cannot-start"]  # made for nnp true, run with false

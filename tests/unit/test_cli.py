@@ -143,8 +143,9 @@ def test_console_script_runs(work: Path) -> None:
 
 
 def test_lint_clean_exits_0(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # (a toy profile: no runtime could start a container with it, so --runtime none)
     (work / "p.json").write_text(oci("read", "write"))
-    code, out, _ = run(capsys, "lint", "p.json")
+    code, out, _ = run(capsys, "lint", "--runtime", "none", "p.json")
     assert (code, out) == (0, "p.json: no problems found\n")
 
 
@@ -157,16 +158,16 @@ def test_lint_errors_exit_1(work: Path, capsys: pytest.CaptureFixture[str]) -> N
 
 def test_lint_warnings_exit_0_unless_strict(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (work / "p.json").write_text(oci("read", "io_uring_setup"))
-    assert run(capsys, "lint", "p.json")[0] == 0
-    assert run(capsys, "lint", "p.json", "--strict")[0] == 1
-    assert run(capsys, "lint", "p.json", "--strict", "--ignore", "io-uring-allowed")[0] == 0
+    assert run(capsys, "lint", "--runtime", "none", "p.json")[0] == 0
+    assert run(capsys, "lint", "--runtime", "none", "p.json", "--strict")[0] == 1
+    assert run(capsys, "lint", "--runtime", "none", "p.json", "--strict", "--ignore", "io-uring-allowed")[0] == 0
 
 
 def test_lint_caps_and_json(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (work / "p.json").write_text(oci("read", "mount"))
-    code, out, _ = run(capsys, "lint", "p.json", "--format", "json", "--strict")
+    code, out, _ = run(capsys, "lint", "--runtime", "none", "p.json", "--format", "json", "--strict")
     assert code == 1 and json.loads(out)["findings"][0]["id"] == "dangerous-allowed"
-    code, out, _ = run(capsys, "lint", "p.json", "--strict", "--caps", "SYS_ADMIN")
+    code, out, _ = run(capsys, "lint", "--runtime", "none", "p.json", "--strict", "--caps", "SYS_ADMIN")
     assert code == 0
 
 
@@ -178,14 +179,36 @@ def test_lint_stdin_and_output_file(
 
     fake = io.TextIOWrapper(io.BytesIO(oci("read").encode()))
     monkeypatch.setattr(sys, "stdin", fake)
-    code, out, _ = run(capsys, "lint", "-", "-o", "report.txt")
+    code, out, _ = run(capsys, "lint", "--runtime", "none", "-", "-o", "report.txt")
     assert (code, out) == (0, "")
     assert (work / "report.txt").read_text() == "<stdin>: no problems found\n"
 
 
+def test_lint_knows_the_runtime(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A profile without the runtime's start-up set: the container never starts, as Docker runs it (runc, nnp false)."""
+    from seccompose import Arch, compose, dumps
+
+    (work / "bare.json").write_text(dumps(compose("redis", arch=Arch.X86_64, runtime=None), format="docker"))
+    code, out, _ = run(capsys, "lint", "bare.json")
+    assert code == 1
+    assert "error [runtime-cannot-start] capget, capset, faccessat2, fstat, fstatfs, getdents64, setgid, setgroups, setuid refused" in out
+    assert "runc 1.1.5+ds1 with noNewPrivileges false" in out
+    # crun needs setresuid, setresgid (and rt_sigprocmask, which redis itself uses): reported for crun
+    code, out, _ = run(capsys, "lint", "bare.json", "--runtime", "crun")
+    assert code == 1 and "setresgid, setresuid refused: crun 1.8.1 with noNewPrivileges false" in out
+    # with --security-opt no-new-privileges runc loads the filter just before exec: fewer calls after it
+    code, out, _ = run(capsys, "lint", "bare.json", "--no-new-privileges", "true")
+    assert code == 1 and "fstatfs, getdents64 refused: runc 1.1.5+ds1 with noNewPrivileges true" in out
+    assert run(capsys, "lint", "bare.json", "--no-new-privileges", "true", "--runtime", "crun")[0] == 0
+    assert run(capsys, "lint", "bare.json", "--runtime", "none")[0] == 0
+    # composed with the defaults, it starts under either runtime
+    (work / "ok.json").write_text(dumps(compose("redis", arch=Arch.X86_64), format="docker"))
+    assert run(capsys, "lint", "ok.json", "--runtime", "runc,crun", "--strict", "--ignore", "newer-than-libseccomp")[0] == 0
+
+
 def test_lint_list_rules(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "lint", "--list-rules")
-    assert code == 0 and out.splitlines()[0].split()[:2] == ["noop-deny-overridden", "error"]
+    assert code == 0 and out.splitlines()[0].split()[:2] == ["runtime-cannot-start", "error"]
 
 
 @pytest.mark.parametrize(

@@ -34,8 +34,21 @@ def ids(doc: Any, **kw: Any) -> list[str]:
     return [f.rule.id for f in lint(doc, **kw).findings]
 
 
+# runc's start-up set for noNewPrivileges false, but setuid (runc switches user after loading the filter)
+_RUNC_BUT_SETUID = sorted({
+    "capget", "capset", "chdir", "close", "execve", "faccessat2", "fstat", "fstatfs", "futex", "getcwd", "getdents64",
+    "getppid", "newfstatat", "openat", "prctl", "read", "rt_sigreturn", "setgid", "setgroups", "write", "exit_group",
+})  # fmt: skip
+
+_NEWER = ["close_range", "futex_time64", "openat2", "statx"]  # ENOSYS, so enosys-fallback stays quiet
+
 # Each case: a profile built so that exactly the named rule fires.
 TRIGGERS: list[tuple[str, dict[str, Any], str | None]] = [
+    (
+        "runtime-cannot-start",
+        oci(allow(*_RUNC_BUT_SETUID), {"names": _NEWER, "action": "SCMP_ACT_ERRNO", "errnoRet": 38}),
+        "syscalls",
+    ),
     (
         "noop-deny-overridden",
         # kill is allowed by the first rule; the deny equals the default so runc drops it: kill runs.
@@ -142,7 +155,7 @@ def test_every_rule_has_a_trigger_case() -> None:
 
 @pytest.mark.parametrize(("rule_id", "doc", "location"), TRIGGERS, ids=[c[0] for c in TRIGGERS])
 def test_each_rule_fires_alone(rule_id: str, doc: dict[str, Any], location: str | None) -> None:
-    report = lint(doc, source="case.json")
+    report = lint(doc, source="case.json", runtime="runc" if rule_id == "runtime-cannot-start" else None)
     # uretprobe is also newer than libseccomp 2.5.4: it cannot be named without that finding
     also = {"newer-than-libseccomp"} if rule_id == "unfilterable-uprobe" else set()
     also |= {"permissive-default"} if rule_id == "compat-arch-missing" else set()
@@ -477,3 +490,20 @@ def test_libseccomp_cutoff_matches_the_real_libseccomp() -> None:
             resolves = check._resolve(arch, name) >= 0
             assert resolves != newer, (arch, name, since)
     assert TABLED_ARCHES
+
+
+def test_runtime_cannot_start_names_what_each_runtime_and_mode_needs() -> None:
+    doc = oci(allow(*_RUNC_BUT_SETUID))
+    (finding,) = [f for f in lint(doc, runtime="runc").findings if f.rule.id == "runtime-cannot-start"]
+    assert finding.names == ("setuid",)
+    assert finding.message.startswith("setuid refused: runc 1.1.5+ds1 with noNewPrivileges false makes it")
+    assert "runtime-cannot-start" not in ids(doc, runtime="runc", no_new_privileges=True)
+    assert "runtime-cannot-start" not in ids(doc)  # the library checks only when asked
+    crun = [f for f in lint(doc, runtime="runc,crun").findings if f.rule.id == "runtime-cannot-start"]
+    assert crun[0].names == ("rt_sigaction", "rt_sigprocmask", "setresgid", "setresuid", "setuid")
+    # a template gets the base set from compose: not reported
+    assert "runtime-cannot-start" not in [f.rule.id for f in lint_file("redis", runtime="runc").findings]
+    # a gated allow counts only with its capability (Docker's default capabilities when none are given)
+    gated = oci(allow(*_RUNC_BUT_SETUID), allow("setuid", includes={"caps": ["CAP_SYS_ADMIN"]}))
+    assert "runtime-cannot-start" in ids(gated, runtime="runc")
+    assert "runtime-cannot-start" not in ids(gated, runtime="runc", caps=["SYS_ADMIN"])

@@ -24,6 +24,7 @@ examples:
   seccompose check profile.json --format json
   seccompose check profile.json --cost          # what the filter costs per syscall: cached calls, worst case
   seccompose check default.json --engine docker-20.10   # a Docker profile as Docker 20.10 hands it to runc
+  seccompose check profile.json --runtime crun --no-new-privileges true   as podman run --security-opt no-new-privileges
 
 exit status: 0 clean or only warnings, 1 problems found (or warnings with --strict), 2 error (bad input,
 libseccomp missing)
@@ -77,6 +78,19 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "runc 1.1, crun) or tree (libseccomp's binary tree above 32 rules: runc >= 1.2); "
         "default: what the runc on PATH builds, else tree",
     )
+    parser.add_argument(
+        "--runtime",
+        default="runc",
+        metavar="runc|crun|runc,crun|none",
+        help="the OCI runtime that starts the container: a problem when the profile refuses a syscall it makes "
+        "after loading the filter (default: runc, as Docker; none: do not check)",
+    )
+    parser.add_argument(
+        "--no-new-privileges",
+        choices=("true", "false"),
+        default="false",
+        help="the container's noNewPrivileges (default: false, as docker run, podman run and Kubernetes)",
+    )
     parser.add_argument("--format", choices=("text", "json"), default="text")
 
 
@@ -97,7 +111,6 @@ def _runc_layout() -> Layout:
     if found and (int(found[1]), int(found[2])) < (1, 2):
         return "linear"
     return "tree"
-
 
 
 def _read(spec: str, arch: Arch) -> tuple[Any, str]:
@@ -148,6 +161,7 @@ def _as_the_engine(document: Any, engines: list[str] | None, arch: Arch) -> tupl
 
 def run(args: argparse.Namespace) -> int:
     """Check the profile; print the report; return 0 (clean), 1 (problems)."""
+    from seccompose._commands.compose import runtime_from_args
     from seccompose.arch import Arch, host_arch
     from seccompose.check import check, extract_seccomp
     from seccompose.errors import ProbeError
@@ -156,7 +170,10 @@ def run(args: argparse.Namespace) -> int:
     document, source = _read(args.profile, arch)
     oci, warnings = _as_the_engine(document, args.engine, arch)
     oci = extract_seccomp(oci, arch=arch, source=source)
-    report = check(oci, source=source, accept_unresolved=args.accept_unresolved)
+    runtime, nnp = runtime_from_args(args)
+    report = check(
+        oci, source=source, accept_unresolved=args.accept_unresolved, runtime=runtime, no_new_privileges=nnp
+    )
     if warnings:
         import dataclasses
 

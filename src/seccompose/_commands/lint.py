@@ -19,6 +19,7 @@ examples:
   seccompose lint default --format json            a shipped template
   seccompose lint seccomp.json --caps SYS_ADMIN    the container has CAP_SYS_ADMIN: mount is justified
   seccompose lint seccomp.json --ignore io-uring-allowed
+  seccompose lint seccomp.json --runtime crun --no-new-privileges true   for podman run --security-opt no-new-privileges
   seccompose lint --list-rules                     every rule: id, severity, title
 
 exit status: 0 clean, 1 errors found (or warnings with --strict), 2 error reading the profile
@@ -44,6 +45,19 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "repeatable; what it ignores is a warning (default: the engines installed here, else the newest Docker)",
     )
     parser.add_argument("--ignore", metavar="ID", action="append", default=[], help="do not report this rule")
+    parser.add_argument(
+        "--runtime",
+        default="runc",
+        metavar="runc|crun|runc,crun|none",
+        help="the OCI runtime that starts the container: report the syscalls it makes after loading the "
+        "filter that the profile refuses (default: runc, as Docker; none: do not check)",
+    )
+    parser.add_argument(
+        "--no-new-privileges",
+        choices=("true", "false"),
+        default="false",
+        help="the container's noNewPrivileges (default: false, as docker run, podman run and Kubernetes)",
+    )
     parser.add_argument("--list-rules", action="store_true", help="list the rules and exit")
     parser.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
     parser.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
@@ -51,7 +65,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Lint and print the findings; 1 when the profile fails."""
-    from seccompose._commands.compose import split_list, write_output
+    from seccompose._commands.compose import runtime_from_args, split_list, write_output
     from seccompose.caps import container_capabilities
     from seccompose.errors import InvalidProfileError
     from seccompose.lint import RULES, lint_file
@@ -68,7 +82,10 @@ def run(args: argparse.Namespace) -> int:
     # the same syntax as compose --caps: comma-separated names, 'none' for no capability, ALL
     caps = [c.name for c in container_capabilities(split_list(args.caps) or ["none"])] if args.caps else None
     engines = split_list(args.engine) if args.engine else None
-    report = lint_file(args.profile, caps=caps, ignore=split_list(args.ignore), engines=engines)
+    runtime, nnp = runtime_from_args(args)
+    report = lint_file(
+        args.profile, caps=caps, ignore=split_list(args.ignore), engines=engines, runtime=runtime, no_new_privileges=nnp
+    )
     text = json.dumps(report.to_json(), indent=2) if args.format == "json" else report.format_text()
     write_output(text, args.output)
     return 1 if report.failed(strict=args.strict) else 0
