@@ -500,7 +500,7 @@ def test_runtime_cannot_start_names_what_each_runtime_and_mode_needs() -> None:
     assert "runtime-cannot-start" not in ids(doc, runtime="runc", no_new_privileges=True)
     assert "runtime-cannot-start" not in ids(doc)  # the library checks only when asked
     crun = [f for f in lint(doc, runtime="runc,crun").findings if f.rule.id == "runtime-cannot-start"]
-    assert crun[0].names == ("rt_sigaction", "rt_sigprocmask", "setresgid", "setresuid", "setuid")
+    assert crun[0].names == ("pselect6", "rt_sigaction", "rt_sigprocmask", "setresgid", "setresuid", "setuid")
     # a template gets the base set from compose: not reported
     assert "runtime-cannot-start" not in [f.rule.id for f in lint_file("redis", runtime="runc").findings]
     # a gated allow counts only with its capability (Docker's default capabilities when none are given)

@@ -254,6 +254,6 @@ def test_a_name_that_is_no_template_says_how_to_read_the_file(
     Path("mine").write_text(PROFILE)
     assert main(["lint", "mine"]) == 2
     assert "to read the file 'mine' in this directory, write './mine'" in capsys.readouterr().err
-    assert main(["lint", "./mine"]) == 0
+    assert main(["lint", "./mine", "--runtime", "none"]) == 0  # (a toy profile no runtime could start)
     with pytest.raises(TemplateNotFoundError):
         load_template("mine")
