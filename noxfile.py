@@ -38,7 +38,12 @@ def tests(session: nox.Session) -> None:
 
 @nox.session
 def engines(session: nox.Session) -> None:
-    """The slow suites that start real engines (dockerd, podman, containerd) and containers through seccompose."""
+    """The slow suites that start real engines (dockerd, podman, containerd) and containers through seccompose.
+
+    Among them tests/engines: every template's server under docker, podman and runc, and the runtimes'
+    start-up sets as the engines invoke them; it builds a Debian root filesystem with every server once,
+    cached in /var/tmp/seccompose-images (needs root and the packages in .ci/apt-packages).
+    """
     _pytest_env(session)
     session.run("python", "-m", "pytest", "-m", "engines", "--durations=15", *session.posargs)
 
