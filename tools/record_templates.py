@@ -12,7 +12,7 @@ Installs nothing. The Debian packages it needs (also in ``.ci/apt-packages``)::
 
     apt-get install strace nginx-light redis-server redis-tools postgresql memcached \\
         libmemcached-tools mariadb-server mariadb-client apache2 apache2-utils haproxy \\
-        squid lighttpd lighttpd-mod-deflate gunicorn python3-gunicorn curl binutils
+        squid squidclient lighttpd lighttpd-mod-deflate gunicorn python3-gunicorn curl binutils
 
 Debian starts some of these services on install unless ``/usr/sbin/policy-rc.d`` says
 ``exit 101``; this script needs none of them running. It uses its own ports, 28101-28120:
@@ -162,9 +162,18 @@ def wait_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 60) -> 
 
 
 def server_pid(proc: subprocess.Popen[bytes]) -> int:
-    """The server's pid: the process itself, or strace's first child when traced."""
-    args = proc.args if isinstance(proc.args, list) else [""]
-    if Path(str(args[0])).name != "strace":
+    """The server's pid: the process itself, strace's first child when traced, the container's init under runc.
+
+    ``runc run`` forwards most signals to the container, but not SIGWINCH (httpd's graceful
+    stop), which it keeps for a terminal: the signal goes to the container's process itself.
+    ``docker run`` and ``podman run`` forward every signal the recipes send (sig-proxy).
+    """
+    args = [str(a) for a in proc.args] if isinstance(proc.args, list) else [""]
+    if Path(args[0]).name == "runc" and "run" in args:
+        state = subprocess.run(["runc", "state", args[-1]], capture_output=True, text=True, check=True).stdout
+        pid: int = json.loads(state)["pid"]
+        return pid
+    if Path(args[0]).name != "strace":
         return proc.pid
     children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
     return int(children[0])
@@ -233,6 +242,17 @@ def _maria(*args: str) -> list[str]:
 
 def _httpd_prepare(work: Path) -> None:
     _site(work)
+    # apachectl's environment (Debian reads it from /etc/apache2/envvars): its run and lock directories in
+    # $WORK, made here, so apachectl finds them on the host and in a container alike.
+    _write(
+        work / "envvars",
+        f"export APACHE_RUN_USER=www-data APACHE_RUN_GROUP=www-data APACHE_PID_FILE={work}/httpd.pid\n"
+        f"export APACHE_RUN_DIR={work}/apache-run APACHE_LOCK_DIR={work}/apache-lock APACHE_LOG_DIR={work}\n",
+    )
+    (work / "apache-run" / "socks").mkdir(parents=True, exist_ok=True)
+    (work / "apache-lock").mkdir(exist_ok=True)
+    _chown(work / "apache-run" / "socks", "www-data")
+    _chown(work / "apache-lock", "www-data")
     mods = "/usr/lib/apache2/modules"
     modules = ["mpm_event", "authz_core", "dir", "mime", "filter", "deflate", "log_config", "unixd", "status"]
     loads = "\n".join(f"LoadModule {m}_module {mods}/mod_{m}.so" for m in modules if m not in ("log_config", "unixd"))
@@ -262,6 +282,11 @@ AddOutputFilterByType DEFLATE text/plain text/html
 </Location>
 """,
     )
+
+
+def _apachectl(work: Path) -> str:
+    """Debian's apachectl for the server in ``work`` (as `apachectl ...` in the official image)."""
+    return f'APACHE_ENVVARS={work}/envvars APACHE_ARGUMENTS="-f {work}/httpd.conf" exec apachectl'
 
 
 def _haproxy_prepare(work: Path) -> None:
@@ -436,7 +461,7 @@ SERVERS: dict[str, Server] = {
                 [str(PG_BIN / "pg_isready"), "-h", "127.0.0.1", "-p", "28103", "-U", "postgres"],
                 [str(PG_BIN / "pg_isready"), "-h", f"{w}/run", "-p", "28103", "-U", "postgres"],
                 [str(PG_BIN / "psql"), "-h", f"{w}/run", "-p", "28103", "-U", "postgres", "-Atqc",
-                 "SELECT count(*) FROM pgbench_branches", "postgres"],
+                 "SELECT count(*) FROM pg_stat_activity", "postgres"],
                 [str(PG_BIN / "psql"), "-h", "127.0.0.1", "-p", "28103", "-U", "postgres", "-qc",
                  "SELECT pg_reload_conf()", "postgres"],
             ],
@@ -535,7 +560,7 @@ SERVERS: dict[str, Server] = {
             admin=lambda w: [
                 ["mariadb-admin", "--protocol=tcp", "-h", "127.0.0.1", "-P", "28105", "-uroot", "ping"],
                 ["mariadb-admin", f"--socket={w}/run/mysqld.sock", "-uroot", "status"],
-                ["mariadb", f"--socket={w}/run/mysqld.sock", "-uroot", "-e", "SELECT COUNT(*) FROM t.k"],
+                ["mariadb", f"--socket={w}/run/mysqld.sock", "-uroot", "-e", "SELECT VERSION()"],
             ],
             caps=("CHOWN", "DAC_OVERRIDE", "FOWNER", "SETUID", "SETGID"),
             description="MariaDB: install-db, then mariadbd under mysqlslap (mariadb-slap), DDL, OPTIMIZE, FLUSH",
@@ -556,8 +581,8 @@ SERVERS: dict[str, Server] = {
             reload_signal=signal.SIGUSR1,
             stop_signal=signal.SIGWINCH,
             admin=lambda w: [
-                ["sh", "-c", f'APACHE_ARGUMENTS="-f {w}/httpd.conf" exec apachectl configtest'],
-                ["sh", "-c", f'APACHE_ARGUMENTS="-f {w}/httpd.conf" exec apachectl graceful'],
+                ["sh", "-c", f"{_apachectl(w)} configtest"],
+                ["sh", "-c", f"{_apachectl(w)} graceful"],
             ],
             caps=("SETUID", "SETGID", "KILL"),
             description="Apache httpd 2.4 (mpm_event, children as www-data) serving static files with deflate",
@@ -593,9 +618,10 @@ SERVERS: dict[str, Server] = {
             workload=lambda _w: _http(28108, proxy=28108, n=1000),
             after_reload=lambda _w: _http(28108, proxy=28108, n=100)[:1],
             reload_signal=signal.SIGHUP,
+            # (squid -k check/reconfigure read the pid file and refuse the server's pid 1 in a container)
             admin=lambda w: [
-                ["/usr/sbin/squid", "-k", "check", "-f", f"{w}/squid.conf"],
-                ["/usr/sbin/squid", "-k", "reconfigure", "-f", f"{w}/squid.conf"],
+                ["squidclient", "-h", "127.0.0.1", "-p", "28108", "mgr:info"],
+                ["/usr/sbin/squid", "-k", "parse", "-f", f"{w}/squid.conf"],
             ],
             caps=("SETUID", "SETGID", "KILL", "CHOWN", "DAC_OVERRIDE", "FOWNER"),
             description="Squid forward proxy (as proxy) with a memory cache, in front of a local origin",
@@ -616,7 +642,8 @@ SERVERS: dict[str, Server] = {
                 ["/usr/sbin/lighttpd", "-tt", "-f", f"{w}/lighttpd.conf"],
                 ["sh", "-c", f'kill -0 "$(cat {w}/lighttpd.pid)"'],
             ],
-            caps=("SETUID", "SETGID"),
+            # it opens its pid file in $WORK (www-data's) as root; the admin check signals the server as root
+            caps=("SETUID", "SETGID", "DAC_OVERRIDE", "KILL"),
             description="lighttpd serving static files with mod_deflate, as www-data; graceful restart",
         ),
         Server(

@@ -54,7 +54,9 @@ def _tool(name: str) -> ModuleType:
 
 RECIPES = _tool("record_templates")
 NAMES = sorted(RECIPES.SERVERS)
-CLIENTS = ("ab", "curl", "redis-benchmark", "redis-cli", "memcslap", "memcstat", "memcflush", "mariadb", "mariadb-slap")
+CLIENTS = (
+    "ab", "curl", "redis-benchmark", "redis-cli", "memcslap", "memcstat", "memcflush", "mariadb", "mariadb-slap", "squidclient",
+)  # fmt: skip
 
 # Harmless calls for the probe, none with side effects: with NULL arguments each returns
 # 0, a pid or EFAULT when allowed, so EPERM can only come from the filter.
