@@ -913,7 +913,16 @@ def _keep_phases(path: Path, doc: dict[str, object]) -> None:
         return
     rules = doc["rules"]
     assert isinstance(rules, list)
-    allowed = {n for r in rules if r.get("action", "SCMP_ACT_ALLOW") == "SCMP_ACT_ALLOW" for n in r["names"]}
+    # Only names allowed outright: a startup phase lets its names run whatever their arguments until the
+    # container is ready, so a name the template allows under conditions or a capability (clone, socket,
+    # clone3: default's rules) or refuses (io_uring_setup) stays out, or the template would be looser than
+    # default while the container starts.
+    allowed = {
+        n
+        for r in rules
+        if r.get("action", "SCMP_ACT_ALLOW") == "SCMP_ACT_ALLOW" and not {"args", "includes", "excludes"} & set(r)
+        for n in r["names"]
+    }
     doc["phases"] = {"startup": {**startup, "names": [n for n in startup["names"] if n in allowed]}}
 
 

@@ -1222,7 +1222,10 @@ def lint_file(
 
     if resolve(spec) == "name":
         doc, source = read_document(spec)
-        return lint(doc, source=source, caps=caps, ignore=ignore, engines=engines, runtime=runtime, no_new_privileges=no_new_privileges)
+        return lint(
+            doc, source=source, caps=caps, ignore=ignore, engines=engines, runtime=runtime,
+            no_new_privileges=no_new_privileges,
+        )  # fmt: skip
     if resolve(spec) == "file" and not Path(spec).exists():
         read_document(spec)  # the not-found error every command gives
     source = "<stdin>" if spec == "-" else spec
