@@ -556,8 +556,10 @@ def learn_from_events(
     made in ``modes`` (by default the learning ones: complain and learn) outside a startup
     phase. Each needed call adds the smallest rule the event names (``allow``: the syscall,
     pinned to the arguments the base checks where it has conditions) to ``into`` (a
-    template, or a new one); a name the template keeps for its startup phase but which was
-    needed later leaves the phase. The provenance says which events, from where, and when.
+    template, or a new one), as ``inherit_default`` leaves it (a name ``default`` conditions or
+    gates gets its rules, one it refuses is left out: never looser than ``default``); a name the
+    template keeps for its startup phase but which was needed later leaves the phase. The
+    provenance says which events, from where, and when.
 
     Returns:
         (the template document, [(abi, syscall, calls)] added, sorted).
@@ -591,12 +593,15 @@ def learn_from_events(
     new_rules = list(doc.get("rules") or [])
     from seccompose.formats.oci import rule_to_dict
 
+    learned: list[dict[str, Any]] = []
     for entry in sorted(rules.values(), key=lambda e: (e["arch"], len(e["args"]))):
         item = rule_to_dict(Rule(tuple(sorted(entry["names"])), Action.ALLOW, None, entry["args"]))
         item["arches"] = [entry["arch"]]
         item["comment"] = "needed by containers of " + image + " (seccompose learn --events)"
-        new_rules.append(item)
-    doc["rules"] = new_rules
+        learned.append(item)
+    # As for traces: a name default conditions or gates gets default's rules, one it refuses is left out.
+    inherited, refused = inherit_default({"rules": learned})
+    doc["rules"] = new_rules + inherited["rules"]
     needed = {n for e in rules.values() for n in e["names"]}
     phases = doc.get("phases") or {}
     startup = phases.get("startup") if isinstance(phases, dict) else None
@@ -615,6 +620,8 @@ def learn_from_events(
         f"({', '.join(f'{m} {n}' for m, n in sorted(seen_modes.items()))}) from {format_time(first or 0)} "
         f"to {format_time(last or 0)}; added: " + ", ".join(f"{s} ({a}, {totals[a, s]})" for a, s in added)
     )
+    if refused:
+        provenance["refusedAsDefault"] = "; ".join(f"{arch}: {', '.join(n)}" for arch, n in sorted(refused.items()))
     provenance["learnedOn"] = date or dt.datetime.now(tz=dt.UTC).date().isoformat()
     doc["provenance"] = provenance
     return doc, [(a, s, totals[a, s]) for a, s in added]

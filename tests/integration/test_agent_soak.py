@@ -334,6 +334,15 @@ def _server_ready(name: str) -> str | None:
     return None
 
 
+def deliberate(template: str) -> set[str]:
+    """The names a template refuses by a rule of its own (clone3 with ENOSYS, so glibc uses clone; default's
+    conditions): their events are the template working as meant, not something the container lacks."""
+    from seccompose import compose
+    from seccompose.arch import host_arch
+
+    return {n for r in compose(template, arch=host_arch()).rules if not r.action.allows for n in r.names}
+
+
 def without(template: str, names: set[str], dest: Path) -> Path:
     doc = load_template(template).to_dict()
     for rule in doc["rules"]:
@@ -368,8 +377,9 @@ def test_learn_loop_on_redis(tmp_path: Path) -> None:
 
     # 1. complain: redis keeps serving under the tight template; the events name what was removed
     agent, events = run("complain", tight)
+    meant = deliberate("redis")
     try:
-        assert {e["syscall"] for e in events} == removed, sorted({e["syscall"] for e in events})
+        assert {e["syscall"] for e in events} - meant == removed, sorted({e["syscall"] for e in events})
         assert {e["answer"] for e in events} == {"continue"}
         learned = tmp_path / "redis-learned.json"
         from seccompose.cli import main
@@ -385,7 +395,7 @@ def test_learn_loop_on_redis(tmp_path: Path) -> None:
     # 2. enforce, under the learned template: the same workload, and not one event
     agent, events = run("enforce", learned)
     try:
-        assert events == [], events[:3]
+        assert [e for e in events if e["syscall"] not in meant] == [], events[:3]
     finally:
         agent.cleanup()
 
@@ -397,12 +407,12 @@ def _in(pid: int, cmd: list[str]) -> str:
 
 
 def _redis_trigger(containers: ServerContainers, name: str, pid: int, work: Path) -> str:
-    # CONFIG SET port makes redis open a new listening socket: socket() is startup-only
+    # CONFIG SET port makes redis open a new listening socket: bind() is startup-only
     return _in(pid, ["redis-cli", "-p", "28102", "CONFIG", "SET", "port", "28111"])
 
 
 def _nginx_trigger(containers: ServerContainers, name: str, pid: int, work: Path) -> str:
-    # a reload that listens on one more port: the master calls socket(), startup-only
+    # a reload that listens on one more port: the master calls bind(), startup-only
     conf = work / "nginx.conf"
     text = conf.read_text()
     conf.write_text(text.replace("listen 127.0.0.1:28101;", "listen 127.0.0.1:28101; listen 127.0.0.1:28112;"))
@@ -418,8 +428,9 @@ def _postgres_trigger(containers: ServerContainers, name: str, pid: int, work: P
 
 
 TRIGGERS: dict[str, tuple[Callable[[ServerContainers, str, int, Path], str], set[str], str]] = {
-    "redis": (_redis_trigger, {"socket"}, "Unable to listen"),
-    "nginx": (_nginx_trigger, {"socket"}, "Operation not permitted"),
+    # (socket keeps default's conditions on its address family in the templates, so it is never phased: bind is)
+    "redis": (_redis_trigger, {"socket", "bind"}, "Unable to listen"),
+    "nginx": (_nginx_trigger, {"socket", "bind"}, "Operation not permitted"),
     "postgres": (_postgres_trigger, {"pipe2", "clone3", "vfork"}, "could not execute command"),
 }
 
@@ -466,7 +477,7 @@ def test_startup_phase_on_a_real_server(name: str, tmp_path: Path) -> None:
         assert all(e["answer"] == "errno" and e["layers"] == ["phase:startup"] for e in refused), later[-20:]
         # nothing else was refused, but runc's own fchown of the standard streams to a non-root user (runc
         # tolerates EPERM there; the runtime base sets were measured as root)
-        others = [e for e in events if e["phase"] == "steady" and e["syscall"] not in phased]
+        others = [e for e in events if e["phase"] == "steady" and e["syscall"] not in phased | deliberate(name)]
         assert not [e for e in others if e["comm"] != "runc:[2:INIT]"], others[:5]
         _report(f"phase_{name}", {
             "phased": len(phased), "startup_calls_continued": len(continued), "ready": ready["reason"],

@@ -271,3 +271,24 @@ def test_learn_cli_keeps_a_refused_name_only_with_a_reason(tmp_path: Path, capsy
     assert json.loads(out.read_text())["looserThanDefault"] == {"io_uring_setup": "its I/O engine"}
     assert main(["learn", str(trace), "--program", "app", "--looser-than-default", "io_uring_setup"]) == 2
     assert "is not NAME=REASON" in capsys.readouterr().err
+
+
+def test_learning_from_events_is_never_looser_than_default() -> None:
+    """learn --events: a needed clone gets default's conditions, a refused io_uring_setup is left out."""
+    from seccompose import compose
+    from seccompose.events import Event
+    from seccompose.learn import learn_from_events
+    from seccompose.looser import looser_than
+    from seccompose.templates import Template
+
+    events = [
+        Event("syscall", 0.0, "c1", "", "app:1", abi="x86_64", arch="x86_64", syscall=name, mode="complain",
+              phase="steady", allow={"names": [name], "action": "SCMP_ACT_ALLOW"})
+        for name in ("clone", "io_uring_setup", "read")
+    ]  # fmt: skip
+    doc, _ = learn_from_events(events, image="app:*", date="2026-12-07")
+    assert doc["provenance"]["refusedAsDefault"] == "x86_64: io_uring_setup"
+    template = Template.from_dict(doc)
+    profile = compose(template, arch=Arch.X86_64, caps=[])
+    assert "read" in profile.allowed() and "clone" not in profile.allowed()
+    assert looser_than(profile, compose("default", arch=Arch.X86_64, caps=[])).ok
