@@ -78,7 +78,9 @@ class Spaces:
     def condition(self, arg: int, op: str, value: int, value_two: int = 0) -> int:
         """Return the space where argument ``arg`` satisfies one OCI comparison (``SCMP_CMP_*``).
 
-        For ``SCMP_CMP_MASKED_EQ``, ``value`` is the mask and ``value_two`` the datum.
+        For ``SCMP_CMP_MASKED_EQ``, ``value`` is the mask and ``value_two`` the datum; libseccomp
+        masks the datum too (``arg & mask == datum & mask``), so datum bits the mask clears count
+        for nothing.
         """
         value &= self._mask
         value_two &= self._mask
@@ -88,7 +90,7 @@ class Spaces:
         if op == "NE":
             return self.negate(self._masked(arg, self._mask, value))
         if op == "MASKED_EQ":
-            return self._masked(arg, value, value_two)
+            return self._masked(arg, value, value_two & value)
         if op == "LT":
             return self._below(arg, value, strict=True)
         if op == "LE":
@@ -100,9 +102,7 @@ class Spaces:
         raise ValueError(f"unknown comparison {op!r}")
 
     def _masked(self, arg: int, mask: int, datum: int) -> int:
-        """``arg & mask == datum``: a chain over the mask's bits (empty when the datum has bits outside it)."""
-        if datum & ~mask:
-            return FALSE
+        """``arg & mask == datum`` (``datum`` within ``mask``): a chain over the mask's bits."""
         node = TRUE
         for bit in range(self.width):  # least significant first: each node goes above the ones built
             if mask >> bit & 1:
