@@ -991,6 +991,8 @@ def _aliases(doc: _Doc) -> Iterator[Finding]:
         if r.action.allows or r.args or (r.action, r.errno) == default:
             continue
         for name in r.names:
+            if r.errno == ENOSYS and name in ENOSYS_FALLBACK:
+                continue  # "not implemented": libc falls back to the older call, which is meant to run
             fam = {n for host in _hosts(doc) for n in family(name, host)}
             others = sorted(n for n in fam - set(r.names) if n in allowed)
             multiplexer = runs.get(name)
