@@ -26,6 +26,7 @@ whatever its conditions. Each syscall keeps the layers that decided it
 
 from __future__ import annotations
 
+import dataclasses
 import bisect
 import functools
 import operator
@@ -1193,7 +1194,9 @@ def union_template(
         next(iter(listeners))[0] if listeners else None,
         next(iter(listeners))[1] if listeners else None,
     )
-    return template_from_profile(joined, name="+".join(names))
+    # Each base was composed for the container's capabilities with its own capability map (or its own
+    # capability gates): composing the union must not add a map's syscalls again.
+    return dataclasses.replace(template_from_profile(joined, name="+".join(names)), capability_map=None)
 
 
 def _compose_layers(

@@ -94,6 +94,8 @@ def conditional_dict(
 
     allow, deny, deny_exact = tuple(allow), tuple(deny), tuple(deny_exact)
     several = not isinstance(base, (str, Path, Template, Profile)) and base is not None
+    if several and len(base) == 1:  # type: ignore[arg-type]
+        base, several = base[0], False  # type: ignore[index]
 
     def one(caps: Iterable[Capability]) -> Profile:
         caps = tuple(caps)
