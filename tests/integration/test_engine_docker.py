@@ -271,7 +271,12 @@ def test_the_log_lists_every_container(route: Route, setup: dict[str, Any]) -> N
     kept = json.loads(profile)
     if route.name == "proxy":
         assert kept.pop("defaultErrnoRet") == 1  # Docker 20.10 drops the field; EPERM is what it gives anyway
-    assert kept == route.engine.bundle_config(cid)["linux"]["seccomp"]
+    handed = route.engine.bundle_config(cid)["linux"]["seccomp"]
+    if route.name == "proxy":  # Docker re-encodes the profile: a valueTwo of 0 is left out (omitempty), the same condition
+        assert oci.from_dict(kept) == oci.from_dict(handed)
+        assert json.dumps(handed).count('"op"') == json.dumps(kept).count('"op"')
+    else:  # the wrapper writes the very profile it logs
+        assert kept == handed
 
 
 def test_environment_is_what_users_have() -> None:
