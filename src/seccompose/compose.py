@@ -26,8 +26,8 @@ whatever its conditions. Each syscall keeps the layers that decided it
 
 from __future__ import annotations
 
-import dataclasses
 import bisect
+import dataclasses
 import functools
 import operator
 from collections.abc import Callable, Iterable, Sequence

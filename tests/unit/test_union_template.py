@@ -26,7 +26,7 @@ def test_the_union_of_one_base_is_that_base(base: str | Path, caps: tuple[str, .
 
 @pytest.mark.parametrize(("caps", "label"), CASES)
 def test_a_union_allows_only_what_one_of_its_bases_allows(caps: tuple[str, ...], label: str) -> None:
-    bases = ["redis", DOCKER_20_10]
+    bases: list[str | Path] = ["redis", DOCKER_20_10]
     each = set().union(*(compose(b, arch=Arch.X86_64, caps=caps, runtime=None).allowed() for b in bases))
     union = compose(union_template(bases, arch=Arch.X86_64, caps=caps), arch=Arch.X86_64, caps=caps, runtime=None)
     assert union.allowed() <= each, label
