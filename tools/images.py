@@ -78,9 +78,27 @@ def image_for(template: str) -> Image:
     raise KeyError(f"no image for template {template!r}; known: {', '.join(i.template for i in IMAGES)}")
 
 
-def packages(images: Iterable[Image] = IMAGES) -> tuple[str, ...]:
-    """Return the sorted package list of a rootfs holding ``images``."""
-    return tuple(sorted({*BASE_PACKAGES, *(p for i in images for p in i.packages)}))
+def packages(images: Iterable[Image] | None = None) -> tuple[str, ...]:
+    """Return the sorted package list of a rootfs holding ``images``.
+
+    By default every image's: the ten of ``IMAGES`` and the twenty of ``tools/image_recipes.py``
+    (their servers, gosu and the clients their workloads run), so one cached rootfs serves the
+    engine suite, the image suites and the recorders alike.
+    """
+    if images is not None:
+        return tuple(sorted({*BASE_PACKAGES, *(p for i in images for p in i.packages)}))
+    import image_recipes
+
+    recipes = image_recipes.RECIPES.values()
+    return tuple(
+        sorted({
+            *BASE_PACKAGES,
+            *(p for i in IMAGES for p in i.packages),
+            *(p for r in recipes for p in r.packages),
+            *image_recipes.CLIENT_PACKAGES,
+            *image_recipes.IMAGE_PACKAGES,
+        })
+    )
 
 
 def _key(pkgs: Sequence[str]) -> str:
@@ -119,6 +137,8 @@ def build(pkgs: Sequence[str] | None = None, *, cache: Path = CACHE, log: bool =
             "--dpkgopt=path-exclude=/usr/share/man/*",
             "--dpkgopt=path-exclude=/usr/share/doc/*",
             "--dpkgopt=path-exclude=/usr/share/locale/*",
+            # openjdk's postinst registers its man pages with update-alternatives: the folder must exist.
+            '--setup-hook=mkdir -p "$1/usr/share/man/man1"',
             "--customize-hook=rm -rf $1/var/cache/apt/archives/*.deb $1/var/lib/apt/lists/*",
             SUITE,
             str(work / "rootfs"),
@@ -228,6 +248,45 @@ def import_into(engine: Engine, rootfs: Path, images: Iterable[Image] = IMAGES) 
         if tagged.returncode != 0:
             raise RuntimeError(f"{engine.name} tag {tag} failed: {tagged.stderr.decode(errors='replace')}")
     return tags
+
+
+BASE_TAG = "seccompose-base"
+"""The imported root filesystem, the ``FROM`` of every Dockerfile in ``images/`` (their ``ARG BASE``)."""
+
+
+def prepare(engine: Engine, rootfs: Path, names: Iterable[str] | None = None) -> list[str]:
+    """Import ``rootfs`` as ``seccompose-base`` and build the images of ``images/NAME/`` on it; return their tags.
+
+    Each image is tagged with its official name (``tools/image_recipes.py``); the rootfs is also
+    tagged ``seccompose-client`` (the workload clients run in it, under Docker's default profile).
+    The builds are offline (the Dockerfiles only copy files and run shell commands over the rootfs)
+    and use the classic builder on the host network (the private dockerd has no bridge). An image
+    already built from this rootfs and these files is kept (its label holds their digest).
+    """
+    import image_recipes
+
+    tags = import_into(engine, rootfs, [Image("base", BASE_TAG, ()), Image("client", image_recipes.CLIENT_IMAGE, ())])
+    built = []
+    for name in names or image_recipes.RECIPES:
+        recipe = image_recipes.RECIPES[name]
+        context = recipe.context
+        digest = hashlib.sha256(rootfs.name.encode())
+        for path in sorted(context.rglob("*")):
+            if path.is_file():
+                digest.update(str(path.relative_to(context)).encode() + b"\0" + path.read_bytes())
+        key = digest.hexdigest()[:16]
+        have = engine.run("image", "inspect", "--format", '{{index .Config.Labels "seccompose.context"}}', recipe.tag,
+                          timeout=60)  # fmt: skip
+        if have.returncode == 0 and have.stdout.decode().strip() == key:
+            built.append(recipe.tag)
+            continue
+        done = engine.run("build", "--network", "host", "--label", f"seccompose.context={key}", "-t", recipe.tag,
+                          str(context), timeout=900)  # fmt: skip
+        if done.returncode != 0:
+            out = (done.stdout + done.stderr).decode(errors="replace")
+            raise RuntimeError(f"{engine.name} build of {recipe.tag} ({context}) failed:\n{out[-2000:]}")
+        built.append(recipe.tag)
+    return [*tags, *built]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
