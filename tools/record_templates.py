@@ -839,8 +839,8 @@ def package_version(package: str) -> str:
     return out.stdout.strip() or "unknown"
 
 
-def record(server: Server, base: Path, out_dir: Path) -> Path:
-    """Trace one server's session under the default profile and learn its template.
+def trace_session(server: Server, base: Path) -> list[Path]:
+    """Run one server's session under strace and the default profile in ``base/NAME``; return the traces.
 
     Under the profile a container would otherwise get (``default``, for Docker's default
     capabilities, as composed by seccompose), so the server takes the paths it takes in a
@@ -853,7 +853,6 @@ def record(server: Server, base: Path, out_dir: Path) -> Path:
     from seccompose.arch import host_arch
     from seccompose.check import popen_under
     from seccompose.formats.oci import to_dict
-    from seccompose.learn import learn
 
     under = to_dict(compose("default", arch=host_arch()))
     work = fresh_workdir(base, server.name)
@@ -877,6 +876,16 @@ def record(server: Server, base: Path, out_dir: Path) -> Path:
             )
 
     session(server, work, launch, step_timeout=600)  # everything is slower under strace
+    return sorted(traces.iterdir())
+
+
+def record(server: Server, base: Path, out_dir: Path) -> Path:
+    """Trace one server's session (``trace_session``) and learn its template."""
+    sys.path.insert(0, str(ROOT / "src"))
+    from seccompose.learn import learn
+
+    traces = trace_session(server, base)
+    work = base / server.name
 
     cmd = ["strace", "-f", "-qq", "-o", "TRACE", *(["-u", server.user] if server.user else []), *ENTRYPOINT]
     trace_command = shlex.join([*cmd, *server.argv(work)]).replace(str(work), "$WORK")
@@ -885,7 +894,7 @@ def record(server: Server, base: Path, out_dir: Path) -> Path:
         trace_command = "; ".join([*(f"strace -f -qq -o TRACE {f}" for f in firsts), trace_command])
     trace_command = f"under the default profile (seccompose compose --base default): {trace_command}"
     doc = learn(
-        sorted(traces.iterdir()),
+        traces,
         program=server.program,
         version=f"{server.package} {package_version(server.package)}",
         workload=server.workload_text(work),

@@ -462,7 +462,9 @@ def test_check_knows_the_runtime(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert main(["check", str(bare), "--format", "json"]) == 1
     finding = next(f for f in json.loads(capsys.readouterr().out)["findings"] if f["kind"] == "runtime-cannot-start")
     assert "setgroups" not in finding["names"]  # nginx switches user itself: it is in the template
-    assert {"capget", "fstatfs", "getdents64"} <= set(finding["names"])
+    # runc's own calls after it loads the filter, which nginx never makes (its entrypoint's find and chown
+    # make fstatfs and getdents64, now in the template recorded from the image)
+    assert {"capget", "capset"} <= set(finding["names"])
     good = tmp_path / "good.json"
     good.write_text(json.dumps(to_dict(compose("nginx", arch=Arch.X86_64))))
     assert main(["check", str(good), "--runtime", "runc,crun", "--accept-unresolved"]) == 0
