@@ -73,34 +73,111 @@ def _allowed(name: str, arch: Arch) -> int:
     return len(compose(name, arch=arch, caps=[], runtime=None).allowed())
 
 
+def _docker_profile_size(name: str, arch: Arch) -> int:
+    """Syscalls allowed by ``seccompose compose --base NAME`` as a Docker container gets it (Docker's default
+    capabilities, runc's base set): what the catalogue compares with ``default`` composed the same way."""
+    from seccompose.caps import DOCKER_DEFAULT_CAPABILITIES
+
+    return len(compose(name, arch=arch, caps=DOCKER_DEFAULT_CAPABILITIES).allowed())
+
+
+def _groups(name: str) -> str:
+    """The template's allowed syscalls (x86_64, by itself) counted by the six groups of seccompose.categories."""
+    from collections import Counter
+
+    from seccompose.categories import group_of
+    from seccompose.errors import UnknownSyscallError
+
+    counts: Counter[str] = Counter()
+    for syscall in compose(name, arch=Arch.X86_64, caps=[], runtime=None).allowed():
+        with contextlib.suppress(UnknownSyscallError):
+            counts[group_of(syscall)] += 1
+    return ", ".join(f"{g} {n}" for g, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def _image_section(name: str, prov: dict[str, str]) -> list[str]:
+    """What a template recorded from its image says: entrypoint, capabilities, packages, example commands."""
+    image = prov["image"]
+    lines = [f"- image: `{image}` (built by `tools/images.py` from `images/{name}/`)"]
+    for key, label in (("entrypoint", "entrypoint steps recorded"), ("capabilities", "capabilities"),
+                       ("packages", "package versions")):  # fmt: skip
+        if prov.get(key):
+            lines.append(f"- {label}: {_cell(prov[key])}")
+    caps = prov.get("capabilities", "")
+    drop = caps if caps.startswith("--cap-drop") else ""
+    lines += [
+        "",
+        "```sh",
+        "# Docker (Docker's default capabilities)",
+        f"seccompose compose --base {name} --format docker -o {name}.json",
+        f"docker run --security-opt seccomp={name}.json {image}",
+    ]
+    if drop:
+        lines += [
+            "# Docker, only the capabilities the image needs",
+            f"seccompose compose --base {name} {drop} --format docker -o {name}-min.json",
+            f"docker run {drop} --security-opt seccomp={name}-min.json {image}",
+        ]
+    lines += [
+        "# Podman (crun)",
+        f"seccompose compose --base {name} --engine podman --format docker -o {name}-podman.json",
+        f"podman run --security-opt seccomp={name}-podman.json {image}",
+        "# Kubernetes: the file goes to /var/lib/kubelet/seccomp/profiles/ on each node",
+        f"seccompose compose --base {name} --format localhost -o {name}.json",
+        "```",
+        "",
+        "```yaml",
+        "securityContext:",
+        "  seccompProfile:",
+        "    type: Localhost",
+        f"    localhostProfile: profiles/{name}.json",
+        "```",
+        "",
+    ]
+    return lines
+
+
 def templates() -> str:
     lines = [_banner("data/templates/*.json"), "# Template catalogue\n"]
     lines.append(
         "The templates shipped in `data/templates/`. *Allowed* counts the syscalls a template allows "
         "outright by itself (a container with no capabilities and no runtime base set); "
         "`seccompose compose --base NAME` adds the capabilities' and the runtime's syscalls. "
-        "See [the template format](../reference/template-format.md).\n"
+        "*For Docker* counts what `seccompose compose --base NAME` allows a container with Docker's "
+        "default capabilities on x86_64 (runc's base set included), and *vs default* how many times "
+        "fewer syscalls that is than `default` composed the same way. "
+        "See [the template format](../reference/template-format.md); the app templates are recorded from "
+        "images that start the way the official ones do (`images/README.md`, `tools/record_images.py`).\n"
     )
-    lines.append("| template | allowed on x86_64 | allowed on aarch64 | images | capability map |")
-    lines.append("|---|---|---|---|---|")
+    lines.append("| template | allowed on x86_64 | allowed on aarch64 | for Docker (x86_64) | vs default | images |")
+    lines.append("|---|---|---|---|---|---|")
     names = template_names()
+    baseline = _docker_profile_size("default", Arch.X86_64)
     for name in names:
         t = load_template(name)
         images = ", ".join(f"`{i}`" for i in t.images) or "—"
+        size = _docker_profile_size(name, Arch.X86_64)
         lines.append(
-            f"| [`{name}`](#{name}) | {_allowed(name, Arch.X86_64)} | {_allowed(name, Arch.AARCH64)} | {images} "
-            f"| {t.capability_map or 'gated in the template'} |"
+            f"| [`{name}`](#{name}) | {_allowed(name, Arch.X86_64)} | {_allowed(name, Arch.AARCH64)} | {size} "
+            f"| {baseline / size:.1f}× fewer | {images} |"
         )
     lines.append("")
     for name in names:
         t = load_template(name)
         lines += [f"## `{name}` {{#{name}}}\n", f"{_cell(t.description)}\n" if t.description else ""]
         default = t.default_action.value if t.default_action else "the composition's errno policy"
-        lines.append(f"- rules: {len(t.rules)}; default action: {default}")
+        lines.append(f"- rules: {len(t.rules)}; default action: {default}; "
+                     f"capability map: {t.capability_map or 'gated in the template'}")  # fmt: skip
+        lines.append(f"- allowed by group (x86_64): {_groups(name)}")
+        if t.startup is not None and t.startup.names:
+            lines.append(f"- startup only (refused once the server listens, under `--observe`): "
+                         f"{', '.join(f'`{n}`' for n in t.startup.names)}")  # fmt: skip
         prov = dict(t.provenance)
         for key in ("program", "version", "workload", "kernel", "arch", "date", "tool"):
             if prov.get(key):
                 lines.append(f"- {key}: {_cell(prov[key])}")
+        if prov.get("image"):
+            lines += _image_section(name, prov)
         lines.append("")
     return "\n".join(lines)
 
