@@ -33,7 +33,8 @@ def _pytest_env(session: nox.Session, *groups: str) -> None:
 def tests(session: nox.Session) -> None:
     """Run the whole test suite (unit, property, golden, docs examples, integration) but the engine suites."""
     _pytest_env(session, "docs")
-    session.run("python", "-m", "pytest", "-m", "not engines and not soak", *session.posargs)
+    session.run("python", "-m", "pytest", "-m", "not engines and not soak and not images and not images_soak",
+                *session.posargs)
 
 
 @nox.session
@@ -61,6 +62,27 @@ def soak(session: nox.Session) -> None:
     loop on redis, startup phases on three servers); figures go to $SECCOMPOSE_SOAK_REPORT."""
     _pytest_env(session)
     session.run("python", "-m", "pytest", "-m", "soak", "--durations=10", *session.posargs)
+
+
+@nox.session
+def images(session: nox.Session) -> None:
+    """The template images under real Docker: first start, restart with no flag, --cap-drop ALL (root)."""
+    _pytest_env(session)
+    session.run("python", "-m", "pytest", "-m", "images", "--durations=25", *session.posargs)
+
+
+@nox.session(name="images_soak")
+def images_soak(session: nox.Session) -> None:
+    """The JVM, Erlang and Node.js images: five minutes of their workload side by side under their templates."""
+    _pytest_env(session)
+    session.run("python", "-m", "pytest", "-m", "images_soak", "-s", *session.posargs)
+
+
+@nox.session
+def record(session: nox.Session) -> None:
+    """Re-record templates from their images against the installed packages: `nox -s record -- NAME` (root)."""
+    session.install("-e", ".[check]")
+    session.run("python", "tools/record_images.py", *session.posargs)
 
 
 @nox.session
