@@ -119,9 +119,8 @@ def _image_section(name: str, prov: dict[str, str]) -> list[str]:
             f"docker run {drop} --security-opt seccomp={name}-min.json {image}",
         ]
     lines += [
-        "# Podman (crun)",
-        f"seccompose compose --base {name} --engine podman --format docker -o {name}-podman.json",
-        f"podman run --security-opt seccomp={name}-podman.json {image}",
+        "# Podman (crun): the same file",
+        f"podman run --security-opt seccomp={name}.json {image}",
         "# Kubernetes: the file goes to /var/lib/kubelet/seccomp/profiles/ on each node",
         f"seccompose compose --base {name} --format localhost -o {name}.json",
         "```",
@@ -144,12 +143,12 @@ def templates() -> str:
         "outright by itself (a container with no capabilities and no runtime base set); "
         "`seccompose compose --base NAME` adds the capabilities' and the runtime's syscalls. "
         "*For Docker* counts what `seccompose compose --base NAME` allows a container with Docker's "
-        "default capabilities on x86_64 (runc's base set included), and *vs default* how many times "
+        "default capabilities on x86_64 (runc's base set included), and *default ÷ template* how many times "
         "fewer syscalls that is than `default` composed the same way. "
         "See [the template format](../reference/template-format.md); the app templates are recorded from "
         "images that start the way the official ones do (`images/README.md`, `tools/record_images.py`).\n"
     )
-    lines.append("| template | allowed on x86_64 | allowed on aarch64 | for Docker (x86_64) | vs default | images |")
+    lines.append("| template | allowed on x86_64 | allowed on aarch64 | for Docker (x86_64) | default ÷ template | images |")
     lines.append("|---|---|---|---|---|---|")
     names = template_names()
     baseline = _docker_profile_size("default", Arch.X86_64)
@@ -159,7 +158,7 @@ def templates() -> str:
         size = _docker_profile_size(name, Arch.X86_64)
         lines.append(
             f"| [`{name}`](#{name}) | {_allowed(name, Arch.X86_64)} | {_allowed(name, Arch.AARCH64)} | {size} "
-            f"| {baseline / size:.1f}× fewer | {images} |"
+            f"| {baseline / size:.1f} | {images} |"
         )
     lines.append("")
     for name in names:

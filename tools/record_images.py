@@ -196,7 +196,7 @@ def template_doc(recipe: image_recipes.Recipe, traces: Sequence[Path], versions:
     prov["capabilities"] = (
         "Docker's default capabilities (the official image is not run with --cap-drop ALL)"
         if recipe.caps is None
-        else f"--cap-drop ALL {' '.join(f'--cap-add {c}' for c in sorted(recipe.caps))}".strip()
+        else " ".join(["--cap-drop", "ALL", *(f"--cap-add={c}" for c in sorted(recipe.caps))])
     )
     server = [t for t in traces if "-server-" in t.name]
     # Only names allowed outright (tools/record_templates.py's rule): a startup phase lets its names run

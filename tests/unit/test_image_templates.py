@@ -43,7 +43,7 @@ def test_a_recorded_template_names_its_image_packages_and_entrypoint(name: str) 
     if recipe.caps is None:
         assert caps.startswith("Docker's default capabilities")
     else:
-        assert caps.split() == ["--cap-drop", "ALL", *(w for c in sorted(recipe.caps) for w in ("--cap-add", c))]
+        assert caps.split() == ["--cap-drop", "ALL", *(f"--cap-add={c}" for c in sorted(recipe.caps))]
 
 
 @pytest.mark.parametrize("name", RECORDED[:1])
