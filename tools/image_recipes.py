@@ -624,7 +624,8 @@ LIGHTTPD = Recipe(
         reload("kill", "-USR1", "1"),  # graceful restart
     ),
     restart=(client("curl", "-fsS", "http://127.0.0.1:28432/index.html", expect="seccompose"),),
-    caps=("CHOWN", "DAC_OVERRIDE", "SETUID", "SETGID"),  # root writes into www-data's cache folder
+    # root writes into www-data's cache folder; docker exec's kill -USR1 (as root) signals the server, www-data
+    caps=("CHOWN", "DAC_OVERRIDE", "SETUID", "SETGID", "KILL"),
 )
 
 
