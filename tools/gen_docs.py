@@ -148,7 +148,9 @@ def templates() -> str:
         "See [the template format](../reference/template-format.md); the app templates are recorded from "
         "images that start the way the official ones do (`images/README.md`, `tools/record_images.py`).\n"
     )
-    lines.append("| template | allowed on x86_64 | allowed on aarch64 | for Docker (x86_64) | default ÷ template | images |")
+    lines.append(
+        "| template | allowed on x86_64 | allowed on aarch64 | for Docker (x86_64) | default ÷ template | images |"
+    )
     lines.append("|---|---|---|---|---|---|")
     names = template_names()
     baseline = _docker_profile_size("default", Arch.X86_64)
