@@ -16,11 +16,19 @@ from seccompose.errors import FormatError, InvalidArgumentError
 from seccompose.learn import add_enosys_fallbacks, inherit_default, learn, read_traces
 from seccompose.porting import port_names
 from seccompose.syscalls import table
-from seccompose.templates import load_template
+from seccompose.templates import load_template, template_names
 
 GOOD = Path(__file__).resolve().parents[1] / "fixtures" / "good"
 ROOT = Path(__file__).resolve().parents[2]
-LEARNED = ("gunicorn", "haproxy", "httpd", "lighttpd", "mariadb", "memcached", "nginx", "postgres", "redis", "squid")
+SERVERS = ("gunicorn", "haproxy", "httpd", "lighttpd", "mariadb", "memcached", "nginx", "postgres", "redis", "squid")
+"""Recorded from the server alone on the host (tools/record_templates.py) and from its image."""
+LEARNED = tuple(
+    sorted(
+        n
+        for n in template_names()
+        if dict(load_template(n).provenance).get("tool", "").startswith(("tools/record_templates.py", "tools/record_images.py"))
+    )
+)
 
 
 def _learn(paths: list[Path], **kw: object) -> dict[str, object]:
@@ -185,9 +193,13 @@ def test_shipped_learned_template_is_consistent(name: str) -> None:
 
 
 def test_record_tool_knows_every_learned_template() -> None:
+    assert set(SERVERS) <= set(LEARNED)
     text = (ROOT / "tools" / "record_templates.py").read_text()
-    for name in LEARNED:
+    for name in SERVERS:
         assert f'name="{name}"' in text
+    recipes = (ROOT / "tools" / "image_recipes.py").read_text()
+    for name in LEARNED:
+        assert f'name="{name}"' in recipes, f"no image recipe re-records {name} (tools/image_recipes.py)"
     assert shutil.which("python3")
 
 
