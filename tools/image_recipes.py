@@ -133,6 +133,8 @@ class Recipe:
     user: str | None = None
     restart: tuple[Step, ...] = ()
     caps: tuple[str, ...] | None = None
+    first_steps: int = 1
+    """How many workload steps the --cap-drop ALL leg runs (enough for the admin commands to have work)."""
     origin: bool = False
     sidecar: tuple[str, ...] = ()
     """A command run in a client container beside the server for the whole life (a front proxy)."""
@@ -935,6 +937,7 @@ REGISTRY = Recipe(
     ),
     restart=(client("curl", "-fsS", "http://127.0.0.1:28452/v2/seccompose/tiny/tags/list", expect='"1"'),),
     caps=(),
+    first_steps=2,  # garbage-collect needs a repository: tag and push
 )
 
 

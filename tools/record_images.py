@@ -146,7 +146,7 @@ def record_legs(engine: engines.PrivateDocker, recipe: image_recipes.Recipe, wor
         if dropped is not None:
             adds = [f"--cap-add={c}" for c in recipe.caps or ()]
             options = ["--cap-drop", "ALL", *adds, "--security-opt", f"seccomp={dropped}"]
-            leg = life.leg("capdrop", data="b", options=options, workload=recipe.workload[:1])
+            leg = life.leg("capdrop", data="b", options=options, workload=recipe.workload[: recipe.first_steps])
             log(f"  --cap-drop ALL {' '.join(adds)}: {leg.seconds}")
     return traces
 

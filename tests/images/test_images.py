@@ -106,7 +106,7 @@ def test_image_starts_restarts_and_serves_under_its_template(name: str, setup: S
                 dropped = _compose("--base", name, "--cap-drop", "ALL", *adds, "--format", "docker",
                                    "-o", str(tmp_path / f"{name}-capdrop.json"))  # fmt: skip
                 options = ["--cap-drop", "ALL", *adds, "--security-opt", f"seccomp={dropped}"]
-                life.leg("capdrop", data="b", options=options, workload=recipe.workload[:1],
+                life.leg("capdrop", data="b", options=options, workload=recipe.workload[: recipe.first_steps],
                          extra=_refusals(dropped)[0][2:])  # fmt: skip
         except session_tools.LegFailed as exc:
             pytest.fail(str(exc))
