@@ -191,13 +191,21 @@ def test_lint_knows_the_runtime(work: Path, capsys: pytest.CaptureFixture[str]) 
     (work / "bare.json").write_text(dumps(compose("redis", arch=Arch.X86_64, runtime=None), format="docker"))
     code, out, _ = run(capsys, "lint", "bare.json")
     assert code == 1
-    assert "error [runtime-cannot-start] capget, capset, faccessat2, fstat, fstatfs, getdents64, setgid, setgroups, setuid refused" in out
+    # runc's calls after it loads the filter that redis never makes (its entrypoint's chown and gosu make the
+    # others: fstatfs, getdents64, setgid, setgroups, setuid are in the template recorded from the image)
+    assert "error [runtime-cannot-start] capget, capset, faccessat2, fstat refused" in out
     assert "runc 1.1.5+ds1 with noNewPrivileges false" in out
     # crun (as podman runs it) needs capset, pselect6, setresuid, setresgid besides what redis uses itself
     code, out, _ = run(capsys, "lint", "bare.json", "--runtime", "crun")
     assert code == 1 and "capset, pselect6, setresgid, setresuid refused: crun 1.8.1 with noNewPrivileges false" in out
     # with --security-opt no-new-privileges runc loads the filter just before exec: fewer calls after it
-    code, out, _ = run(capsys, "lint", "bare.json", "--no-new-privileges", "true")
+    # (redis's entrypoint makes fstatfs and getdents64, all runc makes then: without them, lint says so)
+    assert run(capsys, "lint", "bare.json", "--no-new-privileges", "true")[0] == 0
+    doc = json.loads((work / "bare.json").read_text())
+    for rule in doc["syscalls"]:
+        rule["names"] = [n for n in rule["names"] if n not in ("fstatfs", "getdents64")]
+    (work / "bare-nnp.json").write_text(json.dumps(doc))
+    code, out, _ = run(capsys, "lint", "bare-nnp.json", "--no-new-privileges", "true")
     assert code == 1 and "fstatfs, getdents64 refused: runc 1.1.5+ds1 with noNewPrivileges true" in out
     assert run(capsys, "lint", "bare.json", "--no-new-privileges", "true", "--runtime", "crun")[0] == 0
     assert run(capsys, "lint", "bare.json", "--runtime", "none")[0] == 0
