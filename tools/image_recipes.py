@@ -1065,6 +1065,7 @@ allow_anonymous true
 persistence true
 persistence_location /mosquitto/data/
 autosave_interval 1
+max_queued_messages 0
 log_dest stdout
 log_dest file /mosquitto/log/mosquitto.log
 """,

@@ -2,7 +2,8 @@
 # MQTT load with Mosquitto's clients: mqtt_load.sh PORT COUNT
 # A subscriber per QoS (0, 1, 2) waits for COUNT messages each while a publisher sends them from a
 # file (one connection per QoS); then a retained message is left on seccompose/kept (read back after
-# a restart). Exits 1 if a subscriber got fewer than COUNT.
+# a restart). Exits 1 if a subscriber got fewer than COUNT (the recipe sets max_queued_messages 0: the
+# broker would drop a slow subscriber's QoS 1/2 messages beyond 1000 queued).
 set -eu
 port=$1
 count=$2
