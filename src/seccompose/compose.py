@@ -48,6 +48,7 @@ from seccompose.errors import (
 from seccompose.profile import Flag, Profile, Provenance, Shape, _default_errno, verdict_from_rules
 from seccompose.rules import Arg, Operator, Rule
 from seccompose.runtime import ALL_RUNTIMES, RUNTIMES
+from seccompose.simplify import merge_conditions
 from seccompose.syscalls import SubCall, all_names, subcalls
 from seccompose.syscallset import Universe, universe
 from seccompose.templates import Gate, Template, load_template, template_from_profile
@@ -89,10 +90,52 @@ class _Resolved:
         self.foreign = foreign
 
 
+def _simplified(rule: Rule, layer: Layer, warnings: list[str], where: str) -> Rule:
+    """The rule without conditions that test nothing, where no verdict changes (``Rule.simplified``).
+
+    A condition that holds for every value is dropped while others remain. A rule left with
+    no condition at all is kept as written here: an unconditional rule would take the place of
+    the other rules of its syscalls in libseccomp, which a conditional one does not
+    (``merge_conditions`` makes it unconditional where its syscalls have no other rules). A
+    rule with a condition that holds for no value is kept too, with a warning: libseccomp
+    builds other verdicts without it (on x86 it lets ``socketcall`` run a socket call whose
+    allow rule has conditions, whatever they are) and sometimes a longer program. Deny layers
+    are left as they are (a deny takes names whatever its conditions).
+    """
+    simpler = rule.simplified()
+    if simpler is rule or layer.deny:
+        return rule
+    names = ", ".join(rule.names)
+    if simpler is None:
+        warnings.append(
+            f"{where}: a condition of the rule for {names} holds for no value, so the rule never applies; remove it"
+        )
+        return rule
+    dropped = " and ".join(_condition_text(a) for a in rule.args if a not in simpler.args)
+    if not simpler.args:
+        warnings.append(
+            f"{where}: every condition of the rule for {names} holds for every value ({dropped}); write it without "
+            f"conditions if that is what is meant (while a rule has conditions, the kernel cannot cache {names})"
+        )
+        return rule
+    warnings.append(f"{where}: {dropped} holds for every value; dropped from the rule for {names}")
+    return simpler
+
+
+_SYMBOLS: Final = {"NE": "!=", "LT": "<", "LE": "<=", "EQ": "==", "GE": ">=", "GT": ">"}
+
+
+def _condition_text(arg: Arg) -> str:
+    if arg.op.name == "MASKED_EQ":
+        return f"arg{arg.index} & {arg.value:#x} == {arg.value_two:#x}"
+    return f"arg{arg.index} {_SYMBOLS[arg.op.name]} {arg.value if arg.value < 0x10000 else hex(arg.value)}"
+
+
 def _resolve(u: Universe, layer: Layer, warnings: list[str], location: str) -> list[_Resolved]:
     known = None
     out = []
-    for i, rule in enumerate(layer.rules):
+    for i, given in enumerate(layer.rules):
+        rule = _simplified(given, layer, warnings, f"{location}[{i}]") if given.args else given
         bits = 0
         foreign: list[str] = []
         index = u.index
@@ -1262,6 +1305,9 @@ def _compose_layers(
     else:
         # The general case: the caller's own rules and layers, names outside the tables, conflicts to report.
         rules_ = tuple(_combine_layers(u, *explain.layers(), base_.action, base_.errno, deny_errno))
+        # Where the caller's rules add conditions, the fewest rules that give the same verdicts (simplify.py).
+        conditioned = {n for part in union for r in part.others if r.rule.args for n in r.rule.names}
+        rules_ = (merge_conditions(rules_, conditioned) if conditioned else None) or rules_
         profile = Profile(
             base_.action, base_.errno, fields[0], rules_, fields[1], fields[2], fields[3], warned, explain
         )

@@ -247,3 +247,50 @@ def test_dockers_default_costs_what_the_emulation_says(syscost: Path, tmp_path: 
     # In runc 1.1's layout the argument rules sit at the end of a path of hundreds of instructions.
     for call in ("clone", "socket"):
         assert added[call] > added["getppid"] + 40, added
+
+
+# --------------------------------------------------------------------------- cheaper output, same kernel verdicts
+
+_CHEAPER = {  # compositions whose caller rules compose() rewrites (seccompose.simplify, Rule.simplified)
+    "socket: every family between default's rules": [("socket", "EQ", 38), ("socket", "EQ", 40)],
+    "personality: default's personas inside a range": [("personality", "LE", 0x20008)],
+    "personality >= 0 beside default's; syslog < 0, for no value": [("personality", "GE", 0), ("syslog", "LT", 0)],
+    "syslog: every value but one": [("syslog", "LT", 7), ("syslog", "GT", 7)],
+}
+# Probed for every syscall number of x86_64, x86 and x32 with these first arguments (and 0 for the others):
+# both sides of every condition above and of default's, and of the 32-bit boundary.
+_VALUES = (0, 1, 6, 7, 8, 9, 37, 38, 39, 40, 41, 0x20000, 0x20008, 0x20009, 0xFFFF_FFFF, 0x1_0000_0000, 0x1_0000_0026)
+
+
+@pytest.mark.parametrize("case", sorted(_CHEAPER))
+def test_cheaper_output_gets_the_same_verdicts_from_the_kernel(case: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import seccompose._probe as probe_module
+    from seccompose import Arg, Operator, Rule, compose
+    from seccompose.formats.oci import to_dict
+
+    compose_module = sys.modules["seccompose.compose"]
+    rules = [Rule((name,), args=(Arg(0, Operator[op], value),)) for name, op, value in _CHEAPER[case]]
+    cheaper = compose("default", arch=Arch.X86_64, rules=rules)
+    with monkeypatch.context() as m:  # the algebra alone, without the steps that make the output cheaper
+        m.setattr(compose_module, "merge_conditions", lambda *_: None)
+        m.setattr(compose_module, "_simplified", lambda rule, *_: rule)
+        plain = compose("default", arch=Arch.X86_64, rules=rules)
+    assert to_dict(cheaper) != to_dict(plain)
+    assert len(runc_program(to_dict(cheaper))) < len(runc_program(to_dict(plain)))
+
+    def vectors(_rules: object, width: int) -> tuple[list[tuple[int, ...]], bool]:
+        top = (1 << width) - 1
+        return [(v, 0, 0, 0, 0, 0) for v in _VALUES if v <= top], True
+
+    monkeypatch.setattr(probe_module, "_MAX_VECTORS", len(_VALUES))
+    monkeypatch.setattr(probe_module, "_vectors", vectors)
+    kernel = []
+    for profile in (cheaper, plain):
+        result = probe_module.probe(to_dict(profile))
+        kernel.append({(r.abi, r.number, r.args): r.kernel for r in result.rows if r.status != "skipped"})
+    assert len(kernel[0]) > 1000
+    assert kernel[0].keys() == kernel[1].keys()
+    differ = [(k, str(kernel[0][k]), str(kernel[1][k])) for k in kernel[0] if kernel[0][k] != kernel[1][k]]
+    # The one change allowed: on x86, a socket call's allow rule that matches no value is gone, so
+    # socketcall no longer runs it (libseccomp cannot check the arguments through the multiplexer).
+    assert all(abi is Arch.X86 and number == 102 and before == "allow" for (abi, number, _), _, before in differ), differ
