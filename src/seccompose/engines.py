@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from typing import Any, Final, Literal
 
 from seccompose.arch import Arch
+from seccompose.engine_arches import archmap_key, engine_arch_name
 from seccompose.errors import EngineRefusedError, InvalidEngineError
 
 __all__ = [
@@ -401,44 +402,6 @@ def decode(doc: object, engine: Engine) -> dict[str, Any]:
 
 # --- setupSeccomp -----------------------------------------------------------------------------------
 
-# Docker: runtime.GOARCH -> goToNative (the name includes/excludes.arches are compared with), and
-# nativeToSeccomp (which archMap entry is expanded). Docker 20.10's tables have no loong64 and riscv64.
-_DOCKER_NATIVE: Final[dict[Arch, str]] = {
-    Arch.X86: "x86", Arch.X86_64: "amd64", Arch.ARM: "arm", Arch.AARCH64: "arm64", Arch.LOONGARCH64: "loongarch64",
-    Arch.MIPS64: "mips64", Arch.MIPS64N32: "mips64n32", Arch.MIPSEL64: "mipsel64", Arch.MIPSEL64N32: "mips3l64n32",
-    Arch.MIPSEL: "mipsel", Arch.PPC: "ppc", Arch.PPC64: "ppc64", Arch.PPC64LE: "ppc64le", Arch.RISCV64: "riscv64",
-    Arch.S390: "s390", Arch.S390X: "s390x",
-}  # fmt: skip
-_DOCKER_ARCHMAP: Final = frozenset(a for a in _DOCKER_NATIVE if a not in (Arch.LOONGARCH64, Arch.MIPSEL))
-_DOCKER_20_NATIVE: Final[dict[Arch, str]] = {
-    a: n for a, n in _DOCKER_NATIVE.items() if a not in (Arch.LOONGARCH64, Arch.RISCV64)
-}
-_DOCKER_20_ARCHMAP: Final = frozenset(a for a in _DOCKER_20_NATIVE if a is not Arch.MIPSEL)
-# Podman: libseccomp-golang's native arch name, and containers/common's nativeToSeccomp.
-_PODMAN_RENAMED: Final = {Arch.X86_64: "amd64", Arch.AARCH64: "arm64", Arch.LOONGARCH64: "loong64"}
-_PODMAN_NATIVE: Final[dict[Arch, str]] = {a: _PODMAN_RENAMED.get(a, a.value) for a in Arch}
-_PODMAN_ARCHMAP: Final = frozenset(
-    {Arch.X86_64, Arch.AARCH64, Arch.MIPS64, Arch.MIPS64N32, Arch.MIPSEL64, Arch.MIPSEL64N32, Arch.S390X}
-)
-
-
-def engine_arch_name(engine: Engine, arch: Arch) -> str:
-    """Return the name ``engine`` compares ``includes/excludes.arches`` with on an ``arch`` host ("": none).
-
-    >>> engine_arch_name("docker", Arch.X86_64), engine_arch_name("docker-20.10", Arch.RISCV64)
-    ('amd64', '')
-    """
-    table: dict[Arch, str] = {"docker": _DOCKER_NATIVE, "docker-20.10": _DOCKER_20_NATIVE, "podman": _PODMAN_NATIVE}[
-        engine
-    ]
-    return table.get(arch, "")
-
-
-def _archmap_expands(engine: Engine, arch: Arch) -> bool:
-    table = {"docker": _DOCKER_ARCHMAP, "docker-20.10": _DOCKER_20_ARCHMAP, "podman": _PODMAN_ARCHMAP}[engine]
-    return arch in table
-
-
 def _errno_of(text: str, default: int | None, engine: Engine, path: str) -> int | None:
     """containers/common getErrno: decimal (32-bit) first, then its errno name table."""
     if text == "":
@@ -543,7 +506,7 @@ def setup(  # noqa: PLR0915 - setupSeccomp's steps, in its order
             location="archMap",
         )
     architectures = list(config["architectures"] or [])
-    if _archmap_expands(engine, arch):
+    if archmap_key(engine, arch) is not None:
         for entry in config["archMap"] or []:
             if entry["architecture"] == arch.oci:
                 architectures += [entry["architecture"], *(entry["subArchitectures"] or [])]

@@ -36,10 +36,11 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any
 
 from seccompose.arch import Arch, host_arch
 from seccompose.caps import DOCKER_DEFAULT_CAPABILITIES, Capability, parse_capabilities
+from seccompose.engine_arches import archmap_key, engine_arch_name
 from seccompose.engines import engine_document, parse_engine, setup
 from seccompose.errors import FormatError, UnconfinedProfileError
 from seccompose.formats.docker_profile import (
@@ -51,60 +52,6 @@ from seccompose.formats.docker_profile import (
 )
 
 __all__ = ["archmap_key", "engine_arch_name", "engine_document", "kept", "parse_kernel", "render"]
-
-# What each engine calls the host arch inside includes/excludes.arches. Docker maps
-# runtime.GOARCH through its goToNative table (so loong64 becomes "loongarch64", mips64p32le
-# "mips3l64n32"); an arch Go does not build for has no name (""), and matches no list.
-_DOCKER_NATIVE: Final[dict[Arch, str]] = {
-    Arch.X86: "x86",
-    Arch.X86_64: "amd64",
-    Arch.ARM: "arm",
-    Arch.AARCH64: "arm64",
-    Arch.LOONGARCH64: "loongarch64",
-    Arch.MIPS64: "mips64",
-    Arch.MIPS64N32: "mips64n32",
-    Arch.MIPSEL64: "mipsel64",
-    Arch.MIPSEL64N32: "mips3l64n32",
-    Arch.MIPSEL: "mipsel",
-    Arch.PPC: "ppc",
-    Arch.PPC64: "ppc64",
-    Arch.PPC64LE: "ppc64le",
-    Arch.RISCV64: "riscv64",
-    Arch.S390: "s390",
-    Arch.S390X: "s390x",
-}
-# Docker's nativeToSeccomp: which native name expands which archMap entry. "loongarch64" and
-# "mipsel" are not keys of it (moby spells them "loong64", "mipsle"), so those hosts get no
-# architectures from an archMap.
-_DOCKER_ARCHMAP: Final[dict[Arch, Arch]] = {a: a for a in _DOCKER_NATIVE if a not in (Arch.LOONGARCH64, Arch.MIPSEL)}
-# Podman asks libseccomp for the native arch: libseccomp-golang's names.
-_PODMAN_RENAMED: Final = {Arch.X86_64: "amd64", Arch.AARCH64: "arm64", Arch.LOONGARCH64: "loong64"}
-_PODMAN_NATIVE: Final[dict[Arch, str]] = {a: _PODMAN_RENAMED.get(a, a.value) for a in Arch}
-# containers/common's nativeToSeccomp knows only these hosts.
-_PODMAN_ARCHMAP: Final[dict[Arch, Arch]] = {
-    a: a for a in (Arch.X86_64, Arch.AARCH64, Arch.MIPS64, Arch.MIPS64N32, Arch.MIPSEL64, Arch.MIPSEL64N32, Arch.S390X)
-}
-
-
-def engine_arch_name(engine: Engine, arch: Arch) -> str:
-    """Return the name ``engine`` compares ``includes/excludes.arches`` with on an ``arch`` host.
-
-    >>> engine_arch_name("docker", Arch.X86_64), engine_arch_name("podman", Arch.LOONGARCH64)
-    ('amd64', 'loong64')
-    """
-    table = _PODMAN_NATIVE if check_engine(engine) == "podman" else _DOCKER_NATIVE
-    return table.get(arch, "")
-
-
-def archmap_key(engine: Engine, arch: Arch) -> Arch | None:
-    """Return the ``archMap`` entry ``engine`` expands on an ``arch`` host (None: no architectures).
-
-    >>> archmap_key("docker", Arch.AARCH64), archmap_key("podman", Arch.PPC64LE)
-    (<Arch.AARCH64: 'aarch64'>, None)
-    """
-    table = _PODMAN_ARCHMAP if check_engine(engine) == "podman" else _DOCKER_ARCHMAP
-    return table.get(arch)
-
 
 def parse_kernel(release: str | KernelVersion | None, *, location: str = "kernel") -> KernelVersion:
     """Return the major.minor of a kernel release (None: the running kernel, ``os.uname()``).

@@ -765,7 +765,7 @@ def load_docker_profile(
 
 
 def _arch_of_engine_name(engine: Engine, name: str) -> Arch | None:
-    from seccompose.render import engine_arch_name
+    from seccompose.engine_arches import engine_arch_name
 
     return next((a for a in Arch if engine_arch_name(engine, a) == name and name), None)
 
@@ -864,7 +864,7 @@ def export_conditional(template: Template, *, engine: Engine = "docker") -> dict
     """
     from seccompose.actions import EPERM
     from seccompose.caps import all_capabilities, load_capability_map
-    from seccompose.render import engine_arch_name
+    from seccompose.engine_arches import engine_arch_name
 
     engine = check_engine(engine)
     action = template.default_action or Action.ERRNO
@@ -906,8 +906,8 @@ def export_conditional(template: Template, *, engine: Engine = "docker") -> dict
 
 
 def _export_rule(tr: TemplateRule, i: int, engine: Engine) -> dict[str, Any] | None:
+    from seccompose.engine_arches import engine_arch_name
     from seccompose.formats.oci import rule_to_dict
-    from seccompose.render import engine_arch_name
 
     item = rule_to_dict(tr.rule)
     for arg in item.get("args", []):
