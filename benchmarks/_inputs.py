@@ -15,8 +15,8 @@ from typing import Final
 
 from seccompose import Arch, Template
 from seccompose.caps import DOCKER_DEFAULT_CAPABILITIES, all_capabilities
+from seccompose.loader import load_template, template_names
 from seccompose.syscallset import universe
-from seccompose.templates import load_template, template_names
 
 __all__ = ["Case", "CaseMaker", "app_template", "runtime_name"]
 

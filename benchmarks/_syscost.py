@@ -23,8 +23,8 @@ from seccompose.bpf import Program
 from seccompose.caps import DOCKER_DEFAULT_CAPABILITIES
 from seccompose.check import read_as_runtime
 from seccompose.cost import runc_program
+from seccompose.loader import template_names
 from seccompose.render import parse_kernel, render
-from seccompose.templates import template_names
 
 HERE: Final = Path(__file__).resolve().parent
 SOURCE: Final = HERE / "syscost.c"

@@ -33,7 +33,7 @@ from seccompose.arch import Arch  # noqa: E402 - after the path setup
 from seccompose.caps import all_capabilities, load_capability_map  # noqa: E402
 from seccompose.compose import compose  # noqa: E402
 from seccompose.lint import RULES  # noqa: E402
-from seccompose.templates import load_template, template_names  # noqa: E402
+from seccompose.loader import load_template, template_names  # noqa: E402
 
 OUT = ROOT / "docs" / "generated"
 HOSTS = (Arch.X86_64, Arch.AARCH64)

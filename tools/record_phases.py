@@ -135,8 +135,8 @@ def steady_state_table(names: Sequence[str]) -> str:
     sys.path.insert(0, str(ROOT / "src"))
     from seccompose import Arch, compose
     from seccompose.caps import DOCKER_DEFAULT_CAPABILITIES
+    from seccompose.loader import load_template
     from seccompose.observe import observe
-    from seccompose.templates import load_template
 
     rows = ["| template | allowed | startup-only (recorded) | refused after ready | kept (another layer needs them) |",
             "|---|---:|---:|---:|---|"]

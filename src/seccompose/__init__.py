@@ -31,10 +31,11 @@ if TYPE_CHECKING:
         UnknownSyscallError,
     )
     from seccompose.formats import dumps, loads
+    from seccompose.loader import load_template, template_names
     from seccompose.profile import Flag, Profile, Provenance
     from seccompose.rules import Arg, Operator, Rule
     from seccompose.syscallset import SyscallSet
-    from seccompose.templates import Template, load_template, template_names
+    from seccompose.templates import Template
 
 # Exports load on first use (PEP 562): `import seccompose.integrations.runtime`, the OCI runtime
 # wrapper every container start runs, must not pay for the composition machinery it may not need.
@@ -65,8 +66,8 @@ _WHERE = {
     "Rule": "rules",
     "SyscallSet": "syscallset",
     "Template": "templates",
-    "load_template": "templates",
-    "template_names": "templates",
+    "load_template": "loader",
+    "template_names": "loader",
 }
 
 

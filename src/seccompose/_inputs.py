@@ -52,15 +52,13 @@ def read_document(spec: str) -> tuple[Any, str]:
         FormatError: the file cannot be read, is over the size limit, or is not JSON.
     """
     from seccompose._reader import not_a_template, read_json, resolve
-    from seccompose.templates import template_names
+    from seccompose.loader import shipped_path, template_names
 
     kind = resolve(spec)
     if kind == "name":
         if spec not in template_names():
             raise not_a_template(spec, template_names())
-        from seccompose.templates import _DATA
-
-        return read_json(_DATA / f"{spec}.json"), spec
+        return read_json(shipped_path(spec)), spec
     if kind == "file" and not Path(spec).exists():
         raise TemplateNotFoundError(spec, choices=template_names())
     source = "<stdin>" if kind == "stdin" else spec
@@ -76,9 +74,9 @@ def kind_of(doc: object) -> Kind:
     if isinstance(doc, Mapping) and "schema" in doc:
         return "template"
     if isinstance(doc, Mapping) and ("defaultAction" in doc or "linux" in doc):
-        from seccompose.templates import _is_docker
+        from seccompose.loader import is_docker_document
 
-        return "docker" if "linux" not in doc and _is_docker(doc) else "oci"
+        return "docker" if "linux" not in doc and is_docker_document(doc) else "oci"
     raise FormatError(
         "not a seccomp profile (OCI linux.seccomp, config.json, Docker/Podman) or a template: "
         "no 'defaultAction', 'linux' or 'schema' key"

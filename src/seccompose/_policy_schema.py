@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from seccompose.formats.oci import _rule
-from seccompose.policy import Binding, Policy, PolicyRule, Scope
 
 __all__ = ["PolicyDocument"]
 
@@ -180,36 +178,3 @@ class PolicyDocument(_Model):
         description="on x86, refuse socketcall (ipc) outright when a socket (IPC) call keeps argument conditions, "
         "which they cannot check",
     )
-
-    def to_policy(self, *, source: str, base_dir: Path | None) -> Policy:
-        def where(name: str) -> str:
-            looks_like_file = "/" in name or name.endswith(".json")
-            return str(base_dir / name) if base_dir and looks_like_file and not Path(name).is_absolute() else name
-
-        return Policy(
-            templates=tuple(Binding(where(t.template), t.images) for t in self.templates),
-            rules=tuple(
-                PolicyRule(
-                    r.name,
-                    r.allow,
-                    r.deny,
-                    Scope(r.scope.images, tuple(sorted(r.scope.labels.items())), r.scope.names, r.scope.namespaces),
-                    tuple(_rule(raw, f"rules[{i}]") for i, raw in enumerate(r.rules)),
-                    r.deny_exact,
-                )
-                for r in self.rules
-            ),
-            default=where(self.default),
-            errno_policy=self.errnoPolicy,
-            runtime=None if self.runtime in (None, "none") else self.runtime,
-            explicit_profile=self.explicit_profile,
-            unconfined=self.unconfined,
-            privileged=self.privileged,
-            on_error=self.on_error,
-            mode=self.mode,
-            observe_socket=self.observe.socket,
-            observe_phases=self.observe.phases,
-            agent_missing=self.observe.agent_missing,
-            strict_multiplexers=self.strict_multiplexers,
-            source=source,
-        )

@@ -45,13 +45,14 @@ from seccompose.errors import (
     InvalidRuntimeError,
     UnknownSyscallError,
 )
+from seccompose.loader import load_template
 from seccompose.profile import Flag, Profile, Provenance, Shape, _default_errno, verdict_from_rules
 from seccompose.rules import Arg, Operator, Rule
 from seccompose.runtime import ALL_RUNTIMES, RUNTIMES
 from seccompose.simplify import merge_conditions
 from seccompose.syscalls import SubCall, all_names, subcalls
 from seccompose.syscallset import Universe, universe
-from seccompose.templates import Gate, Template, load_template, template_from_profile
+from seccompose.templates import Gate, Template, template_from_profile
 
 __all__ = ["ErrnoPolicy", "Layer", "compose", "union_template"]
 

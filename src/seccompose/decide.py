@@ -39,6 +39,7 @@ __all__ = [
     "RECORD_SCHEMA",
     "SECCOMP_REQUESTS",
     "AppliedRule",
+    "Container",
     "Decision",
     "Facts",
     "decide",
@@ -66,6 +67,27 @@ ACTIONS: Final = ("apply", "keep", "unconfined", "refuse", "engine-default")
 - ``engine-default``: seccompose failed and the policy's ``on_error`` says the engine's default
   profile (never unconfined: an adapter that has no engine profile to keep refuses).
 """
+
+
+@dataclass(frozen=True, slots=True)
+class Container:
+    """What the runtime knows about a container when it starts."""
+
+    image: str
+    arch: Arch
+    capabilities: frozenset[Capability] = DOCKER_DEFAULT_CAPABILITIES
+    labels: tuple[tuple[str, str], ...] = ()
+    name: str = ""
+    no_new_privileges: bool = False
+    """The container's ``noNewPrivileges``: False is how Docker, Podman and Kubernetes start containers unless
+    told otherwise (``--security-opt no-new-privileges``, ``allowPrivilegeEscalation: false``)."""
+    namespace: str = ""
+    """The Kubernetes namespace of the container's pod ("": not a Kubernetes container)."""
+
+    @property
+    def label_map(self) -> dict[str, str]:
+        """The labels as a dict."""
+        return dict(self.labels)
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,8 +269,8 @@ class Decision:
         return self._observed() if self.observing else self.profile
 
     def _observed(self) -> Profile:
+        from seccompose.loader import load_template
         from seccompose.observe import observe
-        from seccompose.templates import load_template
 
         assert self.profile is not None  # noqa: S101 - checked by the caller
         startup = None
@@ -459,9 +481,7 @@ def _compose(policy: Policy, facts: Facts) -> Decision:
     )
 
 
-def _container(facts: Facts) -> Any:  # noqa: ANN401 - policy.Container, imported lazily (policy imports us)
-    from seccompose.policy import Container
-
+def _container(facts: Facts) -> Container:
     return Container(
         facts.image, facts.arch, facts.capabilities, facts.labels, facts.name, facts.no_new_privileges, facts.namespace
     )

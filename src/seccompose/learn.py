@@ -274,7 +274,7 @@ def inherit_default(
     >>> refused
     {}
     """
-    from seccompose.templates import load_template
+    from seccompose.loader import load_template
 
     keep = dict(keep or {})
     default = load_template(base)

@@ -1156,16 +1156,12 @@ def _engine_view(
     targets = installed() if engines is None else tuple(parse_engine(e) for e in engines)
     for target in dict.fromkeys(targets):
         odd += [Finding(_BY_ID["ignored-by-engine"], message) for message in ignored(document, engine=target)]
+    from seccompose.loader import is_docker_document
+
     normal = normalize(document)
     view = normal if isinstance(normal, Mapping) else document
-    kind = "docker" if _is_docker(view) else "oci"
+    kind = "docker" if is_docker_document(view) else "oci"
     return view, kind, odd
-
-
-def _is_docker(doc: Mapping[str, Any]) -> bool:
-    from seccompose.templates import _is_docker as docker
-
-    return docker(doc)
 
 
 def _checks(doc: _Doc, capset: frozenset[str] | None, runtime: str | None, no_new_privileges: bool) -> list[Finding]:

@@ -6,6 +6,7 @@ deny syscalls. ``Policy.profile_for(container)`` picks the app template (or the
 generic default), adds the container's capability syscalls, applies every rule
 whose scope matches, and says which template and rules applied.
 
+>>> from seccompose.arch import Arch
 >>> policy = Policy.from_dict({
 ...     "templates": [{"template": "redis", "images": ["redis:*"]}],
 ...     "rules": [{"name": "no-ptrace", "deny": ["ptrace"]},
@@ -25,13 +26,15 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-from seccompose.arch import Arch
-from seccompose.caps import DOCKER_DEFAULT_CAPABILITIES, Capability
+from seccompose.decide import Container
 from seccompose.errors import FormatError, InvalidArgumentError, InvalidProfileError, SeccomposeError
 from seccompose.profile import Profile
 from seccompose.rules import Rule
+
+if TYPE_CHECKING:
+    from seccompose._policy_schema import PolicyDocument
 
 __all__ = ["Container", "Decision", "ImageReference", "Policy", "PolicyRule", "Scope", "image_names", "load_policy"]
 
@@ -183,27 +186,6 @@ def _specificity(glob: str) -> int:
 
 
 @dataclass(frozen=True, slots=True)
-class Container:
-    """What the runtime knows about a container when it starts."""
-
-    image: str
-    arch: Arch
-    capabilities: frozenset[Capability] = DOCKER_DEFAULT_CAPABILITIES
-    labels: tuple[tuple[str, str], ...] = ()
-    name: str = ""
-    no_new_privileges: bool = False
-    """The container's ``noNewPrivileges``: False is how Docker, Podman and Kubernetes start containers unless
-    told otherwise (``--security-opt no-new-privileges``, ``allowPrivilegeEscalation: false``)."""
-    namespace: str = ""
-    """The Kubernetes namespace of the container's pod ("": not a Kubernetes container)."""
-
-    @property
-    def label_map(self) -> dict[str, str]:
-        """The labels as a dict."""
-        return dict(self.labels)
-
-
-@dataclass(frozen=True, slots=True)
 class Scope:
     """Which containers a rule applies to: all listed conditions must hold (empty: every container)."""
 
@@ -307,7 +289,7 @@ class Policy:
             first = exc.errors()[0]
             loc = ".".join(str(p) if isinstance(p, str) else f"[{p}]" for p in first["loc"]).replace(".[", "[")
             raise FormatError(f"{first['msg']}", location=loc or "$", source=source or None) from None
-        return model.to_policy(source=source, base_dir=base_dir)
+        return _from_document(model, source=source, base_dir=base_dir)
 
     def template_for(self, image: str) -> tuple[str, str | None]:
         """Return (template, matching glob) for an image: the most specific glob wins, then the first listed."""
@@ -343,8 +325,45 @@ class Policy:
         return Decision(decision.profile, decision.template, decision.image_glob, tuple(r.name for r in decision.rules))
 
 
+def _from_document(doc: PolicyDocument, *, source: str, base_dir: Path | None) -> Policy:
+    """The policy a validated document describes (template paths relative to ``base_dir``)."""
+    from seccompose.formats.oci import _rule
+
+    def where(name: str) -> str:
+        looks_like_file = "/" in name or name.endswith(".json")
+        return str(base_dir / name) if base_dir and looks_like_file and not Path(name).is_absolute() else name
+
+    return Policy(
+        templates=tuple(Binding(where(t.template), t.images) for t in doc.templates),
+        rules=tuple(
+            PolicyRule(
+                r.name,
+                r.allow,
+                r.deny,
+                Scope(r.scope.images, tuple(sorted(r.scope.labels.items())), r.scope.names, r.scope.namespaces),
+                tuple(_rule(raw, f"rules[{i}]") for i, raw in enumerate(r.rules)),
+                r.deny_exact,
+            )
+            for r in doc.rules
+        ),
+        default=where(doc.default),
+        errno_policy=doc.errnoPolicy,
+        runtime=None if doc.runtime in (None, "none") else doc.runtime,
+        explicit_profile=doc.explicit_profile,
+        unconfined=doc.unconfined,
+        privileged=doc.privileged,
+        on_error=doc.on_error,
+        mode=doc.mode,
+        observe_socket=doc.observe.socket,
+        observe_phases=doc.observe.phases,
+        agent_missing=doc.observe.agent_missing,
+        strict_multiplexers=doc.strict_multiplexers,
+        source=source,
+    )
+
+
 def _shipped_images(template: str) -> tuple[str, ...]:
-    from seccompose.templates import load_template
+    from seccompose.loader import load_template
 
     try:
         return load_template(template).images

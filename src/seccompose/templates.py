@@ -16,16 +16,14 @@ False
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Final
 
 from seccompose.actions import Action, parse_errno
 from seccompose.arch import Arch
 from seccompose.caps import Capability
-from seccompose.errors import FormatError, InvalidProfileError, SeccomposeError, TemplateNotFoundError
+from seccompose.errors import FormatError, InvalidProfileError, SeccomposeError
 from seccompose.phases import Startup
 from seccompose.profile import Profile
 from seccompose.rules import Rule
@@ -34,11 +32,9 @@ __all__ = [
     "Gate",
     "Template",
     "TemplateRule",
-    "load_template",
-    "template_names",
+    "template_from_profile",
 ]
 
-_DATA: Final = Path(__file__).parent / "data" / "templates"
 _KERNEL_NEWEST: Final = (1 << 16, 0)
 
 
@@ -359,91 +355,6 @@ def _exceptions(raw: object) -> tuple[tuple[str, str], ...]:
             )
         out.append((str(name), reason.strip()))
     return tuple(sorted(out))
-
-
-def template_names() -> tuple[str, ...]:
-    """Return the names of the templates shipped with seccompose, sorted.
-
-    >>> "default" in template_names()
-    True
-    """
-    return tuple(sorted(p.stem for p in _DATA.glob("*.json")))
-
-
-@functools.cache
-def _shipped(name: str) -> Template:
-    path = _DATA / f"{name}.json"
-    return Template.from_dict(_read_json(path), source=str(path))
-
-
-def _read_json(path: Path) -> Any:  # noqa: ANN401 - JSON is Any
-    from seccompose._reader import read_json
-
-    return read_json(path, what="template")
-
-
-def load_template(name_or_path: str | Path) -> Template:
-    """Return a shipped template by name, or load a template file.
-
-    A file may also be a Docker/Podman profile (its ``includes/excludes`` become
-    gates) or an OCI profile; both are read as templates that gate capabilities
-    themselves.
-
-    Raises:
-        TemplateNotFoundError: no such template or file.
-        FormatError: the file is not valid.
-
-    >>> load_template("nginx").name
-    'nginx'
-    """
-    from seccompose._reader import not_a_template, resolve
-
-    text = str(name_or_path)
-    if isinstance(name_or_path, str) and resolve(text) == "name":
-        if (_DATA / f"{text}.json").is_file():
-            return _shipped(text)
-        raise not_a_template(text, template_names())
-    if text != "-" and not Path(name_or_path).exists():
-        raise TemplateNotFoundError(text, choices=template_names())
-    doc = _read_json(Path(text) if text != "-" else text)  # type: ignore[arg-type]
-    return template_from_document(doc, source="<stdin>" if text == "-" else text)
-
-
-def template_from_document(doc: Any, *, source: str = "") -> Template:  # noqa: ANN401 - JSON is Any
-    """Return a template from a template, Docker/Podman or OCI profile document.
-
-    Raises:
-        FormatError: the document is none of those.
-    """
-    if isinstance(doc, Mapping) and "schema" in doc:
-        return Template.from_dict(doc, source=source)
-    if isinstance(doc, Mapping) and ("defaultAction" in doc or "linux" in doc):
-        if _is_docker(doc):
-            from seccompose.formats.docker import template_from_docker
-
-            # Podman's own profiles name their errnos ("errno": "EPERM"); Docker's never do.
-            rules = doc.get("syscalls")
-            podman = "defaultErrno" in doc or any(
-                isinstance(r, Mapping) and "errno" in r for r in (rules if isinstance(rules, list) else [])
-            )
-            return template_from_docker(doc, source=source, engine="podman" if podman else "docker")
-        from seccompose.formats.oci import from_dict
-
-        return template_from_profile(from_dict(doc, source=source or None), name=Path(source).stem or "profile")
-    raise FormatError(
-        "not a template, Docker/Podman profile or OCI seccomp profile (no 'schema' or 'defaultAction')",
-        source=source or None,
-    )
-
-
-def _is_docker(doc: Mapping[str, Any]) -> bool:
-    if "archMap" in doc or "defaultErrno" in doc:
-        return True
-    rules = doc.get("syscalls")
-    return any(
-        isinstance(r, Mapping) and ({"name", "includes", "excludes", "comment", "errno"} & set(r))
-        for r in (rules if isinstance(rules, list) else [])
-    )
 
 
 def template_from_profile(profile: Profile, *, name: str = "profile") -> Template:

@@ -44,9 +44,9 @@ from tests.integration.test_agent_runtimes import AgentProcess, bundle, bundles,
 from seccompose import Arch, compose
 from seccompose.caps import DOCKER_DEFAULT_CAPABILITIES
 from seccompose.formats.oci import dumps
+from seccompose.loader import load_template
 from seccompose.observe import observe
 from seccompose.phases import Ready
-from seccompose.templates import load_template
 
 pytestmark = [pytest.mark.integration, pytest.mark.soak]
 

@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 from seccompose import Arch, compose, template_names
 from seccompose.caps import DOCKER_DEFAULT_CAPABILITIES, Capability, all_capabilities
 from seccompose.cli import main
+from seccompose.loader import load_template
 from seccompose.looser import looser_than
-from seccompose.templates import load_template
 
 EXEMPT = {"default": "the base itself", "podman-default": "what Podman ships: it allows clone's namespace flags"}
 APPS = [t for t in template_names() if t not in EXEMPT]

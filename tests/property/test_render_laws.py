@@ -26,10 +26,10 @@ from seccompose.formats import oci
 from seccompose.formats.bundle import get_seccomp, set_seccomp
 from seccompose.formats.docker_profile import export_conditional, load_docker_profile, parse_docker_profile, to_template
 from seccompose.formats.k8s import dumps, load_documents, localhost_profile, resolve
+from seccompose.loader import load_template, template_names
 from seccompose.profile import Profile
 from seccompose.render import render
 from seccompose.syscalls import all_names, host_names
-from seccompose.templates import load_template, template_names
 
 PROFILES = Path(__file__).parents[1] / "fixtures" / "reference" / "profiles"
 FILES = {
@@ -90,7 +90,7 @@ def test_compose_on_imported_profile_equals_render(
 def test_compose_base_file_equals_render(
     name: str, engine: str, caps: frozenset[Capability], arch: Arch, kernel: tuple[int, int]
 ) -> None:
-    """compose(base=FILE) goes through templates.load_template (the lead's Docker/Podman reader)."""
+    """compose(base=FILE) goes through loader.load_template (the lead's Docker/Podman reader)."""
     path = PROFILES / name
     composed = compose(base=path, arch=arch, caps=caps, kernel=kernel, runtime=None)
     rendered = render(path.read_text(), engine=engine, arch=arch, caps=caps, kernel=_kernel(kernel))

@@ -26,7 +26,7 @@ from seccompose.errors import (
     InvalidProfileError,
     SeccomposeError,
 )
-from seccompose.templates import template_names
+from seccompose.loader import template_names
 
 pytest.importorskip("pyseccomp", reason="the 'check' extra (pyseccomp + libseccomp.so.2) is not installed")
 

@@ -201,7 +201,7 @@ def test_cli_cost_lays_the_program_out_as_the_runc_on_path_does(
 def test_the_docs_table_of_shipped_profiles_is_what_check_cost_says() -> None:
     from seccompose._inputs import read_profile
     from seccompose.formats.oci import to_dict
-    from seccompose.templates import template_names
+    from seccompose.loader import template_names
 
     text = (Path(__file__).resolve().parents[2] / "docs" / "cost.md").read_text(encoding="utf-8")
     section = text.split("## What the shipped profiles cost", 1)[1]

@@ -16,8 +16,8 @@ from seccompose.arch import Arch, host_arch
 from seccompose.caps import DOCKER_DEFAULT_CAPABILITIES, Capability
 from seccompose.compose import compose
 from seccompose.formats.oci import to_dict
+from seccompose.loader import load_template
 from seccompose.syscalls import all_names
-from seccompose.templates import load_template
 
 if TYPE_CHECKING:
     from types import ModuleType

@@ -141,7 +141,7 @@ def test_learn_events_updates_a_template(tmp_path: Path, capsys: pytest.CaptureF
     assert "learnedFromEvents" in doc["provenance"] and "4 calls of demo:1" in doc["provenance"]["learnedFromEvents"]
     assert "epoll_wait (x86_64, 2 calls)" in capsys.readouterr().err
     # the result is a valid template
-    from seccompose.templates import load_template
+    from seccompose.loader import load_template
 
     assert "epoll_wait" in load_template(out).names()
     assert main(["learn", "--events", str(events), "--image", "demo:1", "--enforced", "-o", str(out)]) == 0

@@ -9,7 +9,7 @@ import pytest
 from seccompose import Action, Arch, Arg, Operator, Profile, Rule, compose
 from seccompose.errors import UnknownSyscallError
 from seccompose.explain import explain, summarize
-from seccompose.templates import load_template
+from seccompose.loader import load_template
 
 REFERENCE = Path(__file__).parents[1] / "fixtures" / "reference" / "profiles"
 

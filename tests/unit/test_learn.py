@@ -14,9 +14,9 @@ from seccompose.arch import Arch
 from seccompose.cli import main
 from seccompose.errors import FormatError, InvalidArgumentError
 from seccompose.learn import add_enosys_fallbacks, inherit_default, learn, read_traces
+from seccompose.loader import load_template, template_names
 from seccompose.porting import port_names
 from seccompose.syscalls import table
-from seccompose.templates import load_template, template_names
 
 GOOD = Path(__file__).resolve().parents[1] / "fixtures" / "good"
 ROOT = Path(__file__).resolve().parents[2]

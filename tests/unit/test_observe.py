@@ -354,7 +354,7 @@ def test_log_refusals_allow_turns_refusals_into_log() -> None:
 
 @pytest.mark.parametrize("name", ["redis", "nginx", "postgres", "memcached", "mariadb", "httpd", "lighttpd", "gunicorn"])
 def test_shipped_startup_phases_are_allowed_names_and_mostly_phased(name: str) -> None:
-    from seccompose.templates import load_template
+    from seccompose.loader import load_template
 
     template = load_template(name)
     assert template.startup is not None and template.startup.ready.port

@@ -21,7 +21,7 @@ from seccompose._reader import (
 )
 from seccompose.cli import main
 from seccompose.errors import DocumentTooLargeError, FormatError, TemplateNotFoundError
-from seccompose.templates import load_template
+from seccompose.loader import load_template
 
 PROFILE = '{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ALLOW"}]}'
 

@@ -140,12 +140,12 @@ def _as_the_engine(document: Any, engines: list[str] | None, arch: Arch) -> tupl
         setup,
         target_warnings,
     )
-    from seccompose.templates import _is_docker
+    from seccompose.loader import is_docker_document
 
     if not isinstance(document, Mapping) or "linux" in document or "ociVersion" in document:
         return document, []
     normal = normalize(document)
-    if not isinstance(normal, Mapping) or not _is_docker(normal):
+    if not isinstance(normal, Mapping) or not is_docker_document(normal):
         # a flat profile: runc reads it with Go's decoder too, so keys in another case are its fields
         return (normal if has_folded_keys(document) else document), []
     from seccompose.caps import DOCKER_DEFAULT_CAPABILITIES

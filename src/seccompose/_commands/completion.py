@@ -54,7 +54,7 @@ def _value_words(action: argparse.Action) -> tuple[str, ...] | None:
 
         return ("ALL", *sorted(c.name.removeprefix("CAP_") for c in all_capabilities()))
     if dest == "base":
-        from seccompose.templates import template_names
+        from seccompose.loader import template_names
 
         return template_names()
     if dest == "runtime":

@@ -565,7 +565,7 @@ def visibility(args: argparse.Namespace, profile: Profile) -> Profile:
 
 def _startup_of(args: argparse.Namespace) -> tuple[Any, str]:
     """The startup phase and name of the template the profile was composed from (None, "" if none)."""
-    from seccompose.templates import load_template
+    from seccompose.loader import load_template
 
     name = args.base[0] if len(args.base) == 1 else ""  # a union of several has no one startup phase
     if getattr(args, "policy", None):

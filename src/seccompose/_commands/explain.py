@@ -78,8 +78,8 @@ def run(args: argparse.Namespace) -> int:
     from seccompose._inputs import looks_like_file
     from seccompose.errors import UnknownSyscallError
     from seccompose.explain import explain, summarize
+    from seccompose.loader import load_template, template_names
     from seccompose.syscalls import all_names
-    from seccompose.templates import load_template, template_names
 
     target = args.target
     is_syscall = target is not None and target in all_names()

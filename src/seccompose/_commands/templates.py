@@ -36,7 +36,7 @@ def summary(name: str) -> dict[str, Any]:
     """
     from seccompose.arch import Arch
     from seccompose.compose import compose
-    from seccompose.templates import load_template
+    from seccompose.loader import load_template
 
     t = load_template(name)
     counts = {}
@@ -55,7 +55,7 @@ def summary(name: str) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> int:
     """List or show templates."""
     from seccompose._commands.compose import write_output
-    from seccompose.templates import load_template, template_names
+    from seccompose.loader import load_template, template_names
 
     if args.action == "show":
         write_output(json.dumps(load_template(args.name).to_dict(), indent=1), args.output)
