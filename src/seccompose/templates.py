@@ -96,6 +96,50 @@ class Gate:
         """Whether the gate depends on capabilities."""
         return bool(self.includes_caps or self.excludes_caps)
 
+    def meet(self, other: Gate) -> Gate | None:
+        """Return the gate that passes where both ``self`` and ``other`` pass (None: nowhere).
+
+        >>> from seccompose.caps import Capability
+        >>> both = Gate(arches=frozenset({Arch.X86_64})).meet(Gate(excludes_caps=frozenset({Capability("CAP_BPF")})))
+        >>> sorted(both.arches), sorted(c.name for c in both.excludes_caps)
+        ([<Arch.X86_64: 'x86_64'>], ['CAP_BPF'])
+        >>> Gate(min_kernel=(5, 8)).meet(Gate(below_kernel=(5, 8))) is None
+        True
+        """
+        arches = self.arches & other.arches if self.arches and other.arches else self.arches or other.arches
+        excluded = self.excluded_arches | other.excluded_arches
+        inc, exc = self.includes_caps | other.includes_caps, self.excludes_caps | other.excludes_caps
+        lows = [k for k in (self.min_kernel, other.min_kernel) if k is not None]
+        highs = [k for k in (self.below_kernel, other.below_kernel) if k is not None]
+        low, high = (max(lows) if lows else None), (min(highs) if highs else None)
+        if (
+            ((self.arches or other.arches) and not arches)
+            or (arches and arches <= excluded)
+            or (inc & exc)
+            or (low is not None and high is not None and low >= high)
+        ):
+            return None
+        return Gate(arches - excluded if arches else arches, excluded, inc, exc, low, high)
+
+    def negation(self) -> tuple[Gate, ...]:
+        """Return gates of which at least one passes exactly where ``self`` does not (empty: it always passes).
+
+        >>> [g.below_kernel for g in Gate(min_kernel=(5, 8)).negation()]
+        [(5, 8)]
+        """
+        out = []
+        if self.arches:
+            out.append(Gate(excluded_arches=self.arches))
+        if self.excluded_arches:
+            out.append(Gate(arches=self.excluded_arches))
+        out += [Gate(excludes_caps=frozenset({c})) for c in sorted(self.includes_caps)]
+        out += [Gate(includes_caps=frozenset({c})) for c in sorted(self.excludes_caps)]
+        if self.min_kernel is not None:
+            out.append(Gate(below_kernel=self.min_kernel))
+        if self.below_kernel is not None:
+            out.append(Gate(min_kernel=self.below_kernel))
+        return tuple(out)
+
 
 @dataclass(frozen=True, slots=True)
 class TemplateRule:

@@ -69,7 +69,7 @@ from seccompose.errors import (
 if TYPE_CHECKING:
     import os
 
-    from seccompose.templates import Gate, Template, TemplateRule
+    from seccompose.templates import Template, TemplateRule
 
 __all__ = [
     "ENGINES",
@@ -947,44 +947,6 @@ def _export_rule(tr: TemplateRule, i: int, engine: Engine) -> dict[str, Any] | N
     return item
 
 
-def _negate(gate: Gate) -> list[Gate]:
-    """Gates whose union is "``gate`` does not pass" (empty: it always passes)."""
-    from seccompose.templates import Gate
-
-    out = []
-    if gate.arches:
-        out.append(Gate(excluded_arches=gate.arches))
-    if gate.excluded_arches:
-        out.append(Gate(arches=gate.excluded_arches))
-    out += [Gate(excludes_caps=frozenset({c})) for c in sorted(gate.includes_caps)]
-    out += [Gate(includes_caps=frozenset({c})) for c in sorted(gate.excludes_caps)]
-    if gate.min_kernel is not None:
-        out.append(Gate(below_kernel=gate.min_kernel))
-    if gate.below_kernel is not None:
-        out.append(Gate(min_kernel=gate.below_kernel))
-    return out
-
-
-def _both(a: Gate, b: Gate) -> Gate | None:
-    """The gate that passes when ``a`` and ``b`` do (None: never)."""
-    from seccompose.templates import Gate
-
-    arches = a.arches & b.arches if a.arches and b.arches else a.arches or b.arches
-    excluded = a.excluded_arches | b.excluded_arches
-    inc, exc = a.includes_caps | b.includes_caps, a.excludes_caps | b.excludes_caps
-    lows = [k for k in (a.min_kernel, b.min_kernel) if k is not None]
-    highs = [k for k in (a.below_kernel, b.below_kernel) if k is not None]
-    low, high = (max(lows) if lows else None), (min(highs) if highs else None)
-    if (
-        ((a.arches or b.arches) and not arches)
-        or (arches and arches <= excluded)
-        or (inc & exc)
-        or (low is not None and high is not None and low >= high)
-    ):
-        return None
-    return Gate(arches - excluded if arches else arches, excluded, inc, exc, low, high)
-
-
 def _first_wins(rules: list[TemplateRule], default: tuple[Action, int | None]) -> list[TemplateRule]:
     """Encode, as gates, how libseccomp loads rules in order.
 
@@ -1015,7 +977,7 @@ def _first_wins(rules: list[TemplateRule], default: tuple[Action, int | None]) -
         for blockers, names in groups.items():
             gates = [tr.gate]
             for j in blockers:
-                gates = [g for old in gates for neg in _negate(rules[j].gate) if (g := _both(old, neg)) is not None]
+                gates = [g for old in gates for neg in rules[j].gate.negation() if (g := old.meet(neg)) is not None]
             rule = Rule(tuple(names), tr.rule.action, tr.rule.errno, tr.rule.args)
             out += [TemplateRule(rule, g, tr.comment) for g in dict.fromkeys(gates)]
     return out
