@@ -30,23 +30,10 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 
 from seccompose.actions import Action, errno_name
 from seccompose.arch import Arch, host_arch
-from seccompose.check import (
-    _NR_SCMP_ERROR,
-    _PNR_BASE,
-    _U64,
-    _X32_BIT,
-    UNFILTERABLE,
-    Condition,
-    LoadedRule,
-    RuntimeReading,
-    _build,
-    _key,
-    _Loader,
-    _native,
-    _resolve,
-    read_as_runtime,
-)
 from seccompose.errors import InvalidProfileError, ProbeError
+from seccompose.libseccomp import NR_SCMP_ERROR, PNR_BASE, X32_BIT, build_filter, native_arch, resolve_syscall
+from seccompose.reading import U64, UNFILTERABLE, Condition, LoadedRule, RuntimeReading, read_as_runtime, rule_key
+from seccompose.runner import FilterLoader
 from seccompose.syscalls import table
 
 if TYPE_CHECKING:
@@ -89,7 +76,7 @@ _PROBE32: Final = bytes.fromhex(
 _SKIP: Final = {
     Arch.X86_64: {60: "exit", 231: "exit_group"},
     Arch.X86: {1: "exit", 252: "exit_group"},
-    Arch.X32: {60 | _X32_BIT: "exit", 231 | _X32_BIT: "exit_group"},
+    Arch.X32: {60 | X32_BIT: "exit", 231 | X32_BIT: "exit_group"},
 }
 _EXTRA_NUMBERS: Final = 16  # unassigned numbers probed past each table's end
 _MAX_VECTORS: Final = 24  # argument vectors per syscall
@@ -188,7 +175,7 @@ class ProbeResult:
                     "agree": agree,
                     "disagree": len(probed) - agree,
                     "agreement": f"{100.0 * agree / len(probed):.1f}%" if probed else "n/a",
-                    "skipped": sorted({f"{r.name} ({r.number & ~_X32_BIT})" for r in rows if r.status == "skipped"}),
+                    "skipped": sorted({f"{r.name} ({r.number & ~X32_BIT})" for r in rows if r.status == "skipped"}),
                     "conditional": sorted({r.name for r in rows if r.status == "conditional"}),
                     "verdicts": dict(sorted(breakdown.items())),
                 }
@@ -230,7 +217,7 @@ class ProbeResult:
         for r in self.disagreements:
             args = f"({', '.join(hex(a) for a in r.args)})" if any(r.args) else ""
             lines.append(
-                f"  DISAGREE {r.abi.value} {r.number & ~_X32_BIT} {r.name}{args}: "
+                f"  DISAGREE {r.abi.value} {r.number & ~X32_BIT} {r.name}{args}: "
                 f"intended {r.intended}, kernel {r.kernel}"
             )
         return "\n".join(lines)
@@ -243,20 +230,20 @@ def _resolves_to(abi: Arch, name: str, number: int, intent: str) -> bool:
     """Whether a runtime's rule for ``name`` lands on ``number`` in ``abi``'s filter."""
     if intent == "profile":
         return True  # the caller already matched the name to the number by the kernel table
-    if _resolve(None, name) == _NR_SCMP_ERROR:
+    if resolve_syscall(None, name) == NR_SCMP_ERROR:
         return False  # runc and crun skip names libseccomp does not know natively
-    got = _resolve(abi, name)
+    got = resolve_syscall(abi, name)
     if got >= 0:
         return got == number
     # x86 socketcall/ipc multiplexed names resolve to small negative numbers; libseccomp
     # then also adds the direct number, which is the one in the kernel table.
-    return _PNR_BASE < got < _NR_SCMP_ERROR
+    return PNR_BASE < got < NR_SCMP_ERROR
 
 
 def _intend(reading: RuntimeReading, rules: Sequence[LoadedRule], args: Sequence[int]) -> Verdict | None:
-    keys = {_key(r.action, r.errno) for r in rules if r.matches(args)}
+    keys = {rule_key(r.action, r.errno) for r in rules if r.matches(args)}
     if not keys:
-        keys = {_key(reading.default_action, reading.default_errno)}
+        keys = {rule_key(reading.default_action, reading.default_errno)}
     if len(keys) > 1:
         return None  # overlapping rules with different actions: libseccomp's order decides
     action, errno = keys.pop()
@@ -274,7 +261,7 @@ def _hit(c: Condition) -> int | None:
         "SCMP_CMP_GE": [c.value],
         "SCMP_CMP_MASKED_EQ": [c.value_two],
     }[c.op]
-    return next((v for v in candidates if 0 <= v <= _U64 and c.matches(v)), None)
+    return next((v for v in candidates if 0 <= v <= U64 and c.matches(v)), None)
 
 
 def _miss(c: Condition) -> int | None:
@@ -288,12 +275,12 @@ def _miss(c: Condition) -> int | None:
         "SCMP_CMP_GE": [c.value - 1, 0],
         "SCMP_CMP_MASKED_EQ": [c.value_two ^ low_bit],
     }[c.op]
-    return next((v for v in candidates if 0 <= v <= _U64 and not c.matches(v)), None)
+    return next((v for v in candidates if 0 <= v <= U64 and not c.matches(v)), None)
 
 
 def _vectors(rules: Sequence[LoadedRule], width: int) -> tuple[list[tuple[int, ...]], bool]:
     """Return argument vectors that hit and miss each conditional rule, and whether all were found."""
-    limit = _U64 if width == 64 else _U32
+    limit = U64 if width == 64 else _U32
     vectors: list[tuple[int, ...]] = [(0,) * 6]
     complete = True
     for rule in rules:
@@ -338,7 +325,7 @@ class _Code:
         self.int80 = proto(base + len(_PROBE64))
 
 
-def _fork_run(fn: Any, args: tuple[Any, ...], loader: _Loader | None, status: Any, timeout: float) -> int:  # noqa: ANN401
+def _fork_run(fn: Any, args: tuple[Any, ...], loader: FilterLoader | None, status: Any, timeout: float) -> int:  # noqa: ANN401
     """Run ``fn(*args)`` in a forked child (after loading the filter); return its wait status."""
     pid = os.fork()
     if pid == 0:  # child: no Python allocation matters once the machine code runs
@@ -375,7 +362,7 @@ class _Shared:
 
 def _kernel_has(code: _Code, abi: Arch) -> bool:
     """Whether the kernel serves ``abi`` at all (getpid through it returns our pid)."""
-    calls = (ctypes.c_uint64 * 7)(*((20 if abi is Arch.X86 else 39 | _X32_BIT), 0, 0, 0, 0, 0, 0))
+    calls = (ctypes.c_uint64 * 7)(*((20 if abi is Arch.X86 else 39 | X32_BIT), 0, 0, 0, 0, 0, 0))
     shared = _Shared(1)
     fn = code.int80 if abi is Arch.X86 else code.native
     wait_status = _fork_run(fn, (ctypes.addressof(calls), 1, ctypes.addressof(shared.out)), None, shared.status, 10)
@@ -420,7 +407,7 @@ def probe(
     code = _Code()
     ia32 = _kernel_has(code, Arch.X86)
     x32 = _kernel_has(code, Arch.X32)
-    filtered = {_native(), *reading.architectures}
+    filtered = {native_arch(), *reading.architectures}
 
     plans: dict[Arch, list[tuple[int, str, tuple[int, ...], Verdict | None, str]]] = {}
     rows: list[ProbeRow] = []
@@ -458,7 +445,7 @@ def _plan(
     reading: RuntimeReading, abi: Arch, in_filter: bool, rows: list[ProbeRow], intent: str
 ) -> list[tuple[int, str, tuple[int, ...], Verdict | None, str]]:
     tab = table(abi)
-    base = _X32_BIT if abi is Arch.X32 else 0
+    base = X32_BIT if abi is Arch.X32 else 0
     numbers = sorted(set(tab.numbers()) | set(range(base, max(tab.numbers()) + _EXTRA_NUMBERS)))
     unfilterable = UNFILTERABLE.get(abi, {})
     by_name: dict[str, list[LoadedRule]] = {}
@@ -466,7 +453,7 @@ def _plan(
         by_name.setdefault(rule.name, []).append(rule)
     plan: list[tuple[int, str, tuple[int, ...], Verdict | None, str]] = []
     for number in numbers:
-        name = tab.name(number) if number in tab.numbers() else f"#{number & ~_X32_BIT}"
+        name = tab.name(number) if number in tab.numbers() else f"#{number & ~X32_BIT}"
         if number in _SKIP.get(abi, {}):
             rows.append(ProbeRow(abi, number, name, (), None, None, "skipped", "the probe child must exit"))
             continue
@@ -498,7 +485,7 @@ def _run(
     keep = ("exit", "exit_group")
     probe_reading = dataclasses.replace(reading, rules=tuple(r for r in reading.rules if r.name not in keep))
     extra = [LoadedRule(n, Action.ALLOW, None, (), "probe") for n in keep]
-    bpf, _, findings = _build(
+    bpf, _, findings = build_filter(
         probe_reading,
         substitute=_substitute,
         badarch=(Action.ERRNO, _BADARCH_SENTINEL),
@@ -506,7 +493,7 @@ def _run(
     )
     if findings:
         raise ProbeError(f"libseccomp refused the probe copy of the profile: {findings[0].message}")
-    loader = _Loader(bpf, 0, no_new_privs=True)
+    loader = FilterLoader(bpf, 0, no_new_privs=True)
     groups: dict[bool, list[int]] = {False: [], True: []}  # int 0x80 or not -> entry indexes
     for i, (abi, _item) in enumerate(entries):
         groups[abi is Arch.X86].append(i)

@@ -21,18 +21,9 @@ from typing import Any, Final, Literal
 from seccompose import bpf
 from seccompose.actions import Action, errno_name
 from seccompose.arch import Arch
-from seccompose.check import (
-    _PNR_BASE,
-    UNFILTERABLE,
-    Condition,
-    LoadedRule,
-    RuntimeReading,
-    _build,
-    _native,
-    _resolve,
-    read_as_runtime,
-)
 from seccompose.errors import InvalidArchError
+from seccompose.libseccomp import PNR_BASE, build_filter, native_arch, resolve_syscall
+from seccompose.reading import UNFILTERABLE, Condition, LoadedRule, RuntimeReading, read_as_runtime
 from seccompose.syscalls import TABLED_ARCHES, table
 
 __all__ = ["AbiCost", "CostReport", "Layout", "cost", "runc_program", "runc_stub"]
@@ -47,7 +38,7 @@ _RET_K: Final = 0x06
 _RET_ERRNO: Final = 0x00050000
 _OFF_NR: Final = 0
 _OFF_ARCH: Final = 4
-_X32_BIT: Final = 0x40000000
+X32_BIT: Final = 0x40000000
 _S390_SETUP: Final = 0  # s390's multiplexer for syscall numbers past the table
 
 _Insn = tuple[int, int, int, int]  # code, jt, jf, k
@@ -64,7 +55,7 @@ def _last_syscalls(reading: RuntimeReading) -> dict[int, dict[Arch, int]]:
         audit = arch.audit
         if audit is None:
             continue  # an arch without a known AUDIT_ARCH value: no stub section, the filter decides
-        numbers = [n for n in (_resolve(arch, r.name) for r in (*reading.rules, *reading.skipped)) if n > 0]
+        numbers = [n for n in (resolve_syscall(arch, r.name) for r in (*reading.rules, *reading.skipped)) if n > 0]
         if numbers:
             out.setdefault(audit, {})[arch] = max(numbers)
     return out
@@ -96,7 +87,7 @@ def runc_stub(oci_seccomp: Mapping[str, Any] | RuntimeReading) -> bytes:
     starts: dict[int, int] = {}
     last = _last_syscalls(reading)
     # runc walks a Go map (random order); the native arch first here, then by audit value.
-    native = _native().audit
+    native = native_arch().audit
     for audit in sorted(last, key=lambda a: (a != native, a)):
         per_arch = last[audit]
         to_enosys = len(tail) - 1
@@ -114,20 +105,20 @@ def runc_stub(oci_seccomp: Mapping[str, Any] | RuntimeReading) -> bytes:
             if audit == Arch.X86_64.audit:
                 # x86_64 and x32 share the audit arch: skip the section for the other mode.
                 skip = len(body) - 1
-                body.insert(0, (_JSET, skip, 0, _X32_BIT) if arch is Arch.X86_64 else (_JSET, 0, skip, _X32_BIT))
+                body.insert(0, (_JSET, skip, 0, X32_BIT) if arch is Arch.X86_64 else (_JSET, 0, skip, X32_BIT))
             section += body
         else:  # x86_64 with x32
             top64, top32 = per_arch[Arch.X86_64], per_arch[Arch.X32]
             if to_enosys + 2 <= 255:
                 section += [
-                    (_JSET, 1, 0, _X32_BIT),
+                    (_JSET, 1, 0, X32_BIT),
                     (_JGT, to_enosys + 2, 1, top64),
                     (_JGT, to_enosys + 1, 0, top32),
                     (_JA, 0, 0, to_filter),
                 ]
             else:
                 section += [
-                    (_JSET, 1, 0, _X32_BIT),
+                    (_JSET, 1, 0, X32_BIT),
                     (_JGT, 1, 2, top64),
                     (_JGT, 0, 1, top32),
                     (_JA, 0, 0, to_enosys + 1),
@@ -164,7 +155,7 @@ def runc_program(oci_seccomp: Mapping[str, Any], *, binary_tree: bool | None = N
     True
     """
     reading = read_as_runtime(oci_seccomp)
-    bpf, _, _ = _build(reading, binary_tree=binary_tree)
+    bpf, _, _ = build_filter(reading, binary_tree=binary_tree)
     return runc_stub(reading) + bpf
 
 
@@ -300,13 +291,13 @@ def cost(
     {'cacheable': ['read', 'write'], 'uncacheable': {'personality': 'arg0 checked by syscalls[1] (allow if arg0 == 8)'}}
     """
     reading = read_as_runtime(oci_seccomp, source=source)
-    native = _native()
+    native = native_arch()
     arches = reading.architectures or (native,)
     foreign = native not in arches
     host = arches[0] if foreign else native
     filtered = arches if foreign else tuple(dict.fromkeys((native, *arches)))
-    linear, _, _ = _build(reading, drop_native=foreign, binary_tree=False)
-    tree, _, _ = _build(reading, drop_native=foreign)  # runc >= 1.2: the tree above 32 rules only
+    linear, _, _ = build_filter(reading, drop_native=foreign, binary_tree=False)
+    tree, _, _ = build_filter(reading, drop_native=foreign)  # runc >= 1.2: the tree above 32 rules only
     raw, other = (tree, linear) if layout == "tree" else (linear, tree)
     program = bpf.Program.from_bytes(raw)
     cached = _CACHED_ABIS.get(host, (host,))
@@ -321,14 +312,14 @@ def _abi_cost(program: bpf.Program, reading: RuntimeReading, abi: Arch, *, cache
     audit = Arch.X86_64.audit if abi is Arch.X32 else abi.audit
     if audit is None:  # pragma: no cover - every tabled arch has an audit value
         raise InvalidArchError(abi.value)
-    base = _X32_BIT if abi is Arch.X32 else 0
+    base = X32_BIT if abi is Arch.X32 else 0
     exempt = UNFILTERABLE.get(abi, {})
     cacheable: list[str] = []
     uncacheable: list[tuple[str, str]] = []
     worst, worst_call = 0, ""
     numbers = sorted(set(tab.numbers()) | set(range(base, max(tab.numbers()) + 16)))
     for number in numbers:
-        name = tab.name(number) if number in tab.numbers() else f"#{number & ~_X32_BIT}"
+        name = tab.name(number) if number in tab.numbers() else f"#{number & ~X32_BIT}"
         longest = program.longest(number, audit)
         if longest > worst:
             worst, worst_call = longest, name
@@ -389,7 +380,7 @@ def _why(reading: RuntimeReading, abi: Arch, name: str, const: bpf.ConstResult) 
         return f"{args} checked by {', '.join(where)} ({shown}{more})"
     if abi is Arch.X86 and name in _MULTIPLEXERS:
         subs = sorted(
-            {r.name for r in reading.rules if r.name != name and _PNR_BASE < _resolve(abi, r.name) < 0}
+            {r.name for r in reading.rules if r.name != name and PNR_BASE < resolve_syscall(abi, r.name) < 0}
             | {r.name for r in reading.rules if r.name != name and _multiplexed(r.name, name)}
         )
         what = _MULTIPLEXERS[name]
@@ -402,10 +393,10 @@ def _why(reading: RuntimeReading, abi: Arch, name: str, const: bpf.ConstResult) 
 
 
 def _multiplexed(name: str, multiplexer: str) -> bool:
-    from seccompose.check import _SOCKETCALL_NAMES
+    from seccompose.reading import SOCKETCALL_NAMES
 
     if multiplexer == "socketcall":
-        return name in _SOCKETCALL_NAMES
+        return name in SOCKETCALL_NAMES
     return name in _IPC_NAMES
 
 

@@ -28,8 +28,10 @@ if platform.machine() != "x86_64":
 
 from seccompose import _probe  # noqa: E402
 from seccompose.bpf import Program, SeccompData  # noqa: E402
-from seccompose.check import UNFILTERABLE, LoadedRule, _build, _Loader, read_as_runtime  # noqa: E402
+from seccompose.libseccomp import build_filter  # noqa: E402
+from seccompose.reading import UNFILTERABLE, LoadedRule, read_as_runtime  # noqa: E402
 from seccompose.render import render  # noqa: E402
+from seccompose.runner import FilterLoader  # noqa: E402
 from seccompose.syscalls import table  # noqa: E402
 
 REFERENCE = Path(__file__).resolve().parent.parent / "fixtures" / "reference" / "profiles"
@@ -82,7 +84,7 @@ def _kernel(program: bytes, calls: list[tuple[Arch, int, tuple[int, ...]]]) -> l
         for fn, buf, count, at in batches:
             fn(ctypes.addressof(buf), count, ctypes.addressof(shared.out) + 8 * at)
 
-    status = _probe._fork_run(run_all, (), _Loader(program, 0, no_new_privs=True), shared.status, 60)
+    status = _probe._fork_run(run_all, (), FilterLoader(program, 0, no_new_privs=True), shared.status, 60)
     assert os.WIFEXITED(status) and shared.status.value == 1, "the child died"
     results = [0] * len(calls)
     for slot, i in enumerate(order):
@@ -95,7 +97,7 @@ def test_the_evaluator_returns_what_the_kernel_returns_on_every_number(binary_tr
     reading = read_as_runtime(_docker_default())
     keep = ("exit", "exit_group")
     probe_reading = dataclasses.replace(reading, rules=tuple(r for r in reading.rules if r.name not in keep))
-    bpf, _, findings = _build(
+    bpf, _, findings = build_filter(
         probe_reading,
         substitute=_probe._substitute,
         badarch=(Action.ERRNO, _probe._BADARCH_SENTINEL),

@@ -32,8 +32,9 @@ if platform.machine() != "x86_64":
     pytest.skip("the timing helper and the syscall numbers here are x86_64", allow_module_level=True)
 
 from seccompose.bpf import SECCOMP_RET_ALLOW, Program, SeccompData  # noqa: E402
-from seccompose.check import _build, read_as_runtime  # noqa: E402
 from seccompose.cost import cost, runc_program, runc_stub  # noqa: E402
+from seccompose.libseccomp import build_filter  # noqa: E402
+from seccompose.reading import read_as_runtime  # noqa: E402
 from seccompose.render import render  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -175,7 +176,7 @@ def test_runc_loads_runc_program(base: str, tmp_path: Path) -> None:
 def test_crun_loads_libseccomps_program_without_a_stub(tmp_path: Path) -> None:
     profile = _docker_default()
     (loaded,) = _filters_of_container("crun", profile, tmp_path)
-    linear, _, _ = _build(read_as_runtime(profile), binary_tree=False)
+    linear, _, _ = build_filter(read_as_runtime(profile), binary_tree=False)
     assert loaded == linear
 
 

@@ -138,9 +138,9 @@ def test_conditions_are_probed_on_both_sides() -> None:
 def test_probe_catches_a_name_the_runtime_skips() -> None:
     # Intent "profile": the profile says allow listmount; libseccomp 2.5.4 cannot resolve it, so
     # the kernel says EPERM. The probe must report the disagreement (it can fail).
-    from seccompose.check import _resolve
+    from seccompose.libseccomp import resolve_syscall
 
-    if _resolve(Arch.X86_64, "listmount") >= 0:
+    if resolve_syscall(Arch.X86_64, "listmount") >= 0:
         pytest.skip("this libseccomp knows listmount")
     profile = {
         "defaultAction": "SCMP_ACT_ERRNO",

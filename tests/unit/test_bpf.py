@@ -249,9 +249,10 @@ def _docker_default() -> dict[str, Any]:
 @pytest.fixture(scope="module", params=[False, True], ids=["linear", "tree"])
 def docker_program(request: pytest.FixtureRequest) -> Program:
     pytest.importorskip("pyseccomp", reason="the 'check' extra (pyseccomp + libseccomp.so.2) is not installed")
-    from seccompose.check import _build, read_as_runtime
+    from seccompose.libseccomp import build_filter
+    from seccompose.reading import read_as_runtime
 
-    bpf, _, _ = _build(read_as_runtime(_docker_default()), binary_tree=request.param)
+    bpf, _, _ = build_filter(read_as_runtime(_docker_default()), binary_tree=request.param)
     return Program.from_bytes(bpf)
 
 
@@ -273,11 +274,12 @@ def test_libseccomp_program_verdicts(docker_program: Program) -> None:
 
 @given(nr=st.integers(0, 600), abi=st.sampled_from([X86_64, I386]), args=st.lists(st.integers(0, 2**64 - 1), max_size=6))
 def test_a_constant_verdict_holds_for_every_argument(nr: int, abi: int, args: list[int]) -> None:
-    from seccompose.check import _build, read_as_runtime
+    from seccompose.libseccomp import build_filter
+    from seccompose.reading import read_as_runtime
 
     pytest.importorskip("pyseccomp")
     for binary_tree in (False, True):
-        bpf, _, _ = _build(read_as_runtime(_docker_default()), binary_tree=binary_tree)
+        bpf, _, _ = build_filter(read_as_runtime(_docker_default()), binary_tree=binary_tree)
         p = Program.from_bytes(bpf)
         const = p.const(nr, abi)
         out = p.run(SeccompData(nr, abi, args=tuple(args)))

@@ -200,9 +200,9 @@ def test_planted_unknown_name_is_caught() -> None:
 
 def test_planted_name_newer_than_libseccomp_is_caught_per_arch() -> None:
     # listmount (Linux 6.8, number 458 on every x86 ABI) is unknown to libseccomp 2.5.4
-    from seccompose.check import _resolve
+    from seccompose.libseccomp import resolve_syscall
 
-    if _resolve(Arch.X86_64, "listmount") >= 0:
+    if resolve_syscall(Arch.X86_64, "listmount") >= 0:
         pytest.skip("this libseccomp knows listmount; the planted name is not unknown to it")
     report = check(profile({"names": ["read", "listmount"], "action": "SCMP_ACT_ALLOW"}))
     # the allow is skipped and the default refuses listmount: fails closed, so a warning (issue 15)
@@ -215,9 +215,9 @@ def test_planted_name_newer_than_libseccomp_is_caught_per_arch() -> None:
 
 
 def test_accept_unresolved_downgrades_only_what_stays_refused() -> None:
-    from seccompose.check import _resolve
+    from seccompose.libseccomp import resolve_syscall
 
-    if _resolve(Arch.X86_64, "listmount") >= 0:
+    if resolve_syscall(Arch.X86_64, "listmount") >= 0:
         pytest.skip("this libseccomp knows listmount")
     allow = profile({"names": ["read", "listmount"], "action": "SCMP_ACT_ALLOW"})
     accepted = check(allow, accept_unresolved=True)
@@ -427,9 +427,9 @@ def test_check_passes_every_shipped_template(name: str, capsys: pytest.CaptureFi
 
 
 def test_strict_fails_on_warnings(capsys: pytest.CaptureFixture[str]) -> None:
-    from seccompose.check import _resolve
+    from seccompose.libseccomp import resolve_syscall
 
-    if _resolve(Arch.X86_64, "listmount") >= 0:
+    if resolve_syscall(Arch.X86_64, "listmount") >= 0:
         pytest.skip("this libseccomp knows every name of the default")
     assert main(["check", "default", "--strict"]) == 1
     assert "warning: libseccomp" in capsys.readouterr().out

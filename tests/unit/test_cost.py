@@ -128,9 +128,10 @@ def test_worst_case_is_a_path_the_evaluator_really_takes() -> None:
 
 
 def _linear(p: dict[str, Any]) -> bytes:
-    from seccompose.check import _build, read_as_runtime
+    from seccompose.libseccomp import build_filter
+    from seccompose.reading import read_as_runtime
 
-    return _build(read_as_runtime(p), binary_tree=False)[0]
+    return build_filter(read_as_runtime(p), binary_tree=False)[0]
 
 
 def test_docker_default_caches_all_but_its_argument_rules_on_the_native_and_compat_abis() -> None:
@@ -241,8 +242,9 @@ def test_default_is_no_longer_than_dockers_own_rendering(caps: tuple[str, ...] |
     # program must not be longer in either layout.
     from seccompose import compose
     from seccompose.caps import DOCKER_DEFAULT_CAPABILITIES
-    from seccompose.check import _build, read_as_runtime
     from seccompose.formats.oci import to_dict
+    from seccompose.libseccomp import build_filter
+    from seccompose.reading import read_as_runtime
     from seccompose.render import render
 
     bounding = tuple(c.name for c in DOCKER_DEFAULT_CAPABILITIES) if caps is None else caps
@@ -250,5 +252,5 @@ def test_default_is_no_longer_than_dockers_own_rendering(caps: tuple[str, ...] |
     docker = read_as_runtime(render(doc, engine="docker", arch=Arch.X86_64, caps=bounding, kernel="6.18"))
     mine = read_as_runtime(to_dict(compose("default", arch=Arch.X86_64, caps=bounding, runtime=None)))
     for binary_tree in (False, None):
-        ours, theirs = _build(mine, binary_tree=binary_tree)[0], _build(docker, binary_tree=binary_tree)[0]
+        ours, theirs = build_filter(mine, binary_tree=binary_tree)[0], build_filter(docker, binary_tree=binary_tree)[0]
         assert len(ours) <= len(theirs), (binary_tree, len(ours) // 8, len(theirs) // 8)
