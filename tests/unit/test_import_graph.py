@@ -137,3 +137,18 @@ def test_each_module_imports_alone() -> None:
     errors = {m: p.communicate()[1].decode(errors="replace")[-600:] for m, p in running.items()}
     failed = {m: errors[m] for m, p in running.items() if p.returncode != 0}
     assert not failed, failed
+
+
+def _private_imports(path: Path) -> list[str]:
+    """The private names (``_x``) a module imports from other seccompose modules."""
+    out: list[str] = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("seccompose"):
+            out += [f"{node.module}.{a.name}" for a in node.names if a.name.startswith("_") and a.name != "__version__"]
+    return out
+
+
+def test_the_probe_and_cost_use_public_names_of_the_libseccomp_layer() -> None:
+    modules = _modules()
+    found = {m: _private_imports(modules[m]) for m in ("seccompose._probe", "seccompose.cost")}
+    assert found == {"seccompose._probe": [], "seccompose.cost": []}
