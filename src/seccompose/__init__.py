@@ -13,6 +13,7 @@ from seccompose._version import __version__
 TYPE_CHECKING = False  # not typing's: importing typing costs the runtime wrapper ~9 ms per container start
 
 if TYPE_CHECKING:
+    from seccompose._caches import clear_caches
     from seccompose.actions import Action
     from seccompose.arch import Arch
     from seccompose.caps import Capability
@@ -43,6 +44,7 @@ _WHERE = {
     "Action": "actions",
     "Arch": "arch",
     "Capability": "caps",
+    "clear_caches": "_caches",
     "Layer": "compose",
     "compose": "compose",
     "ArchMismatchError": "errors",
@@ -133,6 +135,7 @@ __all__ = [
     "TemplateNotFoundError",
     "UnknownSyscallError",
     "__version__",
+    "clear_caches",
     "compose",
     "dumps",
     "load_template",

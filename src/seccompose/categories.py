@@ -18,11 +18,11 @@ the runtime base set (:func:`seccompose.runtime.runtime_base`: every runtime, wi
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+from seccompose import _caches
 from seccompose.arch import Arch
 from seccompose.errors import UnknownCategoryError, UnknownSyscallError
 
@@ -75,7 +75,7 @@ def _read(name: str) -> list[list[str]]:
     return rows[1:]
 
 
-@functools.cache
+@_caches.cache
 def groups() -> tuple[Group, ...]:
     """Return the six groups, in order.
 
@@ -86,7 +86,7 @@ def groups() -> tuple[Group, ...]:
     return tuple(found[name] for name in GROUPS)
 
 
-@functools.cache
+@_caches.cache
 def categories() -> tuple[Category, ...]:
     """Return the finer categories, in data order.
 
@@ -96,7 +96,7 @@ def categories() -> tuple[Category, ...]:
     return tuple(Category(*row) for row in _read("categories.tsv"))
 
 
-@functools.cache
+@_caches.cache
 def _runtime_base() -> frozenset[str]:
     from seccompose.runtime import RUNTIMES, runtime_base
 
@@ -109,7 +109,7 @@ def _runtime_base() -> frozenset[str]:
     )
 
 
-@functools.cache
+@_caches.cache
 def _assignments() -> dict[str, tuple[str, str]]:
     base = _runtime_base()
     return {

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Literal, NamedTuple
 
+from seccompose import _caches
 from seccompose.actions import ENOSYS, EPERM, Action, errno_name
 from seccompose.arch import Arch
 from seccompose.caps import Capability
@@ -359,7 +360,7 @@ def _cap_bit(item: object) -> int:
     return bit
 
 
-@functools.cache
+@_caches.cache
 def _capabilities() -> dict[int, Capability]:
     from seccompose.caps import all_capabilities
 
@@ -1562,7 +1563,7 @@ def _shared(u: Universe, key: tuple[Action, int | None, tuple[Arg, ...]], bits: 
     return shared
 
 
-@functools.cache
+@_caches.bounded_cache(_BASES)
 def _order(key: tuple[Action, int | None, tuple[Arg, ...]]) -> _SortKey:
     """``Rule.sort_key`` without the names, from a rule's key.
 
@@ -1571,13 +1572,13 @@ def _order(key: tuple[Action, int | None, tuple[Arg, ...]]) -> _SortKey:
     return Rule._trusted(("read",), *key).sort_key()[:-1]  # noqa: SLF001 - canonical parts
 
 
-@functools.cache
+@_caches.cache
 def _mux_calls(u: Universe) -> tuple[tuple[str, int, int], ...]:
     """Every call of the multiplexers of ``u``'s host: (multiplexer, call, bits of the family it runs)."""
     return tuple((name, call, fam) for name, _, calls in u.multiplexers for call, fam in calls)
 
 
-@functools.cache
+@_caches.cache
 def _mux_places(u: Universe) -> tuple[tuple[str, int, int], ...]:
     """Per multiplexer: its name, its bit and the places of its calls in a ``mux_key``."""
     calls = _mux_calls(u)
@@ -1629,7 +1630,7 @@ class _Muxed(NamedTuple):
 _MASK16: Final = 0xFFFF
 
 
-@functools.cache
+@_caches.cache
 def _selector(multiplexer: str, call: int) -> Arg:
     """The condition on a multiplexer's first argument that selects ``call``.
 
@@ -1998,3 +1999,13 @@ class _Explainer:
         else:
             labels = tuple(dict.fromkeys(r.label for r in union if has(r)))
         return Provenance(name, verdict.verdict, verdict.action, verdict.errno, labels, verdict.conditions)
+
+
+@_caches.on_clear
+def _clear() -> None:
+    """Empty every cache of compose (``seccompose.clear_caches``), and the counts that bound them."""
+    for cache in (_INTERNED, _NAMED, _CAP_BITS, _FAMILIES, _CAPMAPS, _RUNTIMES, _TEMPLATES, _SHARED, _MUX_RULES):
+        cache.clear()
+    _VARIANT_BASES.clear()
+    _KEPT.sets = 0
+    _KEPT.variants = 0

@@ -9,12 +9,12 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import errno as _errno
-import functools
 import os
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final, cast
 
+from seccompose import _caches
 from seccompose.actions import Action
 from seccompose.arch import Arch
 from seccompose.errors import (
@@ -65,7 +65,7 @@ def _pyseccomp() -> ModuleType:
     return cast("ModuleType", pyseccomp)
 
 
-@functools.cache
+@_caches.cache
 def libseccomp_version() -> str:
     """Return the version of the system libseccomp that ``pyseccomp`` loaded, e.g. ``"2.5.4"``.
 

@@ -10,11 +10,11 @@ True
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
 
+from seccompose import _caches
 from seccompose.errors import FormatError, TemplateNotFoundError
 from seccompose.templates import Template, template_from_profile
 
@@ -37,7 +37,7 @@ def shipped_path(name: str) -> Path:
     return _DATA / f"{name}.json"
 
 
-@functools.cache
+@_caches.cache
 def _shipped(name: str) -> Template:
     path = _DATA / f"{name}.json"
     return Template.from_dict(_read_json(path), source=str(path))

@@ -18,11 +18,11 @@ note because it is an x86 feature (``arch_prctl``, ``modify_ldt``, ``iopl``,
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Final, Literal
 
+from seccompose import _caches
 from seccompose.arch import Arch
 from seccompose.errors import InvalidArchError, UnknownSyscallError
 from seccompose.syscalls import table
@@ -69,7 +69,7 @@ class Ported:
         return lines
 
 
-@functools.cache
+@_caches.cache
 def legacy_map() -> Mapping[str, LegacyEntry]:
     """Return the x86_64 -> aarch64 table of ``data/porting/legacy.tsv``, by x86_64 name.
 

@@ -28,12 +28,12 @@ True
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Final
 
+from seccompose import _caches
 from seccompose.arch import Arch
 from seccompose.errors import InvalidArchError, InvalidRuntimeError
 from seccompose.syscalls import TABLED_ARCHES, table
@@ -81,7 +81,7 @@ _EQUIVALENT: Final = {
 }
 
 
-@functools.cache
+@_caches.cache
 def _load(runtime: str) -> dict[str, Any]:
     if runtime not in RUNTIMES:
         raise InvalidRuntimeError(runtime, choices=RUNTIMES)

@@ -32,12 +32,12 @@ argument naming which (``data/syscalls/multiplexers.tsv``, numbers from the kern
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+from seccompose import _caches
 from seccompose.arch import Arch
 from seccompose.errors import InvalidArchError, UnknownSyscallError
 
@@ -141,7 +141,7 @@ class SyscallTable:
         return f"<SyscallTable {self.arch.value} ({len(self)} syscalls, Linux {self.kernel})>"
 
 
-@functools.cache
+@_caches.cache
 def table(arch: Arch) -> SyscallTable:
     """Return the syscall table of one ABI.
 
@@ -161,7 +161,7 @@ def table(arch: Arch) -> SyscallTable:
     return SyscallTable(arch, kernel, rows)
 
 
-@functools.cache
+@_caches.cache
 def host_names(arch: Arch) -> tuple[str, ...]:
     """Return, sorted, every name a host of ``arch`` can be asked for, over all its ABIs.
 
@@ -183,7 +183,7 @@ def host_names(arch: Arch) -> tuple[str, ...]:
     return tuple(sorted(names))
 
 
-@functools.cache
+@_caches.cache
 def all_names() -> frozenset[str]:
     """Return every syscall name of every table."""
     return frozenset(name for arch in TABLED_ARCHES for name in table(arch))
@@ -224,7 +224,7 @@ def _rows(name: str) -> Iterator[list[str]]:
             yield line.split("\t")
 
 
-@functools.cache
+@_caches.cache
 def families(host: Arch) -> Mapping[str, tuple[str, ...]]:
     """Return, for each name of a family on an ``host`` host, the family's names (sorted).
 
@@ -255,7 +255,7 @@ def family(name: str, host: Arch) -> tuple[str, ...]:
     return families(host).get(name, (name,))
 
 
-@functools.cache
+@_caches.cache
 def subcalls(host: Arch) -> tuple[SubCall, ...]:
     """Return the calls the multiplexers of an ``host`` host's ABIs run (none on hosts without x86).
 

@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from operator import getitem
 from typing import Final, TypeVar
 
+from seccompose import _caches
 from seccompose.arch import Arch
 from seccompose.errors import ArchMismatchError, UnknownSyscallError
 from seccompose.syscalls import all_names, families, host_names, subcalls
@@ -251,7 +252,7 @@ def _multiplexers(u: Universe) -> tuple[tuple[str, int, tuple[tuple[int, int], .
     return tuple((name, u.bit.get(name, 0), tuple(found)) for name, found in calls.items())
 
 
-@functools.cache
+@_caches.cache
 def universe(arch: Arch) -> Universe:
     """Return the (cached) universe of a host arch.
 

@@ -28,6 +28,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import seccompose
 from seccompose import Action, Arch, Profile, Rule, compose
 from seccompose.caps import all_capabilities, load_capability_map
 from seccompose.explain import explain
@@ -176,8 +177,7 @@ def _fixed(**over: Any) -> Inputs:
 
 
 def _cold() -> None:
-    for cache in ("_TEMPLATES", "_CAPMAPS", "_RUNTIMES", "_CAP_BITS", "_NAMED", "_SHARED", "_FAMILIES"):
-        getattr(compose_module, cache).clear()
+    seccompose.clear_caches()
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import seccompose
 from seccompose import Action, Arch, Layer, Profile, Rule, Template, compose, dumps, template_names
 from seccompose.compose import ErrnoPolicy
 from seccompose.formats.oci import to_dict
@@ -69,8 +70,7 @@ def test_names_of_join_and_write_equal_a_walk_over_the_bits(arch: Arch, data: st
 
 
 def _cold() -> None:
-    for cache in ("_TEMPLATES", "_CAPMAPS", "_RUNTIMES", "_CAP_BITS", "_NAMED", "_SHARED", "_FAMILIES"):
-        getattr(compose_module, cache).clear()
+    seccompose.clear_caches()
 
 
 def _app(default_action: str, allowed: list[str]) -> Template:

@@ -1,0 +1,48 @@
+"""One ``clear_caches()`` empties every cache seccompose keeps."""
+
+from __future__ import annotations
+
+import sys
+
+import seccompose
+from seccompose import Arch, compose, dumps, template_names
+from seccompose.check import check
+from seccompose.explain import explain
+from seccompose.formats import oci
+
+
+def _workload() -> None:
+    for base in template_names():
+        profile = compose(base, arch=Arch.X86_64, caps=["CAP_SYS_ADMIN"], allow=["ptrace"], deny=["socket"])
+        dumps(profile)
+    profile = compose("default", arch=Arch.AARCH64, caps=[], runtime="crun", errno_policy="enosys")
+    explain("clone", profile)
+    check(oci.to_dict(profile))
+
+
+def _filled() -> dict[str, int]:
+    """Every module-level container and ``functools`` cache of seccompose's modules that holds something."""
+    out: dict[str, int] = {}
+    for name, module in list(sys.modules.items()):
+        if not name.startswith("seccompose") or module is None:
+            continue
+        for attr, value in vars(module).items():
+            if attr.startswith("__"):
+                continue
+            info = getattr(value, "cache_info", None)
+            if callable(info) and info().currsize:
+                out[f"{name}.{attr}"] = info().currsize
+            elif name == "seccompose.compose" and isinstance(value, dict | list | set) and value:
+                out[f"{name}.{attr}"] = len(value)
+    return out
+
+
+def test_clear_caches_empties_every_cache() -> None:
+    _workload()
+    before = _filled()
+    assert "seccompose.compose._FAMILIES" in before  # the workload filled compose's caches
+    assert "seccompose.syscalls.table" in before
+    seccompose.clear_caches()
+    assert _filled() == {}
+    _workload()  # and everything works from cold again
+    assert _filled().keys() == before.keys()
