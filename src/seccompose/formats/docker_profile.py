@@ -36,7 +36,7 @@ import errno as _errno
 import json
 import re
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final
 
 from pydantic import (
     BaseModel,
@@ -55,6 +55,7 @@ from pydantic_core import PydanticCustomError
 from seccompose.actions import EPERM, Action
 from seccompose.arch import Arch
 from seccompose.caps import all_capabilities
+from seccompose.engines import ENGINES, Engine
 from seccompose.errors import (
     ConflictError,
     FormatError,
@@ -89,11 +90,8 @@ __all__ = [
     "to_template",
 ]
 
-Engine = Literal["docker", "docker-20.10", "podman"]
-ENGINES: Final[tuple[Engine, ...]] = ("docker", "docker-20.10", "podman")
-"""``docker``: moby/profiles today (also Docker 23+); ``docker-20.10``: Docker 20.10, whose profile
-type has only defaultAction, architectures, archMap and syscalls, so it drops defaultErrnoRet, flags
-and the listener fields; ``podman``: containers/common (Podman 4.3 reads profiles the same way)."""
+# The engines (ENGINES, Engine) are seccompose.engines': ``docker-20.10``'s profile type has only defaultAction,
+# architectures, archMap and syscalls, so it drops defaultErrnoRet, flags and the listener fields.
 _DOCKER_20_DROPS: Final = ("defaultErrnoRet", "flags", "listenerPath", "listenerMetadata")
 
 MAX_PROFILE_BYTES: Final = 4 * 1024 * 1024
