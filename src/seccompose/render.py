@@ -51,15 +51,15 @@ from seccompose.formats.docker_profile import (
     check_engine,
 )
 
-__all__ = ["archmap_key", "engine_arch_name", "engine_document", "kept", "parse_kernel", "render"]
+__all__ = ["archmap_key", "engine_arch_name", "engine_document", "kept", "kernel_version", "render"]
 
-def parse_kernel(release: str | KernelVersion | None, *, location: str = "kernel") -> KernelVersion:
+def kernel_version(release: str | KernelVersion | None, *, location: str = "kernel") -> KernelVersion:
     """Return the major.minor of a kernel release (None: the running kernel, ``os.uname()``).
 
     Raises:
         FormatError: the text does not start with ``<major>.<minor>``.
 
-    >>> parse_kernel("6.18.44-cloud-amd64")
+    >>> kernel_version("6.18.44-cloud-amd64")
     KernelVersion(major=6, minor=18)
     """
     if isinstance(release, KernelVersion):
@@ -113,7 +113,7 @@ def kept(
     (1,)
     """
     engine = check_engine(engine)
-    host = _Host(engine, engine_arch_name(engine, arch), frozenset(_cap_names(caps)), parse_kernel(kernel))
+    host = _Host(engine, engine_arch_name(engine, arch), frozenset(_cap_names(caps)), kernel_version(kernel))
     return tuple(i for i, rule in enumerate(profile.syscalls) if not host.drops(rule))
 
 
@@ -171,7 +171,7 @@ def render(
         engine=reading,
         arch=host_arch() if arch is None else arch,
         caps=_cap_names(DOCKER_DEFAULT_CAPABILITIES if caps is None else caps),
-        kernel=_major_minor(parse_kernel(kernel)),
+        kernel=_major_minor(kernel_version(kernel)),
     )
     if out is None:
         raise UnconfinedProfileError(reading)

@@ -15,7 +15,7 @@ from seccompose.caps import DOCKER_DEFAULT_CAPABILITIES
 from seccompose.cli import main
 from seccompose.errors import FormatError, InvalidEngineError
 from seccompose.formats.docker_profile import KernelVersion, parse_docker_profile
-from seccompose.render import archmap_key, engine_arch_name, kept, parse_kernel, render
+from seccompose.render import archmap_key, engine_arch_name, kept, kernel_version, render
 
 PROFILES = Path(__file__).parents[1] / "fixtures" / "reference" / "profiles"
 ALLOW = "SCMP_ACT_ALLOW"
@@ -169,10 +169,10 @@ def test_empty_min_kernel_is_always_satisfied() -> None:
 
 
 def test_parse_kernel() -> None:
-    assert parse_kernel("6.18") == KernelVersion(major=6, minor=18)
-    assert parse_kernel(None).major >= 2  # the running kernel
+    assert kernel_version("6.18") == KernelVersion(major=6, minor=18)
+    assert kernel_version(None).major >= 2  # the running kernel
     with pytest.raises(FormatError, match="at --kernel"):
-        parse_kernel("six", location="--kernel")
+        kernel_version("six", location="--kernel")
 
 
 # --- what a kept rule looks like -------------------------------------------------------------------

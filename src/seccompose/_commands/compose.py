@@ -317,7 +317,7 @@ class ContainerArgs:
         """
         from seccompose.arch import Arch, host_arch
         from seccompose.errors import ConflictError
-        from seccompose.render import parse_kernel
+        from seccompose.render import kernel_version
 
         labels = []
         for i, item in enumerate(getattr(args, "label", [])):
@@ -326,7 +326,7 @@ class ContainerArgs:
                 raise ConflictError(f"label {item!r} is not KEY=VALUE", location=f"--label[{i}]")
             labels.append((key, value))
         runtime, no_new_privileges = runtime_from_args(args)
-        kernel = parse_kernel(args.kernel, location="--kernel")  # None: the running kernel; "" or junk: an error
+        kernel = kernel_version(args.kernel, location="--kernel")  # None: the running kernel; "" or junk: an error
         return cls(
             bases=tuple(args.base),
             arch=Arch.parse(args.arch, location="--arch") if args.arch else host_arch(),
