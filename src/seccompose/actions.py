@@ -16,7 +16,7 @@ from typing import Final
 
 from seccompose.errors import InvalidActionError
 
-__all__ = ["ENOSYS", "EPERM", "Action", "errno_name", "parse_errno"]
+__all__ = ["ENOSYS", "EPERM", "Action", "describe", "errno_name", "parse_errno"]
 
 EPERM: Final = _errno.EPERM
 ENOSYS: Final = _errno.ENOSYS
@@ -107,3 +107,12 @@ def errno_name(number: int) -> str:
     ('ENOSYS', '4000')
     """
     return _errno.errorcode.get(number, str(number))
+
+
+def describe(action: Action, errno: int | None) -> str:
+    """Return an action and its errno as reports write them.
+
+    >>> describe(Action.ERRNO, 38), describe(Action.ALLOW, None)
+    ('SCMP_ACT_ERRNO(ENOSYS)', 'SCMP_ACT_ALLOW')
+    """
+    return f"{action.value}({errno_name(errno)})" if errno is not None else action.value

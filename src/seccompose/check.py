@@ -34,7 +34,7 @@ import dataclasses
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from seccompose.actions import Action, errno_name
+from seccompose.actions import Action, describe
 from seccompose.arch import Arch
 from seccompose.errors import (
     did_you_mean,
@@ -298,7 +298,7 @@ def _runtime_start(reading: RuntimeReading, runtime: str | None, nnp: bool, arch
 
 def _skipped_findings(reading: RuntimeReading) -> Iterator[Finding]:
     actions = _rule_actions(reading)
-    default = _describe(reading.default_action, reading.default_errno)
+    default = describe(reading.default_action, reading.default_errno)
     for rule in reading.skipped:
         effect = (
             f"another rule for {rule.name!r} ({actions[rule.name]}) then applies unopposed"
@@ -319,12 +319,8 @@ def _rule_actions(reading: RuntimeReading) -> dict[str, str]:
     """Per name, what the rules for it do (``SCMP_ACT_ALLOW, SCMP_ACT_ERRNO(EPERM)``), in one pass."""
     seen: dict[str, set[str]] = {}
     for r in reading.rules:
-        seen.setdefault(r.name, set()).add(_describe(r.action, r.errno))
+        seen.setdefault(r.name, set()).add(describe(r.action, r.errno))
     return {name: ", ".join(sorted(described)) for name, described in seen.items()}
-
-
-def _describe(action: Action, errno: int | None) -> str:
-    return f"{action.value}({errno_name(errno)})" if errno is not None else action.value
 
 
 def _resolution(
@@ -378,7 +374,7 @@ def _resolution(
 
 
 def _unresolved(reading: RuntimeReading, arch: Arch, missing: list[str], *, accept_unresolved: bool) -> list[Finding]:
-    default = _describe(reading.default_action, reading.default_errno)
+    default = describe(reading.default_action, reading.default_errno)
     # A skipped deny under an allowing default is a hole; anything else only changes how a call is refused.
     holes = [n for n in missing if reading.default_action.allows]
     refused = [n for n in missing if n not in holes]
@@ -427,8 +423,8 @@ def _conflicts(reading: RuntimeReading) -> Iterator[Finding]:
             yield Finding(
                 "problem",
                 "conflict",
-                f"{rule.name!r} has two unconditional rules, {_describe(seen.action, seen.errno)} at "
-                f"{seen.location} and {_describe(rule.action, rule.errno)}; libseccomp keeps the first and "
+                f"{rule.name!r} has two unconditional rules, {describe(seen.action, seen.errno)} at "
+                f"{seen.location} and {describe(rule.action, rule.errno)}; libseccomp keeps the first and "
                 "drops the second silently; keep one",
                 location=rule.location,
                 names=(rule.name,),
@@ -483,7 +479,7 @@ def _order(reading: RuntimeReading, arches: Sequence[Arch]) -> Iterator[Finding]
             yield Finding(
                 "note",
                 "rule-order",
-                f"a conditional {_describe(rule.action, rule.errno)} rule for {rule.name!r} follows a conditional "
+                f"a conditional {describe(rule.action, rule.errno)} rule for {rule.name!r} follows a conditional "
                 "allow for it: on x86 and x32 libseccomp 2.5 merges overlapping conditions in the order they "
                 "are added, and the later deny can lose (measured with Podman's socket rules); put the deny "
                 "first and verify with 'seccompose check --probe'",

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal, cast
 
 from seccompose._oddities import RULES as _ODDITY_RULES
-from seccompose.actions import ENOSYS, EPERM, Action, errno_name, parse_errno
+from seccompose.actions import ENOSYS, EPERM, Action, describe, parse_errno
 from seccompose.arch import Arch
 from seccompose.errors import InvalidProfileError, SeccomposeError, did_you_mean
 from seccompose.fallbacks import ENOSYS_FALLBACK
@@ -626,7 +626,7 @@ def _noop_deny(doc: _Doc) -> Iterator[Finding]:
     for r in doc.rules:
         if r.action.allows or (r.action, r.errno) != (doc.default_action, doc.default_errno):
             continue
-        what = _describe(r.action, r.errno)
+        what = describe(r.action, r.errno)
         overridden = tuple(n for n in r.names if n in allowed)
         rest = tuple(n for n in r.names if n not in allowed)
         if overridden:
@@ -739,10 +739,6 @@ def _compat(doc: _Doc) -> Iterator[Finding]:
                 )
 
 
-def _describe(action: Action, errno: int | None) -> str:
-    return f"{action.value}({errno_name(errno)})" if errno is not None else action.value
-
-
 def _enosys(doc: _Doc) -> Iterator[Finding]:
     abis = _abis(doc.architectures) if doc.fixed_arches else TABLED_ARCHES
     default = (doc.default_action, doc.default_errno)
@@ -763,7 +759,7 @@ def _enosys(doc: _Doc) -> Iterator[Finding]:
             if (r.action, r.errno) != (Action.ERRNO, ENOSYS):
                 yield Finding(
                     _BY_ID["enosys-fallback"],
-                    f"{name} gets {_describe(r.action, r.errno)} while {'/'.join(fallback)} is allowed: "
+                    f"{name} gets {describe(r.action, r.errno)} while {'/'.join(fallback)} is allowed: "
                     "glibc falls back to it only on ENOSYS",
                     r.location,
                     (name,),
@@ -773,7 +769,7 @@ def _enosys(doc: _Doc) -> Iterator[Finding]:
     if to_default:
         yield Finding(
             _BY_ID["enosys-fallback"],
-            f"{', '.join(to_default)} fall to the default {_describe(*default)} while the older syscalls are "
+            f"{', '.join(to_default)} fall to the default {describe(*default)} while the older syscalls are "
             "allowed: glibc falls back to them only on ENOSYS",
             f"{doc.prefix}defaultAction",
             tuple(to_default),
@@ -888,7 +884,7 @@ def _useless_conditions(doc: _Doc) -> Iterator[Finding]:
             )  # fmt: skip
             if wide is not None:
                 already = (
-                    f"allows {name}" if r.action.allows else f"applies {_describe(r.action, r.errno)} to {name}"
+                    f"allows {name}" if r.action.allows else f"applies {describe(r.action, r.errno)} to {name}"
                 )
                 yield Finding(
                     _BY_ID["useless-condition"],
@@ -959,7 +955,7 @@ def _uprobe(doc: _Doc) -> Iterator[Finding]:
             yield Finding(
                 _BY_ID["unfilterable-uprobe"],
                 f"{', '.join(names)} pass seccomp unfiltered on x86_64 (Linux >= 6.11); this "
-                f"{_describe(r.action, r.errno)} has no effect",
+                f"{describe(r.action, r.errno)} has no effect",
                 r.location,
                 names,
             )
@@ -1004,7 +1000,7 @@ def _aliases(doc: _Doc) -> Iterator[Finding]:
                 what.append(f"{multiplexer}, which runs it on x86 (allowed at {allowed[multiplexer]})")
             yield Finding(
                 _BY_ID["alias-allowed"],
-                f"{name} is refused here ({_describe(r.action, r.errno)}) but reached as {', '.join(what)}",
+                f"{name} is refused here ({describe(r.action, r.errno)}) but reached as {', '.join(what)}",
                 r.location,
                 (name, *others, *([multiplexer] if through and multiplexer else [])),
             )

@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
 from seccompose._argspace import FALSE, TRUE, Spaces
-from seccompose.actions import Action, errno_name
+from seccompose.actions import Action, describe
 from seccompose.arch import Arch
 from seccompose.syscalls import TABLED_ARCHES, table
 
@@ -223,9 +223,7 @@ def _condition_groups(args: Iterable[Any]) -> list[tuple[tuple[int, str, int, in
 def _describe(action: Action, errno: int | None) -> str:
     if action in _RUNS:
         return "allowed" if action is Action.ALLOW else "logged and allowed"
-    if errno is not None:
-        return f"{action.value}({errno_name(errno)})"
-    return action.value
+    return describe(action, errno)
 
 
 def _filtered(profile: Profile, host: Arch) -> frozenset[Arch]:
