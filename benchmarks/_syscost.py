@@ -24,7 +24,7 @@ from seccompose.caps import DOCKER_DEFAULT_CAPABILITIES
 from seccompose.check import read_as_runtime
 from seccompose.cost import runc_program
 from seccompose.loader import template_names
-from seccompose.render import parse_kernel, render
+from seccompose.render import kernel_version, render
 
 HERE: Final = Path(__file__).resolve().parent
 SOURCE: Final = HERE / "syscost.c"
@@ -84,7 +84,7 @@ def build_helper(cache: Path) -> Path:
 
 
 def _kernel() -> tuple[int, int]:
-    version = parse_kernel(None)
+    version = kernel_version(None)
     return (version.major, version.minor)
 
 

@@ -235,7 +235,7 @@ def semantic_diff(old: Path, new: Path) -> str:
     from seccompose import Arch, compose
     from seccompose.caps import DOCKER_DEFAULT_CAPABILITIES
     from seccompose.diff import diff
-    from seccompose.templates import load_template
+    from seccompose.loader import load_template
 
     a_doc, b_doc = json.loads(old.read_text()), json.loads(new.read_text())
     a_pk = package_versions(a_doc)
@@ -258,7 +258,7 @@ def semantic_diff(old: Path, new: Path) -> str:
 def sizes(path: Path) -> str:
     """How many syscalls the template allows by itself (no capabilities, no runtime), per host arch."""
     from seccompose import Arch, compose
-    from seccompose.templates import load_template
+    from seccompose.loader import load_template
 
     t = load_template(path)
     return ", ".join(

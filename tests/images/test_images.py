@@ -34,8 +34,8 @@ from typing import Any
 import pytest
 
 from seccompose.arch import Arch
+from seccompose.loader import template_names
 from seccompose.syscalls import table
-from seccompose.templates import template_names
 from tests.images.conftest import TIMINGS, Setup, recipes, session_tools
 
 pytestmark = [pytest.mark.integration, pytest.mark.images]

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from seccompose.cli import main
-from seccompose.templates import load_template, template_names
+from seccompose.loader import load_template, template_names
 from tests._tools import tool
 
 recipes = tool("image_recipes")
