@@ -1559,11 +1559,12 @@ def _shared(u: Universe, key: tuple[Action, int | None, tuple[Arg, ...]], bits: 
         rule = _rule(u, key, bits, ())
         if len(_SHARED) >= _BASES:
             _SHARED.clear()
+            _order.cache_clear()  # type: ignore[attr-defined]  # its keys are the rules' keys: bounded with them
         shared = _SHARED[u, key, bits] = (rule.sort_key()[:-1], rule)
     return shared
 
 
-@_caches.bounded_cache(_BASES)
+@_caches.cache
 def _order(key: tuple[Action, int | None, tuple[Arg, ...]]) -> _SortKey:
     """``Rule.sort_key`` without the names, from a rule's key.
 
