@@ -29,7 +29,7 @@ def _filled() -> dict[str, int]:
         if name == "seccompose.integrations.notify":
             continue  # the kernel's notification sizes, asked once per process (no input reaches them)
         for attr, value in vars(module).items():
-            if attr.startswith("__") or not getattr(value, "__module__", name).startswith("seccompose"):
+            if attr.startswith("__") or not str(getattr(value, "__module__", name) or "").startswith("seccompose"):
                 continue  # a function imported from the standard library keeps its own cache
             info = getattr(value, "cache_info", None)
             if callable(info) and info().currsize:
