@@ -28,8 +28,8 @@ from seccompose._inputs import read_profile  # noqa: E402 - after the path setup
 from seccompose.arch import Arch  # noqa: E402
 from seccompose.cost import Layout, cost  # noqa: E402
 from seccompose.formats.oci import to_dict  # noqa: E402
+from seccompose.loader import template_names  # noqa: E402
 from seccompose.render import render  # noqa: E402
-from seccompose.templates import template_names  # noqa: E402
 
 PAGE = ROOT / "docs" / "cost.md"
 DOCKER = ROOT / "tests" / "fixtures" / "reference" / "profiles" / "docker-default-moby-profiles-cd3bed8.json"
