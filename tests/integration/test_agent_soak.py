@@ -407,8 +407,9 @@ def _in(pid: int, cmd: list[str]) -> str:
 
 
 def _redis_trigger(containers: ServerContainers, name: str, pid: int, work: Path) -> str:
-    # CONFIG SET port makes redis open a new listening socket: bind() is startup-only
-    return _in(pid, ["redis-cli", "-p", "28102", "CONFIG", "SET", "port", "28111"])
+    # INFO server calls uname() the first time it is asked (redis keeps the answer): startup-only since
+    # the templates were recorded from the image (issue 18), where only the entrypoint's tools call it
+    return _in(pid, ["redis-cli", "-p", "28102", "INFO", "server"])
 
 
 def _nginx_trigger(containers: ServerContainers, name: str, pid: int, work: Path) -> str:
@@ -422,16 +423,19 @@ def _nginx_trigger(containers: ServerContainers, name: str, pid: int, work: Path
     return (work / "error.log").read_text(errors="replace")
 
 
-def _postgres_trigger(containers: ServerContainers, name: str, pid: int, work: Path) -> str:
-    # COPY ... TO PROGRAM: popen's pipe2 (and posix_spawn's clone3) are startup-only for postgres
-    return _in(pid, RECIPES._pg("psql", "-c", "COPY (SELECT 1) TO PROGRAM 'cat > /dev/null'", "postgres"))
+def _httpd_trigger(containers: ServerContainers, name: str, pid: int, work: Path) -> str:
+    # nothing to do: the graceful reload the life makes next starts new children, which seed their random
+    # generator with getrandom(), startup-only for httpd (its image's first start made every such call
+    # before the first listen())
+    return ""
 
 
 TRIGGERS: dict[str, tuple[Callable[[ServerContainers, str, int, Path], str], set[str], str]] = {
-    # (socket keeps default's conditions on its address family in the templates, so it is never phased: bind is)
-    "redis": (_redis_trigger, {"socket", "bind"}, "Unable to listen"),
+    # Startup-only names come from the templates' recordings (issue 18: from the image's entrypoint on);
+    # socket keeps default's conditions on its address family, so it is never phased: bind is, for nginx.
+    "redis": (_redis_trigger, {"uname"}, "redis_version"),
     "nginx": (_nginx_trigger, {"socket", "bind"}, "Operation not permitted"),
-    "postgres": (_postgres_trigger, {"pipe2", "clone3", "vfork"}, "could not execute command"),
+    "httpd": (_httpd_trigger, {"getrandom"}, ""),
 }
 
 
