@@ -14,7 +14,8 @@ import sys
 
 import pytest
 
-from tests.engines.conftest import TOOLS, why_not
+from tests._tools import TOOLS
+from tests.engines.conftest import why_not
 
 pytestmark = [pytest.mark.integration, pytest.mark.engines]
 

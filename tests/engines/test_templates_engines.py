@@ -48,7 +48,7 @@ import pytest
 
 from seccompose.arch import Arch
 from seccompose.syscalls import table
-from tests.engines.conftest import tool
+from tests._tools import tool
 
 pytestmark = [pytest.mark.integration, pytest.mark.engines]
 
