@@ -33,7 +33,6 @@ the engine's (Go's ``encoding/json`` of ``specs.LinuxSeccomp``):
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -42,33 +41,16 @@ from seccompose.arch import Arch, host_arch
 from seccompose.caps import DOCKER_DEFAULT_CAPABILITIES, Capability, parse_capabilities
 from seccompose.engine_arches import archmap_key, engine_arch_name
 from seccompose.engines import engine_document, parse_engine, setup
-from seccompose.errors import FormatError, UnconfinedProfileError
+from seccompose.errors import UnconfinedProfileError
 from seccompose.formats.docker_profile import (
     DockerProfile,
     Engine,
-    KernelVersion,
     Syscall,
     check_engine,
 )
+from seccompose.kernel import KernelVersion, kernel_version
 
 __all__ = ["archmap_key", "engine_arch_name", "engine_document", "kept", "kernel_version", "render"]
-
-def kernel_version(release: str | KernelVersion | None, *, location: str = "kernel") -> KernelVersion:
-    """Return the major.minor of a kernel release (None: the running kernel, ``os.uname()``).
-
-    Raises:
-        FormatError: the text does not start with ``<major>.<minor>``.
-
-    >>> kernel_version("6.18.44-cloud-amd64")
-    KernelVersion(major=6, minor=18)
-    """
-    if isinstance(release, KernelVersion):
-        return release
-    text = os.uname().release if release is None else release
-    try:
-        return KernelVersion.from_release(text)
-    except ValueError as exc:
-        raise FormatError(str(exc), location=location) from None
 
 
 @dataclass(frozen=True, slots=True)

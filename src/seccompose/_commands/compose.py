@@ -317,7 +317,7 @@ class ContainerArgs:
         """
         from seccompose.arch import Arch, host_arch
         from seccompose.errors import ConflictError
-        from seccompose.render import kernel_version
+        from seccompose.kernel import kernel_version
 
         labels = []
         for i, item in enumerate(getattr(args, "label", [])):

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import errno as _errno
 import json
-import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final
 
@@ -66,6 +65,7 @@ from seccompose.errors import (
     SeccomposeError,
     did_you_mean,
 )
+from seccompose.kernel import KernelVersion
 
 if TYPE_CHECKING:
     import os
@@ -157,66 +157,6 @@ def _fail(code: str, message: str, *, suffix: str = "", hint: str = "") -> Pydan
     # The code picks the SeccomposeError class in _raise_from(); `suffix` extends the JSON path
     # (an item of a list field), `hint` (the fix) goes after the location.
     return PydanticCustomError(code, "{message}", {"message": message, "suffix": suffix, "hint": hint})
-
-
-class KernelVersion(_Model):
-    """A kernel version as Docker's ``minKernel`` spells it: ``"<major>.<minor>"``.
-
-    >>> KernelVersion.parse("5.10") < KernelVersion.parse("6.1")
-    True
-    """
-
-    major: StrictInt
-    minor: StrictInt
-
-    @classmethod
-    def parse(cls, text: str) -> KernelVersion:
-        """Parse ``"X.Y"`` exactly as moby does: two decimal numbers 0-255, not both 0; ``""`` is 0.0.
-
-        Raises:
-            ValueError: anything else (the caller adds the JSON path).
-
-        >>> KernelVersion.parse("4.14")
-        KernelVersion(major=4, minor=14)
-        """
-        if text == "":
-            # moby leaves a zero version for "" and then compares against it: always satisfied.
-            return cls(major=0, minor=0)
-        parts = text.split(".")
-        if len(parts) != 2 or not all(p.isascii() and p.isdigit() for p in parts):
-            msg = f"minKernel {text!r} is not a kernel version; write '<major>.<minor>' such as '4.8'"
-            raise ValueError(msg)
-        major, minor = int(parts[0]), int(parts[1])
-        if major > 255 or minor > 255 or (major, minor) == (0, 0):  # moby: 8-bit numbers
-            msg = f"minKernel {text!r} is out of range; each number is 0-255 and '0.0' is not a version"
-            raise ValueError(msg)
-        return cls(major=major, minor=minor)
-
-    @classmethod
-    def from_release(cls, release: str) -> KernelVersion:
-        """Return the major.minor of a kernel release such as ``"6.18.44-generic"`` (as moby's ``%d.%d``).
-
-        Raises:
-            ValueError: the text does not start with two dot-separated numbers.
-
-        >>> KernelVersion.from_release("6.18.44-1-amd64")
-        KernelVersion(major=6, minor=18)
-        """
-        found = re.match(r"\s*(\d+)\.(\d+)", release)
-        if not found:
-            msg = f"kernel release {release!r} does not start with '<major>.<minor>'; use e.g. '6.18'"
-            raise ValueError(msg)
-        return cls(major=int(found.group(1)), minor=int(found.group(2)))
-
-    def __lt__(self, other: KernelVersion) -> bool:
-        return (self.major, self.minor) < (other.major, other.minor)
-
-    def __le__(self, other: KernelVersion) -> bool:
-        return (self.major, self.minor) <= (other.major, other.minor)
-
-    def __str__(self) -> str:
-        # moby writes the zero version (what "" reads as) back as "".
-        return f"{self.major}.{self.minor}" if (self.major, self.minor) != (0, 0) else ""
 
 
 class Arg(_Model):
