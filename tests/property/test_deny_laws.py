@@ -47,7 +47,8 @@ from tests.filters import (
 
 pytest.importorskip("pyseccomp", reason="the 'check' extra (pyseccomp + libseccomp.so.2) is not installed")
 
-compose_module = sys.modules["seccompose.compose"]
+parts_module = sys.modules["seccompose._compose_parts"]  # the multiplexers and provenance
+fast_module = sys.modules["seccompose._compose_fast"]  # compose's fast path
 ARCHES = (Arch.X86_64, Arch.AARCH64, Arch.X86)
 BASES = ("default", "podman-default", "redis", "nginx", "postgres", None)
 LAWS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -220,12 +221,12 @@ def test_the_deny_law_catches_a_multiplexer_left_open(planted: pytest.MonkeyPatc
 def test_the_allow_law_catches_a_multiplexer_refused_for_every_call(planted: pytest.MonkeyPatch) -> None:
     # A fix too blunt: the denied call's multiplexer loses all its calls, allowed ones included.
     def blunt(multiplexer: str, calls: Any, refused: Any, rules: Any, default: Any) -> Any:
-        return [r for r in (compose_module._without(r, multiplexer) if multiplexer in r.names else r for r in rules) if r]
+        return [r for r in (parts_module._without(r, multiplexer) if multiplexer in r.names else r for r in rules) if r]
 
-    real = compose_module._mux_rules
-    planted.setattr(compose_module, "_partial", blunt)  # the general path ...
+    real = fast_module._mux_rules
+    planted.setattr(parts_module, "_partial", blunt)  # the general path ...
     planted.setattr(  # ... and the fast one: the refusals, without the allows of the calls left
-        compose_module, "_mux_rules", lambda *a: tuple(r for r in real(*a) if not r[0][0].allows)
+        fast_module, "_mux_rules", lambda *a: tuple(r for r in real(*a) if not r[0][0].allows)
     )
     i = _fixed(allow=["socketcall", "bind"], deny=["socket"])
     found = allow_violations(_compose(i), i)
@@ -254,13 +255,13 @@ def test_the_explain_law_catches_a_verdict_taken_from_the_deny_layer(planted: py
     # the rules left allowing (a second bug planted), explain and the filter disagree.
     from seccompose.profile import Provenance
 
-    real = compose_module.verdict_from_rules
+    real = parts_module.verdict_from_rules
     planted.setattr(
-        compose_module,
+        parts_module,
         "verdict_from_rules",
         lambda p, name, layers: Provenance(name, "denied", p.default_action, 1, layers) if layers else real(p, name, layers),
     )
-    real_after = compose_module._Base.after
+    real_after = fast_module._Compiled.after
 
     def leaky(self: Any, first: Any, touched: int, deny: int, errno: int, mux: Any = None) -> Any:
         rules, shape = real_after(self, first, touched, deny, errno, mux)
@@ -268,14 +269,14 @@ def test_the_explain_law_catches_a_verdict_taken_from_the_deny_layer(planted: py
         keep = Rule._from_bits(u, first._bits[1] | u.bit["read"], Action.ALLOW, None, ())  # read left allowed
         return (keep, *rules[1:]), shape
 
-    planted.setattr(compose_module._Base, "after", leaky)
+    planted.setattr(fast_module._Compiled, "after", leaky)
     i = _fixed(deny=["read"])
     profile = _compose(i)
     assert "read" in profile.allowed()
     found = explain_violations(profile, i)
     assert "read: explain says denied, the filter allowed" in found
     # Without the first bug, explain reads the rules and tells the truth about the second.
-    planted.setattr(compose_module, "verdict_from_rules", real)
+    planted.setattr(parts_module, "verdict_from_rules", real)
     assert explain_violations(_compose(i), i) == []
 
 
