@@ -14,8 +14,9 @@ unconditional allow of the same syscall absorbs the condition; a deny removes it
 whatever its conditions. Each syscall keeps the layers that decided it
 (``Profile.explain``).
 
-This module is the algebra, read top to bottom: ``compose`` hands a container to the fast
-path, which either answers or calls ``_compose_layers`` here (every layer resolved on the
+This module is the algebra, read top to bottom, ``compose`` last: alone it resolves every
+layer and calls ``_compose_layers``; decorated (``_compose_fast.fast_path``), the fast path
+answers first and hands the rest to ``_compose_layers`` here (every layer resolved on the
 host's universe, ``_combine_layers``, ``Profile``'s canonicalisation, ``_multiplex``). The
 fast path (``seccompose._compose_fast``) keeps what a template compiles to per set of the
 capabilities its rules look at, and gives the common container (capabilities and allow/deny
@@ -44,7 +45,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final, Literal
 
 from seccompose import _caches
-from seccompose._compose_fast import compose_fast
+from seccompose._compose_fast import container, fast_path
 from seccompose._compose_parts import (
     _capset,
     _check_conflicts,
@@ -94,157 +95,6 @@ class Layer:
     """Names unknown on every arch are errors (user input); False keeps them for the runtime (profile files)."""
     exact: bool = False
     """With ``deny``: deny only the names given, not the rest of their families (``syscalls.family``)."""
-
-
-def compose(
-    base: str | Path | Template | Profile | None = None,
-    *,
-    arch: Arch | str,
-    caps: Iterable[Capability | str] = (),
-    allow: Iterable[str] = (),
-    deny: Iterable[str] = (),
-    rules: Iterable[Rule] = (),
-    layers: Iterable[Layer] = (),
-    errno_policy: ErrnoPolicy | None = None,
-    default_action: Action | None = None,
-    deny_errno: int = EPERM,
-    runtime: str | tuple[str, ...] | None = ALL_RUNTIMES,
-    no_new_privileges: bool = False,
-    capability_map: str | None = None,
-    kernel: tuple[int, int] | None = None,
-    deny_exact: Iterable[str] = (),
-    strict_multiplexers: bool = False,
-) -> Profile:
-    """Compose the seccomp profile of one container on an ``arch`` host.
-
-    Args:
-        base: a template name (``"default"``, ``"nginx"``), a template/profile file, a
-            ``Template`` or a ``Profile``; None: an empty base.
-        arch: the host architecture (an ``Arch``, or a name: ``"x86_64"``, ``"arm64"``); the profile
-            covers every ABI it runs.
-        caps: the container's capabilities (``"NET_ADMIN"``, ``"CAP_NET_ADMIN"`` or ``Capability``).
-        allow: syscall names to allow (a runtime rule).
-        deny: syscall names to deny; deny wins over every other layer. A name denies its whole
-            family on every ABI of the host (``setuid`` also ``setuid32``: ``syscalls.family``) and,
-            where the profile lists x86, the ``socketcall``/``ipc`` calls that run it; a denied
-            ``socketcall`` or ``ipc`` is refused by a rule of its own.
-        rules: extra rules (e.g. conditional allows) added as one layer.
-        layers: extra layers (policies' runtime rules), each with its own label and gate.
-        errno_policy: ``"eperm"`` or ``"enosys"``; None: the template's default, else eperm.
-        default_action: override the action for unnamed syscalls (e.g. ``Action.LOG`` to learn).
-        deny_errno: the errno denied syscalls return when it differs from the default's.
-        runtime: add the base set of the OCI runtimes that will start the container (``"runc"``,
-            ``"crun"``, ``"runc,crun"`` or a tuple); default: every runtime seccompose has measured,
-            so the profile starts under Docker (runc), Podman (crun) and Kubernetes alike; None: no
-            base set (the profile may then not start a container at all).
-        no_new_privileges: the container's ``noNewPrivileges``, which decides the base set: False
-            (default) is what Docker, Podman and Kubernetes (``allowPrivilegeEscalation: true``) run
-            containers with unless told otherwise; there the runtime loads the filter before it
-            drops capabilities and switches user, and needs more.
-        capability_map: ``"docker"`` or ``"kernel"``; None: the template's choice.
-        kernel: host kernel (major, minor) for templates gated on ``minKernel``; None: newest.
-        deny_exact: syscall names to deny as named only: not the rest of their families, not
-            through ``socketcall``/``ipc`` (what ``deny`` did before families).
-        strict_multiplexers: where the profile lists x86, refuse ``socketcall`` (``ipc``) outright
-            when a socket (IPC) call it runs keeps argument conditions: libseccomp cannot check them
-            through the multiplexer, so i386 programs would otherwise get the call with any arguments.
-
-    Returns:
-        The canonical profile, with ``warnings`` and per-syscall provenance.
-
-    Raises:
-        UnknownSyscallError: a name in ``allow``/``deny`` exists on no arch (did-you-mean).
-        InvalidCapabilityError: an unknown capability.
-        ConflictError: two layers give the same syscall different deny actions.
-
-    >>> p = compose(arch=Arch.AARCH64, allow=["arch_prctl", "openat"], runtime=None)
-    >>> sorted(p.allowed()), p.warnings
-    (['openat'], ("'arch_prctl' does not exist on aarch64; skipped (allow)",))
-    """
-    template = _NAMED.get(base) if type(base) is str else None
-    if template is None:
-        template = _template_from(base)
-    # The one dispatch point: the fast path answers, or calls the algebra (_compose_layers) with the compiled template.
-    return compose_fast(
-        template, arch, caps, allow, deny, rules, layers, errno_policy, default_action, deny_errno, runtime,
-        no_new_privileges, capability_map, kernel, deny_exact, strict_multiplexers, _compose_layers,
-    )  # fmt: skip
-
-
-def union_template(
-    bases: Sequence[str | Path | Template | Profile],
-    *,
-    arch: Arch | str,
-    caps: Iterable[Capability | str] = (),
-    errno_policy: ErrnoPolicy | None = None,
-    kernel: tuple[int, int] | None = None,
-    capability_map: str | None = None,
-) -> Template:
-    """Return one base that allows what any of ``bases`` allows for a container: an app and the tools beside it.
-
-    Each base is composed for the container (its capabilities, kernel and errno policy; no
-    runtime base set, which ``compose`` adds once), then the profiles are joined: a syscall
-    any of them allows outright is allowed; one allowed only under conditions keeps every
-    base's conditions; one no base allows keeps the first base's refusal that names it. The
-    template is named after the bases (``nginx+redis``); ``compose`` it with the container's
-    own allow and deny lists, which apply after the union (a deny still wins).
-
-    Raises:
-        ConflictError: the bases refuse unnamed syscalls differently (set an errno policy),
-            or name different seccomp agents (``listenerPath``).
-        SeccomposeError: a base cannot be composed (as ``compose`` raises).
-
-    >>> t = union_template(["nginx", "redis"], arch=Arch.X86_64)
-    >>> t.name, {"accept4", "epoll_wait"} <= compose(t, arch=Arch.X86_64, runtime=None).allowed()
-    ('nginx+redis', True)
-    """
-    caps = tuple(caps)
-    names = [b.name if isinstance(b, Template) else Path(b).stem if isinstance(b, Path) else str(b) for b in bases]
-    profiles = [
-        compose(
-            b, arch=arch, caps=caps, errno_policy=errno_policy, kernel=kernel, runtime=None,
-            capability_map=capability_map,
-        )
-        for b in bases
-    ]  # fmt: skip
-    if not profiles:
-        raise ConflictError("a union needs at least one base", location="--base")
-    defaults = {(p.default_action, p.default_errno) for p in profiles}
-    if len(defaults) > 1:
-        raise ConflictError(
-            f"the bases {', '.join(names)} refuse unnamed syscalls differently; choose one with --errno-policy",
-            location="--base",
-        )
-    listeners = {(p.listener_path, p.listener_metadata) for p in profiles if p.listener_path}
-    if len(listeners) > 1:
-        raise ConflictError(
-            f"the bases {', '.join(names)} hand syscalls to different seccomp agents", location="--base"
-        )
-    outright = {n for p in profiles for r in p.rules if r.action.allows and not r.args for n in r.names}
-    allowing = outright | {n for p in profiles for r in p.rules if r.action.allows for n in r.names}
-    rules: list[Rule] = []
-    for p in profiles:  # in the bases' order: the first refusal of a name wins, as within one template
-        for r in p.rules:
-            if r.action.allows:  # an outright allow stays; a conditional one unless another base allows outright
-                keep = r.names if not r.args else tuple(n for n in r.names if n not in outright)
-            else:  # a refusal gives way to any allow of another base
-                keep = tuple(n for n in r.names if n not in allowing)
-            if keep:
-                rules.append(Rule(keep, r.action, r.errno, r.args, r.comment))
-    first = profiles[0]
-    arches = tuple(dict.fromkeys(a for p in profiles for a in p.architectures))
-    joined = Profile(
-        first.default_action,
-        first.default_errno,
-        arches,
-        tuple(rules),
-        tuple(dict.fromkeys(f for p in profiles for f in p.flags)),
-        next(iter(listeners))[0] if listeners else None,
-        next(iter(listeners))[1] if listeners else None,
-    )
-    # Each base was composed for the container's capabilities with its own capability map (or its own
-    # capability gates): composing the union must not add a map's syscalls again.
-    return dataclasses.replace(template_from_profile(joined, name="+".join(names)), capability_map=None)
 
 
 def _compose_layers(
@@ -498,3 +348,157 @@ def _template_from(base: str | Path | Template | Profile | None) -> Template:
 
 _EMPTY: Final = Template(name="empty")
 _SHIPPED: Final = Path(__file__).parent / "data" / "templates"
+
+
+@fast_path(general=_compose_layers, template_from=_template_from, named=_NAMED)
+def compose(
+    base: str | Path | Template | Profile | None = None,
+    *,
+    arch: Arch | str,
+    caps: Iterable[Capability | str] = (),
+    allow: Iterable[str] = (),
+    deny: Iterable[str] = (),
+    rules: Iterable[Rule] = (),
+    layers: Iterable[Layer] = (),
+    errno_policy: ErrnoPolicy | None = None,
+    default_action: Action | None = None,
+    deny_errno: int = EPERM,
+    runtime: str | tuple[str, ...] | None = ALL_RUNTIMES,
+    no_new_privileges: bool = False,
+    capability_map: str | None = None,
+    kernel: tuple[int, int] | None = None,
+    deny_exact: Iterable[str] = (),
+    strict_multiplexers: bool = False,
+) -> Profile:
+    """Compose the seccomp profile of one container on an ``arch`` host.
+
+    Args:
+        base: a template name (``"default"``, ``"nginx"``), a template/profile file, a
+            ``Template`` or a ``Profile``; None: an empty base.
+        arch: the host architecture (an ``Arch``, or a name: ``"x86_64"``, ``"arm64"``); the profile
+            covers every ABI it runs.
+        caps: the container's capabilities (``"NET_ADMIN"``, ``"CAP_NET_ADMIN"`` or ``Capability``).
+        allow: syscall names to allow (a runtime rule).
+        deny: syscall names to deny; deny wins over every other layer. A name denies its whole
+            family on every ABI of the host (``setuid`` also ``setuid32``: ``syscalls.family``) and,
+            where the profile lists x86, the ``socketcall``/``ipc`` calls that run it; a denied
+            ``socketcall`` or ``ipc`` is refused by a rule of its own.
+        rules: extra rules (e.g. conditional allows) added as one layer.
+        layers: extra layers (policies' runtime rules), each with its own label and gate.
+        errno_policy: ``"eperm"`` or ``"enosys"``; None: the template's default, else eperm.
+        default_action: override the action for unnamed syscalls (e.g. ``Action.LOG`` to learn).
+        deny_errno: the errno denied syscalls return when it differs from the default's.
+        runtime: add the base set of the OCI runtimes that will start the container (``"runc"``,
+            ``"crun"``, ``"runc,crun"`` or a tuple); default: every runtime seccompose has measured,
+            so the profile starts under Docker (runc), Podman (crun) and Kubernetes alike; None: no
+            base set (the profile may then not start a container at all).
+        no_new_privileges: the container's ``noNewPrivileges``, which decides the base set: False
+            (default) is what Docker, Podman and Kubernetes (``allowPrivilegeEscalation: true``) run
+            containers with unless told otherwise; there the runtime loads the filter before it
+            drops capabilities and switches user, and needs more.
+        capability_map: ``"docker"`` or ``"kernel"``; None: the template's choice.
+        kernel: host kernel (major, minor) for templates gated on ``minKernel``; None: newest.
+        deny_exact: syscall names to deny as named only: not the rest of their families, not
+            through ``socketcall``/``ipc`` (what ``deny`` did before families).
+        strict_multiplexers: where the profile lists x86, refuse ``socketcall`` (``ipc``) outright
+            when a socket (IPC) call it runs keeps argument conditions: libseccomp cannot check them
+            through the multiplexer, so i386 programs would otherwise get the call with any arguments.
+
+    Returns:
+        The canonical profile, with ``warnings`` and per-syscall provenance.
+
+    Raises:
+        UnknownSyscallError: a name in ``allow``/``deny`` exists on no arch (did-you-mean).
+        InvalidCapabilityError: an unknown capability.
+        ConflictError: two layers give the same syscall different deny actions.
+
+    >>> p = compose(arch=Arch.AARCH64, allow=["arch_prctl", "openat"], runtime=None)
+    >>> sorted(p.allowed()), p.warnings
+    (['openat'], ("'arch_prctl' does not exist on aarch64; skipped (allow)",))
+    """
+    # The algebra alone (``compose.__wrapped__``): the decorator runs the fast path, which gives the same profiles.
+    template = _template_from(base)
+    options = (kernel, runtime, no_new_privileges, errno_policy, default_action, capability_map)
+    capbits, compiled, cap_bits, cap_touched = container(template, arch, caps, options)
+    allow, deny = tuple(allow), tuple(deny)
+    return _compose_layers(
+        template, compiled, capbits, (cap_bits, cap_touched), allow, deny, -1 if allow else 0, -1 if deny else 0,
+        tuple(rules), layers, deny_errno, kernel, tuple(deny_exact), strict_multiplexers,
+    )  # fmt: skip
+
+
+def union_template(
+    bases: Sequence[str | Path | Template | Profile],
+    *,
+    arch: Arch | str,
+    caps: Iterable[Capability | str] = (),
+    errno_policy: ErrnoPolicy | None = None,
+    kernel: tuple[int, int] | None = None,
+    capability_map: str | None = None,
+) -> Template:
+    """Return one base that allows what any of ``bases`` allows for a container: an app and the tools beside it.
+
+    Each base is composed for the container (its capabilities, kernel and errno policy; no
+    runtime base set, which ``compose`` adds once), then the profiles are joined: a syscall
+    any of them allows outright is allowed; one allowed only under conditions keeps every
+    base's conditions; one no base allows keeps the first base's refusal that names it. The
+    template is named after the bases (``nginx+redis``); ``compose`` it with the container's
+    own allow and deny lists, which apply after the union (a deny still wins).
+
+    Raises:
+        ConflictError: the bases refuse unnamed syscalls differently (set an errno policy),
+            or name different seccomp agents (``listenerPath``).
+        SeccomposeError: a base cannot be composed (as ``compose`` raises).
+
+    >>> t = union_template(["nginx", "redis"], arch=Arch.X86_64)
+    >>> t.name, {"accept4", "epoll_wait"} <= compose(t, arch=Arch.X86_64, runtime=None).allowed()
+    ('nginx+redis', True)
+    """
+    caps = tuple(caps)
+    names = [b.name if isinstance(b, Template) else Path(b).stem if isinstance(b, Path) else str(b) for b in bases]
+    profiles = [
+        compose(
+            b, arch=arch, caps=caps, errno_policy=errno_policy, kernel=kernel, runtime=None,
+            capability_map=capability_map,
+        )
+        for b in bases
+    ]  # fmt: skip
+    if not profiles:
+        raise ConflictError("a union needs at least one base", location="--base")
+    defaults = {(p.default_action, p.default_errno) for p in profiles}
+    if len(defaults) > 1:
+        raise ConflictError(
+            f"the bases {', '.join(names)} refuse unnamed syscalls differently; choose one with --errno-policy",
+            location="--base",
+        )
+    listeners = {(p.listener_path, p.listener_metadata) for p in profiles if p.listener_path}
+    if len(listeners) > 1:
+        raise ConflictError(
+            f"the bases {', '.join(names)} hand syscalls to different seccomp agents", location="--base"
+        )
+    outright = {n for p in profiles for r in p.rules if r.action.allows and not r.args for n in r.names}
+    allowing = outright | {n for p in profiles for r in p.rules if r.action.allows for n in r.names}
+    rules: list[Rule] = []
+    for p in profiles:  # in the bases' order: the first refusal of a name wins, as within one template
+        for r in p.rules:
+            if r.action.allows:  # an outright allow stays; a conditional one unless another base allows outright
+                keep = r.names if not r.args else tuple(n for n in r.names if n not in outright)
+            else:  # a refusal gives way to any allow of another base
+                keep = tuple(n for n in r.names if n not in allowing)
+            if keep:
+                rules.append(Rule(keep, r.action, r.errno, r.args, r.comment))
+    first = profiles[0]
+    arches = tuple(dict.fromkeys(a for p in profiles for a in p.architectures))
+    joined = Profile(
+        first.default_action,
+        first.default_errno,
+        arches,
+        tuple(rules),
+        tuple(dict.fromkeys(f for p in profiles for f in p.flags)),
+        next(iter(listeners))[0] if listeners else None,
+        next(iter(listeners))[1] if listeners else None,
+    )
+    # Each base was composed for the container's capabilities with its own capability map (or its own
+    # capability gates): composing the union must not add a map's syscalls again.
+    return dataclasses.replace(template_from_profile(joined, name="+".join(names)), capability_map=None)
+

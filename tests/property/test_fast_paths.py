@@ -5,14 +5,16 @@
 - ``compose`` with its per-layer caches warm gives the profile (rules, warnings,
   provenance) it gives with them cold, and a profile ``Profile`` itself would
   canonicalise to the same thing;
-- compose's fast path (``seccompose._compose_fast.compose_fast``) gives the profile (rules,
-  warnings, provenance) the algebra (``seccompose.compose._compose_layers``) gives layer by
-  layer: each side called by name, the fast one told to fail rather than hand the container on.
+- compose's fast path (``seccompose._compose_fast.fast_path``) gives the profile (rules,
+  warnings, provenance) the algebra alone (``compose.__wrapped__``, ``_compose_layers``) gives
+  layer by layer: each side called by name, the fast one told to fail rather than hand the
+  container on.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import json
 import pickle
 import sys
@@ -24,7 +26,7 @@ from hypothesis import event, given
 from hypothesis import strategies as st
 
 import seccompose
-from seccompose import Action, Arch, Layer, Profile, Rule, Template, compose, dumps, template_names
+from seccompose import Action, Arch, Profile, Rule, Template, compose, dumps, template_names
 from seccompose.compose import ErrnoPolicy
 from seccompose.formats.oci import to_dict
 from seccompose.runtime import ALL_RUNTIMES
@@ -210,31 +212,31 @@ def _declined(*_args: object) -> Profile:
     raise _HandedOn
 
 
+_FAST_ONLY = fast_module.fast_path(general=_declined, template_from=compose_module._template_from, named={})(
+    compose_module.compose.__wrapped__
+)
+"""compose's fast path with a general path that fails: it answers, or says it hands the container on."""
+
+
 def _sides(c: dict[str, Any], allow: Sequence[str], deny: Sequence[str]) -> tuple[Profile | None, Profile]:
     """Return the fast path's profile (None: it hands this container to the algebra) and the algebra's.
 
-    The fast side is ``compose_fast`` with the lists as such, its general path replaced by one
-    that fails; the algebra's is ``compose_fast`` with the lists as layers (an empty allow layer
-    when there are none), which it must hand on: ``_compose_layers`` makes the profile.
+    The fast side is compose's fast path with its general path replaced by one that fails;
+    the algebra's is ``compose`` undecorated (``compose.__wrapped__``): every layer resolved
+    and combined by ``_compose_layers``.
     """
-    template = compose_module._template_from(c["base"])
-    head = (template, c["arch"], c["caps"])
-    options = (c["errno_policy"], None, c["deny_errno"], c["runtime"], False, None, None, (), False)
+    given = {**c, "allow": tuple(allow), "deny": tuple(deny)}
     try:
-        fast: Profile | None = fast_module.compose_fast(*head, allow, deny, (), (), *options, _declined)
+        fast: Profile | None = _FAST_ONLY(**given)
     except _HandedOn:
         fast = None
-    layers = [Layer("allow", (Rule(tuple(allow)),))] if allow else [Layer("allow")]
-    layers += [Layer("deny", (Rule(tuple(deny)),), deny=True)] if deny else []
-    called = []
+    return fast, compose_module.compose.__wrapped__(**given)
 
-    def algebra(*args: Any) -> Profile:
-        called.append(args)
-        return cast("Profile", compose_module._compose_layers(*args))
 
-    general = fast_module.compose_fast(*head, (), (), (), layers, *options, algebra)
-    assert len(called) == 1  # the algebra made it
-    return fast, general
+def test_compose_is_its_fast_path_with_the_algebra_s_signature_and_doc() -> None:
+    assert compose.__code__ is not compose_module.compose.__wrapped__.__code__  # the fast path runs
+    assert inspect.signature(compose, follow_wrapped=False) == inspect.signature(compose.__wrapped__)  # type: ignore[attr-defined]
+    assert compose.__doc__ == compose.__wrapped__.__doc__ and compose.__module__ == "seccompose.compose"  # type: ignore[attr-defined]
 
 
 def _assert_same(fast: Profile, general: Profile, names: Sequence[str]) -> None:
