@@ -16,6 +16,14 @@ checked before it is parsed, so no input can make seccompose use unbounded memor
   last one and a dropped ``deny`` is a silent hole;
 - **YAML**: safe tags only, and aliases may not expand a document past :data:`MAX_YAML_NODES` nodes.
 
+The integrations read through here too, each with its own size limit: the proxy's create bodies
+and the engine's answers (32 MiB: a body carries a ``--security-opt`` profile as a string), the
+agent's container state (1 MiB), ``listenerMetadata`` (1 MiB) and events lines (1 MiB). The
+runtime wrapper, which may not import ``json``, reads ``config.json`` (64 MiB), the engines'
+records (16 MiB), its own cache and the decision log through this layer's fast path,
+``seccompose.integrations._fastjson.parse``: ``json``'s C scanner, falling back here for the
+typed error, and pinned to :func:`parse_json` by tests/unit/test_fastjson.py.
+
 >>> parse_json(b'\xef\xbb\xbf{"a": [1, 2]}')
 {'a': [1, 2]}
 >>> parse_json('{"a": 1, "b": {"a": 2, "a": 3}}', source="p.json")
