@@ -133,10 +133,12 @@ class Event:
         Raises:
             FormatError: not an events record of a schema this version reads.
         """
+        from seccompose._reader import parse_json
+
         try:
-            doc = json.loads(line)
-        except ValueError:
-            raise FormatError("not a JSON line", location=location) from None
+            doc = parse_json(line, limit=_MAX_LINE)
+        except FormatError as exc:
+            raise FormatError(f"not a JSON line: {exc}", location=location) from None
         if not isinstance(doc, Mapping):
             raise FormatError("an event is a JSON object", location=location)
         return cls.from_dict(doc, location=location)

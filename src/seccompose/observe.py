@@ -247,10 +247,12 @@ class Metadata:
         """
         if len(text) > _MAX_METADATA:
             raise FormatError(f"listenerMetadata is over {_MAX_METADATA} bytes", location="listenerMetadata")
+        from seccompose._reader import parse_json
+
         try:
-            doc = json.loads(text)
-        except ValueError:
-            raise FormatError("listenerMetadata is not JSON", location="listenerMetadata") from None
+            doc = parse_json(text, limit=_MAX_METADATA)
+        except FormatError as exc:
+            raise FormatError(f"listenerMetadata is not JSON: {exc}", location="listenerMetadata") from None
         if not isinstance(doc, Mapping) or doc.get("seccompose") != METADATA_VERSION:
             raise FormatError(
                 f"listenerMetadata is not seccompose metadata version {METADATA_VERSION}", location="listenerMetadata"

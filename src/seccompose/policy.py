@@ -379,13 +379,23 @@ def load_policy(path: str | Path) -> Policy:
     """
     import hashlib
 
+    path = Path(path)
+    raw, doc = read_policy_document(path)
+    policy = Policy.from_dict(doc, source=str(path), base_dir=path.parent)
+    return replace(policy, digest="sha256:" + hashlib.sha256(raw).hexdigest())
+
+
+def read_policy_document(path: str | Path) -> tuple[bytes, Mapping[str, Any]]:
+    """Return a policy file's bytes and its parsed mapping, read under the policy size limit.
+
+    Raises:
+        FormatError: unreadable, over the limit, malformed, or not a mapping.
+    """
     from seccompose._reader import max_policy_bytes, parse_yaml, read_bytes
 
-    path = Path(path)
     limit = max_policy_bytes()
     raw = read_bytes(path, limit=limit, what="policy")
     doc = parse_yaml(raw, source=str(path), limit=limit)
     if not isinstance(doc, Mapping):
         raise InvalidProfileError("a policy must be a mapping", location="$", source=str(path))
-    policy = Policy.from_dict(doc, source=str(path), base_dir=path.parent)
-    return replace(policy, digest="sha256:" + hashlib.sha256(raw).hexdigest())
+    return raw, doc

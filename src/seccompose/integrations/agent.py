@@ -44,6 +44,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Final
 
+from seccompose._reader import parse_json
 from seccompose.actions import EPERM, errno_name
 from seccompose.arch import Arch, host_arch
 from seccompose.errors import FormatError, SeccomposeError
@@ -364,11 +365,12 @@ class Agent:
             if len(conn.data) > _STATE_LIMIT:
                 self._fail_conn(conn, f"container state over {_STATE_LIMIT} bytes")
                 return
+            error: FormatError | None = None
             if conn.data:
                 try:
-                    state = json.loads(conn.data)
-                except ValueError:
-                    state = None
+                    state = parse_json(bytes(conn.data), source="the container state", limit=_STATE_LIMIT)
+                except FormatError as exc:
+                    state, error = None, exc  # not whole yet (or never: the runtime's close then fails it)
                 if state is not None:
                     fds, conn.fds = conn.fds, []
                     self._end_conn(conn)
@@ -378,7 +380,8 @@ class Agent:
                 if not conn.data and not conn.fds:  # a probe (seccompose-runtime checking that the agent is up)
                     self._end_conn(conn)
                 else:
-                    self._fail_conn(conn, "the runtime closed the connection before sending a whole state")
+                    why = f": {error}" if error is not None else ""
+                    self._fail_conn(conn, f"the runtime closed the connection before sending a whole state{why}")
                 return
 
     def _fail_conn(self, conn: _Conn, why: str) -> None:

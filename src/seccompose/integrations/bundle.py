@@ -50,9 +50,7 @@ _MAX_RECORD = 16 << 20  # the daemon's records are small; a huge one is not Dock
 def _read_json(path: str) -> object:
     with open(path, "rb") as f:
         data = f.read(_MAX_RECORD + 1)
-    if len(data) > _MAX_RECORD:
-        raise ValueError(f"{path}: larger than {_MAX_RECORD} bytes")
-    return json.loads(data)
+    return json.parse(data, source=path, limit=_MAX_RECORD)
 
 
 def seccomp_request(value: str | None) -> tuple[str, str]:
@@ -134,7 +132,7 @@ def _podman_storage(bundle: str, container_id: str) -> dict[str, object]:
     for entry in entries if isinstance(entries, list) else ():
         if isinstance(entry, dict) and entry.get("id") == container_id:
             try:
-                meta = json.loads(str(entry.get("metadata") or "{}"))
+                meta = json.parse(str(entry.get("metadata") or "{}"), source=f"{index}: metadata", limit=_MAX_RECORD)
             except ValueError:
                 meta = {}
             return {
@@ -239,7 +237,8 @@ def _containerd_record(bundle: str, container_id: str) -> dict[str, object]:
             [ctr, "--address", address, "--namespace", namespace, "containers", "info", container_id],
             capture_output=True, timeout=10, check=False,
         )  # fmt: skip
-        record = json.loads(done.stdout) if done.returncode == 0 else {}
+        ok = done.returncode == 0
+        record = json.parse(done.stdout, source="ctr containers info", limit=_MAX_RECORD) if ok else {}
     except (OSError, ValueError, subprocess.TimeoutExpired):
         return {}
     return record if isinstance(record, dict) else {}

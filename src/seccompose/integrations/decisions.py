@@ -123,9 +123,9 @@ class DecisionLog:
                 if len(raw) > _MAX_LINE or not raw.strip():
                     continue
                 try:
-                    entry = json.loads(raw)
-                except ValueError:
-                    continue  # a line cut by a crash: the rest of the log is still good
+                    entry = json.parse(raw, source=self.path, limit=_MAX_LINE)
+                except ValueError:  # the reader layer's FormatError
+                    continue  # a line cut by a crash (or a hostile one): the rest of the log is still good
                 if not isinstance(entry, dict):
                     continue
                 who = entry.get("container") or {}

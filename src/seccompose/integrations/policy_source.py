@@ -135,12 +135,10 @@ class PolicySource:
             return None
         if policy.templates or "/" in policy.default:
             # Template files named in the kept copy are relative to the real file's folder.
-            import yaml
-
-            from seccompose.policy import Policy
+            from seccompose.policy import Policy, read_policy_document
 
             try:
-                doc = yaml.safe_load(kept.read_text(encoding="utf-8"))
+                _, doc = read_policy_document(kept)
                 again = Policy.from_dict(doc, source=str(self.path), base_dir=self.path.parent)
             except (SeccomposeError, OSError, ValueError):
                 return None

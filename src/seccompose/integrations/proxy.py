@@ -39,6 +39,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
+from seccompose._reader import parse_json
+
 if TYPE_CHECKING:
     from seccompose.decide import Decision, Facts
     from seccompose.integrations.decisions import DecisionLog
@@ -49,6 +51,8 @@ __all__ = ["PODMAN_DEFAULT_CAPABILITIES", "Proxy", "create_facts", "socket_path"
 _CREATE = re.compile(r"^(/v[0-9]+(\.[0-9]+)?)?/containers/create$")
 _MAX_HEAD = 64 << 10
 _MAX_CREATE_BODY = 32 << 20
+"""A create request's body (and the engine's answers the proxy reads): larger than a profile's 4 MiB, since it
+carries a --security-opt profile as a string besides the environment, labels and mounts."""
 _BUF = 256 << 10
 
 PODMAN_DEFAULT_CAPABILITIES = (
@@ -385,6 +389,8 @@ class Proxy:
             data = bytearray()
             while chunk := s.recv(_BUF):
                 data += chunk
+                if len(data) > _MAX_CREATE_BODY + _MAX_HEAD:
+                    raise ValueError(f"the engine's answer to GET {path} is larger than {_MAX_CREATE_BODY} bytes")
         head, _, body = bytes(data).partition(b"\r\n\r\n")
         if b"chunked" in head.lower():
             out, rest = bytearray(), body
@@ -396,7 +402,7 @@ class Proxy:
                 out += rest[:size]
                 rest = rest[size + 2 :]
             body = bytes(out)
-        doc = json.loads(body)
+        doc = parse_json(body, source=f"the engine's answer to GET {path}", limit=_MAX_CREATE_BODY)
         return doc if isinstance(doc, dict) else {}
 
     def engine(self) -> tuple[str, str | None, tuple[int, int] | None]:
@@ -429,10 +435,9 @@ class Proxy:
         """Return (the body to send or None to refuse, the decision, a refusal message)."""
         from seccompose.decide import decide, on_error
 
-        try:
-            doc = json.loads(body or b"{}")
-        except ValueError:
-            return body, None, ""  # not ours to judge: the engine answers a malformed body itself
+        # Through the one reader (a typed FormatError, which the server answers with 400 and goes on serving):
+        # a body forwarded undecided would start a container with whatever it asks for, e.g. seccomp=unconfined.
+        doc = parse_json(body or b"{}", source="the create request's body", limit=_MAX_CREATE_BODY)
         if not isinstance(doc, dict):
             return body, None, ""
         engine, runtime, kernel = self.engine()
@@ -693,7 +698,8 @@ class Proxy:
             client.sendall(rraw + body)
         container_id = ""
         with contextlib.suppress(ValueError, AttributeError):
-            container_id = str(json.loads(body).get("Id", ""))
+            answer = parse_json(body, source="the engine's answer to create", limit=_MAX_CREATE_BODY)
+            container_id = str(answer.get("Id", ""))
         if container_id:
             self._record(decision, container_id)
 

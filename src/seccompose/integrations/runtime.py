@@ -57,6 +57,9 @@ _GLOBAL_VALUE = frozenset(
 # create's and run's options that take a value.
 _CREATE_VALUE = frozenset(("--bundle", "-b", "--console-socket", "--pid-file", "--preserve-fds", "--config", "-f"))
 _MAX_CONFIG = 64 << 20
+"""config.json (the engine's; runc sets no limit): env, mounts and annotations can be large."""
+_MAX_STATE = _MAX_CONFIG
+"""The wrapper's own cached summaries and decisions (a decision holds its profile): one over it is a cache miss."""
 _CACHE_SCHEMA = "1"
 
 
@@ -170,9 +173,7 @@ def _which(name: str) -> str:
 def _read_config(path: str) -> dict[str, object]:
     with open(path, "rb") as f:
         data = f.read(_MAX_CONFIG + 1)
-    if len(data) > _MAX_CONFIG:
-        raise ValueError(f"{path} is larger than {_MAX_CONFIG} bytes")
-    doc = json.loads(data)
+    doc = json.parse(data, source=path, limit=_MAX_CONFIG)  # a typed error refuses the container
     if not isinstance(doc, dict):
         raise TypeError(f"{path} is not a JSON object")
     return doc
@@ -273,14 +274,14 @@ class _Wrapper:
             with open(self.policy_path, "rb") as f:
                 digest = "sha256:" + _sha256(f.read()).hexdigest()
             with open(self._summary_path(digest), "rb") as f:
-                summary = json.loads(f.read())
+                summary = json.parse(f.read(_MAX_STATE + 1), limit=_MAX_STATE)
             for path, size, mtime in summary.get("files", []):
                 st = os.stat(path)
                 if (st.st_size, st.st_mtime_ns) != (size, mtime):
                     return None
             key = self._cache_key(digest, summary, facts)
             with open(os.path.join(self.state, f"decision-{key}.json"), "rb") as f:
-                entry = json.loads(f.read())
+                entry = json.parse(f.read(_MAX_STATE + 1), limit=_MAX_STATE)
         except (OSError, ValueError, KeyError, TypeError):
             return None
         record = entry["record"]
@@ -465,7 +466,7 @@ class _Wrapper:
             linux = config.setdefault("linux", {})
             if not isinstance(linux, dict):
                 raise _RefusedError(f"{config_path}: 'linux' is not an object")
-            linux["seccomp"] = json.loads(seccomp)
+            linux["seccomp"] = json.parse(seccomp, limit=_MAX_CONFIG)
             _write_config(config_path, config)
         try:
             from seccompose.integrations.decisions import DecisionLog
