@@ -33,6 +33,8 @@ libseccomp missing)
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add the command's arguments."""
+    from seccompose._commands.compose import start_check_args
+
     parser.add_argument(
         "profile", metavar="PROFILE", help="a profile file (JSON), '-' for stdin, or a shipped template name"
     )
@@ -78,18 +80,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "runc 1.1, crun) or tree (libseccomp's binary tree above 32 rules: runc >= 1.2); "
         "default: what the runc on PATH builds, else tree",
     )
-    parser.add_argument(
-        "--runtime",
-        default="runc",
-        metavar="runc|crun|runc,crun|none",
-        help="the OCI runtime that starts the container: a problem when the profile refuses a syscall it makes "
+    start_check_args(
+        parser,
+        runtime_help="the OCI runtime that starts the container: a problem when the profile refuses a syscall it makes "
         "after loading the filter (default: runc, as Docker; none: do not check)",
-    )
-    parser.add_argument(
-        "--no-new-privileges",
-        choices=("true", "false"),
-        default="false",
-        help="the container's noNewPrivileges (default: false, as docker run, podman run and Kubernetes)",
     )
     parser.add_argument("--format", choices=("text", "json"), default="text")
 

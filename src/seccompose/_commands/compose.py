@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 from seccompose.errors import SeccomposeError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from seccompose.arch import Arch
     from seccompose.caps import Capability
     from seccompose.compose import ErrnoPolicy
@@ -22,13 +24,16 @@ __all__ = [
     "HELP",
     "IN_POLICY_MODE",
     "ContainerArgs",
+    "capability_args",
     "caps_from_args",
     "configure",
     "container_args",
     "run",
+    "run_to_output",
     "runtime_args",
     "runtime_from_args",
     "split_list",
+    "start_check_args",
     "write_output",
 ]
 
@@ -100,6 +105,27 @@ def runtime_args(parser: argparse.ArgumentParser, *, what: str = "add the syscal
     )
 
 
+def start_check_args(parser: argparse.ArgumentParser, *, runtime_help: str) -> None:
+    """Add ``--runtime`` (default runc) and ``--no-new-privileges``: the runtime whose start-up a check reads.
+
+    Not :func:`runtime_args`: that one adds the runtimes' syscalls to a composition (default: runc and crun).
+    """
+    parser.add_argument("--runtime", default="runc", metavar="runc|crun|runc,crun|none", help=runtime_help)
+    parser.add_argument(
+        "--no-new-privileges",
+        choices=("true", "false"),
+        default="false",
+        help="the container's noNewPrivileges (default: false, as docker run, podman run and Kubernetes)",
+    )
+
+
+def capability_args(parser: argparse.ArgumentParser, *, caps_help: str) -> None:
+    """Add ``--caps``, ``--cap-add`` and ``--cap-drop``, as ``docker run`` takes them (read by caps_from_args)."""
+    parser.add_argument("--caps", metavar="LIST|none", action="append", help=caps_help)
+    parser.add_argument("--cap-add", metavar="CAP", action="append", default=[], help="add a capability (ALL: all)")
+    parser.add_argument("--cap-drop", metavar="CAP", action="append", default=[], help="drop a capability (ALL: all)")
+
+
 def runtime_from_args(args: argparse.Namespace) -> tuple[str | None, bool]:
     """Return the runtimes (None: no base set) and noNewPrivileges the flags give, checking the names."""
     from seccompose.runtime import parse_runtimes
@@ -121,14 +147,7 @@ def container_args(parser: argparse.ArgumentParser) -> None:
         "run beside it)",
     )
     parser.add_argument("--arch", metavar="ARCH", help="host architecture: x86_64, aarch64, x86 (default: this host)")
-    parser.add_argument(
-        "--caps",
-        metavar="LIST|none",
-        action="append",
-        help="the container's whole capability set, comma-separated (default: Docker's 14)",
-    )
-    parser.add_argument("--cap-add", metavar="CAP", action="append", default=[], help="add a capability (ALL: all)")
-    parser.add_argument("--cap-drop", metavar="CAP", action="append", default=[], help="drop a capability (ALL: all)")
+    capability_args(parser, caps_help="the container's whole capability set, comma-separated (default: Docker's 14)")
     parser.add_argument("--allow", metavar="SYSCALL", action="append", default=[], help="allow syscalls")
     parser.add_argument(
         "--deny",
@@ -243,6 +262,22 @@ def write_output(text: str, output: str | None) -> None:
     from seccompose._writer import write_text
 
     write_text(output or "-", text + "\n")
+
+
+def run_to_output(args: argparse.Namespace, run: Callable[[argparse.Namespace], int]) -> int:
+    """Return ``run(args)``; what it prints goes to ``-o FILE`` when given (atomically, as :func:`write_output`)."""
+    if not args.output or args.output == "-":
+        return run(args)
+    import contextlib
+    import io
+
+    from seccompose._writer import write_text
+
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        code = run(args)
+    write_text(args.output, buffer.getvalue())
+    return code
 
 
 Use = Literal["applies", "refused"]

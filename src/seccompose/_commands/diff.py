@@ -36,7 +36,7 @@ exit status: 0 the profiles load the same way (no looser), 1 they differ (looser
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add diff's arguments."""
-    from seccompose._commands.compose import runtime_args
+    from seccompose._commands.compose import capability_args, runtime_args
 
     parser.add_argument("a", metavar="A", help="the old profile: a file or a template name")
     parser.add_argument("b", metavar="B", nargs="?", help="the new profile: a file or a template name")
@@ -47,14 +47,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "a file, e.g. default) refuses for the same container, argument conditions included",
     )
     parser.add_argument("--arch", metavar="ARCH", help="host architecture: compare only its ABIs (default: all)")
-    parser.add_argument(
-        "--caps",
-        metavar="LIST|none",
-        action="append",
-        help="the container's capabilities, for templates and conditional profiles (default: Docker's 14)",
+    capability_args(
+        parser, caps_help="the container's capabilities, for templates and conditional profiles (default: Docker's 14)"
     )
-    parser.add_argument("--cap-add", metavar="CAP", action="append", default=[], help="add a capability (ALL: all)")
-    parser.add_argument("--cap-drop", metavar="CAP", action="append", default=[], help="drop a capability (ALL: all)")
     runtime_args(parser, what="when composing template names, add the syscalls")
     parser.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
     parser.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")

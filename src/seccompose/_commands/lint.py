@@ -28,6 +28,8 @@ exit status: 0 clean, 1 errors found (or warnings with --strict), 2 error readin
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add lint's arguments."""
+    from seccompose._commands.compose import start_check_args
+
     parser.add_argument("profile", nargs="?", metavar="PROFILE", help="a profile file, '-' for stdin, or a template")
     parser.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
     parser.add_argument(
@@ -45,18 +47,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "repeatable; what it ignores is a warning (default: the engines installed here, else the newest Docker)",
     )
     parser.add_argument("--ignore", metavar="ID", action="append", default=[], help="do not report this rule")
-    parser.add_argument(
-        "--runtime",
-        default="runc",
-        metavar="runc|crun|runc,crun|none",
-        help="the OCI runtime that starts the container: report the syscalls it makes after loading the "
+    start_check_args(
+        parser,
+        runtime_help="the OCI runtime that starts the container: report the syscalls it makes after loading the "
         "filter that the profile refuses (default: runc, as Docker; none: do not check)",
-    )
-    parser.add_argument(
-        "--no-new-privileges",
-        choices=("true", "false"),
-        default="false",
-        help="the container's noNewPrivileges (default: false, as docker run, podman run and Kubernetes)",
     )
     parser.add_argument("--list-rules", action="store_true", help="list the rules and exit")
     parser.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import sys
 from typing import TYPE_CHECKING, Any
@@ -96,15 +94,9 @@ def _lookup(text: str, arch_text: str | None) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Run the command, writing to ``-o FILE`` when given."""
-    if args.output and args.output != "-":
-        from seccompose._writer import write_text
+    from seccompose._commands.compose import run_to_output
 
-        buffer = io.StringIO()
-        with contextlib.redirect_stdout(buffer):
-            code = _run(args)
-        write_text(args.output, buffer.getvalue())
-        return code
-    return _run(args)
+    return run_to_output(args, _run)
 
 
 def _run(args: argparse.Namespace) -> int:
