@@ -356,7 +356,12 @@ def _policy_id(policy: Policy) -> str:
 
 
 def _refuse(policy: Policy, facts: Facts, reason: str) -> Decision:
-    return Decision(facts, "refuse", reason=reason, policy=_policy_id(policy), mode=policy.mode)
+    return _without_profile(policy, facts, "refuse", reason)
+
+
+def _without_profile(policy: Policy, facts: Facts, action: Action, reason: str) -> Decision:
+    """A decision that composes nothing (refuse, keep, unconfined): its reason, the policy and its mode."""
+    return Decision(facts, action, reason=reason, policy=_policy_id(policy), mode=policy.mode)
 
 
 def decide(policy: Policy, facts: Facts) -> Decision:
@@ -385,12 +390,8 @@ run it without one (the policy composes it) or set explicit_profile: respect
                 "the container asks for seccomp=unconfined and the policy says unconfined: refuse; "
                 "drop the option (the policy composes a profile) or set unconfined: allow",
             )
-        return Decision(
-            facts,
-            "unconfined",
-            reason="the user asked for seccomp=unconfined and the policy says unconfined: allow",
-            policy=_policy_id(policy),
-            mode=policy.mode,
+        return _without_profile(
+            policy, facts, "unconfined", "the user asked for seccomp=unconfined and the policy says unconfined: allow"
         )
     if facts.seccomp == "profile":
         if policy.explicit_profile == "refuse":
@@ -401,12 +402,8 @@ run it without one (the policy composes it) or set explicit_profile: respect
                 "run it without one (the policy composes it) or set explicit_profile: respect",
             )
         if policy.explicit_profile == "respect":
-            return Decision(
-                facts,
-                "keep",
-                reason="the user's own profile, kept: the policy says explicit_profile: respect",
-                policy=_policy_id(policy),
-                mode=policy.mode,
+            return _without_profile(
+                policy, facts, "keep", "the user's own profile, kept: the policy says explicit_profile: respect"
             )
     elif facts.privileged:
         if policy.privileged == "refuse":
@@ -417,12 +414,11 @@ run it without one (the policy composes it) or set explicit_profile: respect
                 "drop --privileged (add the capabilities it needs) or set privileged: confine",
             )
         if policy.privileged == "allow":
-            return Decision(
+            return _without_profile(
+                policy,
                 facts,
                 "keep",
-                reason="a privileged container keeps what the engine gives it: the policy says privileged: allow",
-                policy=_policy_id(policy),
-                mode=policy.mode,
+                "a privileged container keeps what the engine gives it: the policy says privileged: allow",
             )
     return _compose(policy, facts)
 
