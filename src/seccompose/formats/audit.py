@@ -119,32 +119,16 @@ _MAX_LINE: Final = 1 << 16
 
 def _lines(stream: BinaryIO, progress: Callable[[int], None] | None, *, text_only: bool) -> Iterator[bytes]:
     """The lines of a stream, read in bounded blocks; over-long lines dropped, binary data refused."""
+    from seccompose.formats._blocks import read_blocks
+
+    for block in read_blocks(stream, progress, _BLOCK, max_line=_MAX_LINE, binary=_binary, text_only=text_only):
+        yield from (line for line in block[1:-1].split(b"\n") if len(line) <= _MAX_LINE)
+
+
+def _binary(offset: int) -> Exception:
     from seccompose.errors import FormatError
 
-    rest = b""
-    skipping = False
-    offset = 0
-    while True:
-        data = stream.read(_BLOCK)
-        if not data:
-            break
-        nul = data.find(b"\0") if text_only else -1
-        if nul >= 0:
-            raise FormatError(f"a NUL byte at byte {offset + nul:,}: this is binary data, not an audit log")
-        offset += len(data)
-        if progress is not None:
-            progress(len(data))
-        lines = (rest + data).split(b"\n")
-        rest = lines.pop()
-        if skipping and lines:
-            lines = lines[1:]  # the end of the line being dropped
-            skipping = False
-        if not skipping:
-            yield from (line for line in lines if len(line) <= _MAX_LINE)
-        if len(rest) > _MAX_LINE:
-            rest, skipping = b"", True
-    if rest and not skipping:
-        yield rest
+    return FormatError(f"a NUL byte at byte {offset:,}: this is binary data, not an audit log")
 
 
 def count_file(

@@ -306,42 +306,14 @@ def _encode(line: str | bytes) -> bytes:
 def _blocks(
     stream: BinaryIO, progress: Callable[[int], None] | None, size: int, *, text_only: bool = False
 ) -> Iterator[bytes]:
-    r"""Yield ``b"\n" + whole lines`` blocks of a binary stream.
+    r"""Yield ``b"\n" + whole lines`` blocks of a binary stream (:func:`~seccompose.formats._blocks.read_blocks`).
 
     A line longer than ``_MAX_LINE`` (strace abbreviates arguments to 32 bytes unless
-    told otherwise) is dropped whole, so memory stays bounded and its middle is never
-    read as the start of a line. `_spans` cuts a mapped file into the same blocks.
+    told otherwise) is dropped whole. `_spans` cuts a mapped file into the same blocks.
     """
-    rest = b""
-    skipping = False
-    offset = 0
-    while True:
-        data = stream.read(size)
-        if not data:
-            break
-        nul = data.find(b"\0") if text_only else -1
-        if nul >= 0:
-            raise _binary(offset + nul)
-        offset += len(data)
-        if progress is not None:
-            progress(len(data))
-        if skipping:
-            first = data.find(b"\n")
-            if first < 0:
-                continue
-            data = data[first + 1 :]
-            skipping = False
-        cut = data.rfind(b"\n")
-        if cut < 0:
-            rest += data
-            if len(rest) > _MAX_LINE:
-                rest = b""
-                skipping = True
-            continue
-        yield b"\n" + rest + data[: cut + 1]
-        rest = data[cut + 1 :]
-    if rest and not skipping:
-        yield b"\n" + rest + b"\n"
+    from seccompose.formats._blocks import read_blocks
+
+    return read_blocks(stream, progress, size, max_line=_MAX_LINE, binary=_binary, text_only=text_only)
 
 
 class _Span(NamedTuple):
