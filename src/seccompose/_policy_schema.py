@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from seccompose.formats.oci import _rule
+from seccompose.formats.oci import rule_from_dict
 
 __all__ = ["PolicyDocument"]
 
@@ -123,7 +123,7 @@ class RuleModel(_Model):
     @classmethod
     def _oci_rules(cls, value: tuple[dict[str, Any], ...]) -> tuple[dict[str, Any], ...]:
         for i, raw in enumerate(value):
-            _rule(raw, f"rules[{i}]")
+            rule_from_dict(raw, f"rules[{i}]")
         return value
 
 

@@ -286,7 +286,7 @@ def _pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
     return obj
 
 
-def _int(literal: str) -> int | float:
+def _json_int(literal: str) -> int | float:
     if len(literal) > MAX_INT_DIGITS:
         raise _LongNumber(len(literal.lstrip("-")))
     if literal == "-0":
@@ -301,7 +301,7 @@ def _constant(name: str) -> Any:  # noqa: ANN401 - json hook signature
 
 
 _SURROGATE = re.compile(r"\\u[dD][89abcdefABCDEF]")
-_JSON = json.JSONDecoder(object_pairs_hook=_pairs, parse_int=_int, parse_constant=_constant)
+_JSON = json.JSONDecoder(object_pairs_hook=_pairs, parse_int=_json_int, parse_constant=_constant)
 
 
 def parse_json(data: bytes | str, *, source: str | None = None, limit: int | None = None) -> Any:  # noqa: ANN401

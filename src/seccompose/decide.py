@@ -337,7 +337,7 @@ class Decision:
         }
 
 
-def _describe(scope: Scope) -> str:
+def _scope_text(scope: Scope) -> str:
     parts = []
     if scope.images:
         parts.append("images " + ", ".join(scope.images))
@@ -466,7 +466,7 @@ def _compose(policy: Policy, facts: Facts) -> Decision:
         profile=profile,
         template=template,
         image_glob=glob,
-        rules=tuple(AppliedRule(r.name, _describe(r.scope), r.allow, r.deny) for r in applied),
+        rules=tuple(AppliedRule(r.name, _scope_text(r.scope), r.allow, r.deny) for r in applied),
         mode=policy.mode,
         reason=why,
         warnings=profile.warnings,

@@ -286,7 +286,7 @@ class _Decoder:
                 raise self.fail(f"number {_number(raw)}", "uint", path)
             return raw
         if kind == "kernel":
-            return _kernel(raw, self.engine, path)
+            return _decode_kernel_version(raw, self.engine, path)
         tag, inner = kind
         if tag == "ptr":
             return self.value(raw, inner, path)
@@ -360,7 +360,7 @@ def _go_type(kind: Any) -> str:  # noqa: ANN401
     }.get(keys, "seccomp.Filter" if "caps" in keys else "seccomp.Syscall" if "action" in keys else "seccomp.Seccomp")
 
 
-def _kernel(raw: object, engine: Engine, path: str) -> tuple[int, int]:
+def _decode_kernel_version(raw: object, engine: Engine, path: str) -> tuple[int, int]:
     """Moby's KernelVersion.UnmarshalJSON: a string "X.Y" of two 8-bit numbers, not 0.0; "" is 0.0."""
     shown = f'"{raw}"' if isinstance(raw, str) else _json_kind(raw)
     bad = EngineRefusedError(engine, f'invalid kernel version: {shown}, expected "<kernel>.<major>"', location=path)

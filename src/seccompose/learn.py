@@ -519,7 +519,7 @@ class _EventTally:
     @classmethod
     def of(cls, events: Iterable[Event], image: str, modes: Sequence[str]) -> _EventTally:
         from seccompose.events import EventFilter
-        from seccompose.formats.oci import _rule
+        from seccompose.formats.oci import rule_from_dict as _rule
 
         keep = EventFilter(image=image)
         tally = cls()

@@ -327,7 +327,7 @@ class Policy:
 
 def _from_document(doc: PolicyDocument, *, source: str, base_dir: Path | None) -> Policy:
     """The policy a validated document describes (template paths relative to ``base_dir``)."""
-    from seccompose.formats.oci import _rule
+    from seccompose.formats.oci import rule_from_dict
 
     def where(name: str) -> str:
         looks_like_file = "/" in name or name.endswith(".json")
@@ -341,7 +341,7 @@ def _from_document(doc: PolicyDocument, *, source: str, base_dir: Path | None) -
                 r.allow,
                 r.deny,
                 Scope(r.scope.images, tuple(sorted(r.scope.labels.items())), r.scope.names, r.scope.namespaces),
-                tuple(_rule(raw, f"rules[{i}]") for i, raw in enumerate(r.rules)),
+                tuple(rule_from_dict(raw, f"rules[{i}]") for i, raw in enumerate(r.rules)),
                 r.deny_exact,
             )
             for r in doc.rules

@@ -288,7 +288,7 @@ def _strings(raw: Mapping[str, Any], key: str, location: str) -> list[str]:
 
 
 def _template(doc: Mapping[str, Any], source: str) -> Template:
-    from seccompose.formats.oci import _rule
+    from seccompose.formats.oci import rule_from_dict as _rule
 
     if not isinstance(doc, Mapping):
         raise InvalidProfileError("a template must be a JSON object", location="$", source=source or None)

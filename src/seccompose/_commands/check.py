@@ -107,7 +107,7 @@ def _runc_layout() -> Layout:
     return "tree"
 
 
-def _read(spec: str, arch: Arch) -> tuple[Any, str]:
+def _read_document(spec: str, arch: Arch) -> tuple[Any, str]:
     from seccompose._reader import read_json, resolve
 
     if resolve(spec) == "name":  # a shipped template: what a default Docker container gets from it
@@ -161,7 +161,7 @@ def run(args: argparse.Namespace) -> int:
     from seccompose.errors import ProbeError
 
     arch = Arch.parse(args.arch, location="--arch") if args.arch else host_arch()
-    document, source = _read(args.profile, arch)
+    document, source = _read_document(args.profile, arch)
     oci, warnings = _as_the_engine(document, args.engine, arch)
     oci = extract_seccomp(oci, arch=arch, source=source)
     runtime, nnp = runtime_from_args(args)

@@ -52,7 +52,7 @@ def _host(args: argparse.Namespace, profile: Profile | None = None) -> Arch:
     return (profile.arch if profile is not None else None) or host_arch()
 
 
-def _read(spec: str, args: argparse.Namespace) -> tuple[Profile, object, Template | None]:
+def _read_profile(spec: str, args: argparse.Namespace) -> tuple[Profile, object, Template | None]:
     """A profile file (or template) as the runtime gets it, its JSON document and its template."""
     from seccompose._commands.compose import caps_from_args, runtime_from_args
     from seccompose._inputs import kind_of, read_document, read_profile
@@ -90,10 +90,10 @@ def run(args: argparse.Namespace) -> int:
     caps = None
     kernel = None
     if target is not None and not is_syscall:
-        profile, _, _ = _read(target, args)
+        profile, _, _ = _read_profile(target, args)
         source = target
     elif args.profile:
-        profile, document, template = _read(args.profile, args)
+        profile, document, template = _read_profile(args.profile, args)
         source = args.profile
     else:
         container = ContainerArgs.from_namespace(args)

@@ -52,7 +52,7 @@ def _abi(text: str | None) -> Arch:
     return arch
 
 
-def _describe(name: str) -> dict[str, Any]:
+def _syscall_entry(name: str) -> dict[str, Any]:
     from seccompose.caps import load_capability_map
     from seccompose.categories import category_of, group_of
     from seccompose.syscalls import TABLED_ARCHES, table
@@ -102,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     """Print the answer; 0 on success."""
     if args.syscall:
-        entry = _describe(_lookup(args.syscall, args.arch))
+        entry = _syscall_entry(_lookup(args.syscall, args.arch))
         _print_one(entry, args.format)
         return 0
     if args.category == "list":

@@ -31,7 +31,7 @@ from seccompose.errors import (
 from seccompose.profile import Flag, Profile
 from seccompose.rules import Arg, Operator, Rule
 
-__all__ = ["dumps", "from_dict", "loads", "rule_to_dict", "to_dict"]
+__all__ = ["dumps", "from_dict", "loads", "rule_from_dict", "rule_to_dict", "to_dict"]
 
 _OCI_ARCH = {a.oci: a for a in Arch}
 _FLAGS = {f.value: f for f in Flag}
@@ -303,7 +303,16 @@ def _args(raw: object, location: str) -> tuple[Arg, ...]:
     return tuple(out)
 
 
-def _rule(raw: object, location: str) -> Rule:
+def rule_from_dict(raw: object, location: str) -> Rule:
+    """Return the rule an OCI ``syscalls[]`` entry holds (the inverse of :func:`rule_to_dict`).
+
+    Raises:
+        InvalidProfileError: not an OCI rule; the message names ``location``.
+
+    >>> rule = rule_from_dict({"names": ["read"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}, "syscalls[0]")
+    >>> rule_to_dict(rule)
+    {'names': ['read'], 'action': 'SCMP_ACT_ERRNO', 'errnoRet': 1}
+    """
     _type(raw, dict, "a syscall rule", location)
     assert isinstance(raw, dict)  # noqa: S101 - narrowed for mypy; _type raised otherwise
     unknown = set(raw) - {"names", "action", "errnoRet", "args"}
@@ -416,7 +425,7 @@ def _from_dict(doc: object, prefix: str) -> Profile:
             _type(doc[key], str, key, f"{prefix}{key}")
     raw_rules = doc.get("syscalls") or []
     _type(raw_rules, list, "syscalls", f"{prefix}syscalls")
-    rules = tuple(_rule(r, f"{prefix}syscalls[{i}]") for i, r in enumerate(raw_rules))
+    rules = tuple(rule_from_dict(r, f"{prefix}syscalls[{i}]") for i, r in enumerate(raw_rules))
     return Profile(
         action,
         errno,

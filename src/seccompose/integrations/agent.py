@@ -416,7 +416,7 @@ class Agent:
         _close_fds(fds)
         inner = state.get("state") if isinstance(state.get("state"), dict) else {}
         assert isinstance(inner, dict)  # noqa: S101 - narrowed above
-        pid = _int(state.get("pid")) or _int(inner.get("pid"))
+        pid = _positive_int(state.get("pid")) or _positive_int(inner.get("pid"))
         cid = str(inner.get("id") or f"pid-{pid}")
         container = self._containers.get(cid)
         if container is None:
@@ -466,7 +466,8 @@ class Agent:
             if value:
                 info[key] = value
         mode: Mode = "enforce" if unknown else (meta.mode or self.mode)
-        container = _Container(cid, meta, mode, info, _int(inner.get("pid")) or pid, str(inner.get("bundle", "")))
+        init_pid = _positive_int(inner.get("pid")) or pid
+        container = _Container(cid, meta, mode, info, init_pid, str(inner.get("bundle", "")))
         container.unknown = unknown
         return container
 
@@ -740,7 +741,7 @@ def _first(mapping: dict[str, Any], keys: tuple[str, ...]) -> str:
     return ""
 
 
-def _int(value: object) -> int:
+def _positive_int(value: object) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
 
 

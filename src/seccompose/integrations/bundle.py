@@ -68,7 +68,7 @@ def seccomp_request(value: str | None) -> tuple[str, str]:
     return "profile", "sha256:" + hashlib.sha256(value.encode()).hexdigest()
 
 
-def _base(config: dict[str, object], container_id: str) -> dict[str, object]:
+def _config_facts(config: dict[str, object], container_id: str) -> dict[str, object]:
     process = config.get("process")
     process = process if isinstance(process, dict) else {}
     caps = process.get("capabilities")
@@ -149,7 +149,7 @@ def facts_from_config(config: dict[str, object], *, bundle: str, container_id: s
     Capabilities are the bounding set the runtime will grant; the engine is recognised by
     what it wrote (see the module docstring).
     """
-    raw = _base(config, container_id)
+    raw = _config_facts(config, container_id)
     annotations: dict[str, object] = raw.pop("_annotations")  # type: ignore[assignment]
     text = {str(k): str(v) for k, v in annotations.items()}
     if any(k.startswith(_CRI) for k in text):

@@ -521,7 +521,7 @@ class Proxy:
             )
         return decision
 
-    def _store(self) -> DecisionLog:
+    def _decision_log(self) -> DecisionLog:
         from seccompose.integrations.decisions import DecisionLog
 
         return self.log or DecisionLog(os.path.join(self.state_dir, "profiles.jsonl"))
@@ -530,13 +530,13 @@ class Proxy:
         import hashlib
 
         digest = "sha256:" + hashlib.sha256(text.encode()).hexdigest()
-        self._store().keep_profile(digest, text)
-        return self._store().profile_path(digest)
+        self._decision_log().keep_profile(digest, text)
+        return self._decision_log().profile_path(digest)
 
     def _profile_file(self, decision: Decision) -> str:
         digest = decision.digest
         assert digest is not None  # noqa: S101 - an apply decision has a profile
-        store = self._store()
+        store = self._decision_log()
         store.keep_profile(digest, decision.seccomp_json())
         return store.profile_path(digest)
 

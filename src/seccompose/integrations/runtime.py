@@ -198,7 +198,7 @@ def _write_config(path: str, doc: dict[str, object]) -> None:
     os.replace(tmp, path)
 
 
-def _kernel() -> str:
+def _host_kernel() -> str:
     release = os.uname().release
     major, _, rest = release.partition(".")
     minor = "".join(c for c in rest.split(".")[0].split("-")[0] if c.isdigit())
@@ -440,7 +440,7 @@ class _Wrapper:
         raw.update(
             arch=os.uname().machine,
             runtime=base if base in ("runc", "crun") else None,
-            kernel=_kernel(),
+            kernel=_host_kernel(),
             route="runtime",
         )
         facts = _facts_dict(raw)
