@@ -12,33 +12,20 @@ suite does, with the image the suite runs (``tools/images.py``).
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import shlex
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
+
+from tests._tools import tool
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = [ROOT / "README.md", ROOT / "docs" / "howto" / "runtimes.md"]
 
 
-def _tool(name: str) -> ModuleType:
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, ROOT / "tools" / f"{name}.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-SERVERS = _tool("record_templates").SERVERS
-IMAGES = _tool("images")
+SERVERS = tool("record_templates").SERVERS
+IMAGES = tool("images")
 
 
 def _commands(page: Path) -> list[list[str]]:

@@ -21,7 +21,6 @@ Must run as root, like ``tools/record_templates.py`` (it takes the same ports an
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import re
@@ -50,16 +49,6 @@ IMAGE_PORTS = {
 """The port each official image's server listens on (what ``ready`` says; ``--ready port:N`` overrides)."""
 
 _LINE = re.compile(rb"^(\d+)\s+(\d+\.\d+)\s+([a-z_][a-z0-9_]*)\(")
-
-
-def _recipes() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("record_templates", ROOT / "tools" / "record_templates.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["record_templates"] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def calls(trace: Path) -> Iterator[tuple[float, str]]:
@@ -161,7 +150,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--work", type=Path, default=Path("/tmp/seccompose-record-phases"))
     parser.add_argument("--table", action="store_true", help="only print the steady-state table of the templates")
     args = parser.parse_args(argv)
-    recipes = _recipes()
+    import record_templates as recipes  # beside this script (tools/ leads sys.path)
+
     names = args.names or list(recipes.SERVERS)
     if args.table:
         # every shipped template with a phase: those tools/record_images.py recorded from images too

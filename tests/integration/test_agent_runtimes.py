@@ -12,7 +12,6 @@ and when it dies mid-stream (notified calls fail with ENOSYS; nothing hangs).
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import json
 import os
 import platform
@@ -25,10 +24,10 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
+from tests._tools import tool
 
 from seccompose import Arch, compose
 from seccompose.caps import DOCKER_DEFAULT_CAPABILITIES
@@ -37,19 +36,7 @@ from seccompose.observe import observe
 
 pytestmark = pytest.mark.integration
 
-TOOLS = Path(__file__).resolve().parents[2] / "tools"
-
-
-def _tool(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, TOOLS / f"{name}.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-bundles = _tool("make_bundle")
+bundles = tool("make_bundle")
 
 
 def _why_not(runtime: str) -> str | None:

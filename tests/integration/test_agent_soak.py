@@ -19,7 +19,6 @@ otherwise empty root, on the host's network (their recipes' ports, under the sha
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import json
 import os
 import pwd
@@ -28,17 +27,16 @@ import shutil
 import signal
 import struct
 import subprocess
-import sys
 import tempfile
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
+from tests._tools import tool
 from tests.integration.test_agent_runtimes import AgentProcess, bundle, bundles, cid
 
 from seccompose import Arch, compose
@@ -184,17 +182,7 @@ def test_fifty_containers_at_once(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- real servers
 
 
-def _recipes() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("record_templates", ROOT / "tools" / "record_templates.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["record_templates"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-RECIPES = _recipes()
+RECIPES = tool("record_templates")
 
 
 class ServerContainers:

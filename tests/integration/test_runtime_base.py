@@ -7,7 +7,6 @@ compares it with the data. Both take seconds.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import platform
@@ -15,9 +14,9 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
+from tests._tools import tool
 
 from seccompose.arch import Arch
 from seccompose.runtime import RUNTIMES, runtime_base, runtime_provenance
@@ -26,16 +25,6 @@ from seccompose.syscalls import table
 ROOT = Path(__file__).resolve().parents[2]
 TOOL = ROOT / "tools" / "measure_runtime_base.py"
 DATA = ROOT / "data" / "runtime"
-
-
-def _load(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, TOOL.parent / f"{name}.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses resolve annotations through sys.modules
-    spec.loader.exec_module(module)
-    return module
 
 
 def _why_not() -> str | None:
@@ -132,12 +121,8 @@ def test_full_measurement_matches_the_shipped_data() -> None:
 @pytest.mark.integration
 @needs_runtimes
 def test_window_parser_on_a_real_trace(tmp_path: Path) -> None:
-    sys.path.insert(0, str(TOOL.parent))  # measure_runtime_base imports make_bundle from its folder
-    try:
-        make_bundle = _load("make_bundle")
-        measure_runtime_base = _load("measure_runtime_base")
-    finally:
-        sys.path.remove(str(TOOL.parent))
+    make_bundle = tool("make_bundle")
+    measure_runtime_base = tool("measure_runtime_base")
     permissive = {"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["acct"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38}]}
     make_bundle.make_bundle(tmp_path, args=["/exit42"], seccomp=permissive)
     trace = tmp_path / "trace.txt"

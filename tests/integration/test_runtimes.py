@@ -8,7 +8,6 @@ container (while the same profile without the base set does not).
 from __future__ import annotations
 
 import errno
-import importlib.util
 import json
 import os
 import platform
@@ -17,10 +16,10 @@ import subprocess
 import tempfile
 import uuid
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
+from tests._tools import tool
 
 from seccompose.arch import Arch
 
@@ -28,20 +27,10 @@ pytestmark = pytest.mark.integration
 
 pytest.importorskip("pyseccomp", reason="the 'check' extra (pyseccomp + libseccomp.so.2) is not installed")
 
-TOOLS = Path(__file__).resolve().parents[2] / "tools"
 ABIS = ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"]
 
 
-def _tool(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, TOOLS / f"{name}.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-bundle_tool = _tool("make_bundle")
+bundle_tool = tool("make_bundle")
 
 
 def _why_not(runtime: str) -> str | None:

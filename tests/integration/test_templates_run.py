@@ -16,7 +16,6 @@ servers from ``.ci/apt-packages``, binutils (to build the probe), and seccomp.
 from __future__ import annotations
 
 import errno
-import importlib.util
 import json
 import os
 import shutil
@@ -24,10 +23,10 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
+from tests._tools import tool
 
 from seccompose import Arch, compose
 from seccompose.arch import host_arch
@@ -40,19 +39,7 @@ pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _tool(name: str) -> ModuleType:
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, ROOT / "tools" / f"{name}.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses resolve annotations through sys.modules
-    spec.loader.exec_module(module)
-    return module
-
-
-RECIPES = _tool("record_templates")
+RECIPES = tool("record_templates")
 NAMES = sorted(RECIPES.SERVERS)
 CLIENTS = (
     "ab", "curl", "redis-benchmark", "redis-cli", "memcslap", "memcstat", "memcflush", "mariadb", "mariadb-slap", "squidclient",
@@ -107,7 +94,7 @@ def probes(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
         pytest.skip(f"the probe is x86_64 assembly; this host is {host_arch().value}")
     if shutil.which("as") is None or shutil.which("ld") is None:
         pytest.skip("binutils (as, ld) is needed to build the probe; apt-get install binutils")
-    built: tuple[Path, Path] = _tool("syscall_probe").build(tmp_path_factory.mktemp("probe"))
+    built: tuple[Path, Path] = tool("syscall_probe").build(tmp_path_factory.mktemp("probe"))
     return built
 
 
@@ -246,10 +233,10 @@ def test_no_user_namespace_without_cap_sys_admin_by_the_static_program(name: str
 @pytest.mark.parametrize("name", NAMES)
 def test_no_user_namespace_without_cap_sys_admin_under_runc(name: str, nnp: bool, probes: tuple[Path, Path], tmp_path: Path) -> None:
     """The same under runc, with Docker's default capabilities, the template composed with default options."""
-    engines = _tool("engines")
+    engines = tool("engines")
     if _seccomp_reason() or engines.missing("runc"):
         pytest.skip(_seccomp_reason() or "runc is not installed (apt-get install runc)")
-    bundle = _tool("make_bundle")
+    bundle = tool("make_bundle")
     rootfs = bundle.make_bundle(tmp_path / "rootfs-bundle", args=["/exit42"]) / "rootfs"
     shutil.copy(probes[0], rootfs / "probe")
     profile = to_dict(compose(name, arch=Arch.X86_64))

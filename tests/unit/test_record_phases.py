@@ -2,25 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
-from types import ModuleType
 
-TOOLS = Path(__file__).resolve().parents[2] / "tools"
+from tests._tools import tool
 
-
-def _tool() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("record_phases", TOOLS / "record_phases.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["record_phases"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-phases = _tool()
+phases = tool("record_phases")
 
 SERVER = """\
 100 1700000000.000100 execve("/usr/bin/redis-server", ["redis-server"], 0x7ffd /* 3 vars */) = 0
