@@ -27,7 +27,6 @@ import contextlib
 import http.server
 import json
 import os
-import re
 import shlex
 import signal
 import subprocess
@@ -39,6 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, Self
 
+from _client_output import output_problem
 from image_recipes import CLIENT_IMAGE, ORIGIN_PORT, Recipe, Step, site
 
 TOOLS = Path(__file__).resolve().parent
@@ -93,34 +93,6 @@ def _docker(
 
 def _text(done: subprocess.CompletedProcess[bytes]) -> str:
     return (done.stdout + done.stderr).decode(errors="replace")
-
-
-# --------------------------------------------------------------------------- checks of client output
-
-_ERRORS = re.compile(r"\b(error|fail(ed|ure)?|could not)\b", re.IGNORECASE)
-
-
-def output_problem(argv: Sequence[str], out: str) -> str | None:
-    """Why a client that exited 0 still failed, from its output (ab and the benchmarks report errors in text)."""
-    tool = Path(argv[0]).name
-    if tool == "ab":
-        if not re.search(r"Failed requests:\s+0\b", out) or "Non-2xx responses" in out:
-            return "ab saw failed or non-2xx requests"
-        done = re.search(r"Complete requests:\s+(\d+)", out)
-        html = re.search(r"HTML transferred:\s+(\d+) bytes", out)
-        if not (done and html) or int(done[1]) == 0 or int(html[1]) == 0:
-            return "ab completed no request, or got no body"
-        # ab takes the first response's length as the norm; a server that sends headers and then no
-        # body passes its length check, so the bytes must add up (unless -l: pages of varying length).
-        size = re.search(r"Document Length:\s+(\d+) bytes", out)
-        if "-l" not in argv and (not size or int(html[1]) != int(size[1]) * int(done[1])):
-            return "ab got short bodies"
-    elif tool == "pgbench":
-        if "number of failed transactions" in out and not re.search(r"number of failed transactions: 0\b", out):
-            return "pgbench saw failed transactions"
-    elif tool in ("redis-benchmark", "memcslap", "memcstat", "memcflush") and _ERRORS.search(out):
-        return f"{tool} reported an error"
-    return None
 
 
 # --------------------------------------------------------------------------- helpers around the legs

@@ -31,7 +31,6 @@ import fcntl
 import http.server
 import json
 import os
-import re
 import shlex
 import shutil
 import signal
@@ -44,6 +43,8 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from _client_output import output_problem
 
 ROOT = Path(__file__).resolve().parent.parent
 BACKEND_PORT = 28120
@@ -710,37 +711,13 @@ PROXIED = {"haproxy", "squid"}
 # --------------------------------------------------------------------------- a session
 
 
-_ERRORS = re.compile(r"\b(error|fail(ed|ure)?|could not)\b", re.IGNORECASE)
-
-
-def _output_problem(cmd: Sequence[str], out: str) -> str | None:
-    """Why a client that exited 0 still failed, from its output (ab, benchmarks report errors in text)."""
-    tool = Path(cmd[0]).name
-    if tool == "ab":
-        if not re.search(r"Failed requests:\s+0\b", out) or "Non-2xx responses" in out:
-            return "ab saw failed or non-2xx requests"
-        # ab takes the first response's length as the norm: a server that sends headers
-        # and then fails to send bodies (sendfile denied) passes its length check.
-        size = re.search(r"Document Length:\s+(\d+) bytes", out)
-        done = re.search(r"Complete requests:\s+(\d+)", out)
-        html = re.search(r"HTML transferred:\s+(\d+) bytes", out)
-        if not (size and done and html) or int(size[1]) == 0 or int(html[1]) != int(size[1]) * int(done[1]):
-            return "ab got empty or short bodies"
-    elif tool == "pgbench":
-        if "number of failed transactions" in out and not re.search(r"number of failed transactions: 0\b", out):
-            return "pgbench saw failed transactions"
-    elif tool in ("redis-benchmark", "redis-cli", "memcslap", "memcstat", "memcflush") and _ERRORS.search(out):
-        return f"{tool} reported an error"
-    return None
-
-
 def _run(cmd: Sequence[str], work: Path, timeout: float) -> None:
     try:
         done = subprocess.run(list(cmd), cwd=work, capture_output=True, timeout=timeout, check=False)
     except subprocess.TimeoutExpired:
         raise RuntimeError(f"workload step timed out after {timeout}s: {shlex.join(cmd)}") from None
     out = (done.stdout + done.stderr).decode(errors="replace")
-    problem = f"exit {done.returncode}" if done.returncode != 0 else _output_problem(cmd, out)
+    problem = f"exit {done.returncode}" if done.returncode != 0 else output_problem(cmd, out)
     if problem:
         raise RuntimeError(f"workload step failed ({problem}): {shlex.join(cmd)}\n{out[-2000:]}")
 

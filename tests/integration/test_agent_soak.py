@@ -257,7 +257,7 @@ def _client(pid: int, cmd: list[str], work: Path) -> str:
     done = subprocess.run(["nsenter", f"--net=/proc/{pid}/ns/net", *cmd], cwd=work, capture_output=True,
                           timeout=300, check=False)
     out = (done.stdout + done.stderr).decode(errors="replace")
-    problem = f"exit {done.returncode}" if done.returncode != 0 else RECIPES._output_problem(cmd, out)
+    problem = f"exit {done.returncode}" if done.returncode != 0 else RECIPES.output_problem(cmd, out)
     assert not problem, f"{shlex.join(cmd)}: {problem}\n{out[-1500:]}"
     return out
 
