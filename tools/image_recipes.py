@@ -29,6 +29,21 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from _server_files import (
+    haproxy_cfg,
+    lighttpd_conf,
+    mariadb_slap,
+    memcached_load,
+    memcached_stats,
+    nginx_server,
+    postgres_load,
+    redis_bench,
+    site,
+    squid_conf,
+)
+from _server_files import http_load as _http_argvs
+from _server_files import write as _write
+
 ORIGIN_PORT = 28499
 """A plain HTTP origin (a thread of the test process) for the proxies and caches."""
 
@@ -164,32 +179,9 @@ def _official(name: str) -> tuple[str, ...]:
 # --------------------------------------------------------------------------- shared content
 
 
-def _write(path: Path, text: str, mode: int = 0o644) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    path.chmod(mode)
-
-
-def site(work: Path) -> None:
-    """A small static site in ``work/html``: an index page, a 1 MB file (sendfile), a text file (gzip)."""
-    html = work / "html"
-    _write(html / "index.html", "<html><body><h1>seccompose</h1></body></html>\n")
-    _write(html / "big.bin", "x" * (1 << 20))
-    _write(html / "words.txt", "lorem ipsum dolor sit amet\n" * 2000)
-    (html).chmod(0o755)
-
-
 def http_load(port: int, *, proxy: int | None = None, n: int = 2000, prefix: str = "") -> tuple[Step, ...]:
     """ab and curl against a static site (through ``proxy`` when given)."""
-    url = f"http://127.0.0.1:{ORIGIN_PORT if proxy else port}/{prefix}"
-    via = ("-X", f"127.0.0.1:{proxy}") if proxy else ()
-    curl_via = ("--proxy", f"http://127.0.0.1:{proxy}") if proxy else ()
-    return (
-        client("ab", "-q", "-n", str(n), "-c", "8", "-k", *via, url + "index.html"),
-        client("ab", "-q", "-n", str(n // 10), "-c", "4", *via, url + "big.bin"),
-        client("curl", "-fsS", "-o", "/dev/null", *curl_via, "-H", "Accept-Encoding: gzip", url + "words.txt"),
-        client("curl", "-sS", "-o", "/dev/null", *curl_via, url + "missing"),
-    )
+    return tuple(client(*argv) for argv in _http_argvs(port, origin=ORIGIN_PORT, proxy=proxy, n=n, prefix=prefix))
 
 
 # --------------------------------------------------------------------------- the twenty images
@@ -197,20 +189,9 @@ def http_load(port: int, *, proxy: int | None = None, n: int = 2000, prefix: str
 
 def _nginx_files(work: Path) -> None:
     site(work)
-    _write(
-        work / "templates" / "default.conf.template",
-        """server {
-    listen ${NGINX_PORT};
-    server_name localhost;
-    root /usr/share/nginx/html;
-    sendfile on;
-    tcp_nopush on;
-    gzip on;
-    gzip_types text/plain;
-    location / { index index.html; }
-}
-""",
-    )
+    # the entrypoint fills in NGINX_PORT (envsubst)
+    conf = nginx_server(listen="${NGINX_PORT}", root="/usr/share/nginx/html", indent="    ")
+    _write(work / "templates" / "default.conf.template", conf)
 
 
 NGINX = Recipe(
@@ -250,8 +231,7 @@ REDIS = Recipe(
     args=("redis-server", "--port", "28404", "--appendonly", "yes"),
     volumes=(Volume("/data"),),
     workload=(
-        client("redis-benchmark", "-p", "28404", "-q", "-n", "10000", "-c", "10"),
-        client("redis-benchmark", "-p", "28404", "-q", "-n", "10000", "-P", "16", "-t", "set,get,lpush,incr"),
+        *(client(*argv) for argv in redis_bench(28404)),
         client("redis-cli", "-p", "28404", "SET", "seccompose:kept", "across-restarts", expect="OK"),
         client("redis-cli", "-p", "28404", "BGSAVE"),
         client("sh", "-c", "sleep 1"),
@@ -299,19 +279,7 @@ POSTGRES = Recipe(
     mounts=(Mount("initdb", "/docker-entrypoint-initdb.d"),),
     volumes=(Volume("/var/lib/postgresql/data"),),
     workload=(
-        _pg("pgbench", "-q", "-i", "-s", "2", "app"),
-        _pg("pgbench", "-c", "4", "-j", "2", "-t", "300", "app"),
-        _pg(
-            "psql",
-            "-q",
-            "-c",
-            "CHECKPOINT",
-            "-c",
-            "VACUUM ANALYZE",
-            "-c",
-            "CREATE INDEX ON pgbench_history (aid)",
-            "app",
-        ),
+        *(_pg(*argv) for argv in postgres_load("app")),
         _pg("psql", "-q", "-c", "INSERT INTO notes (body) VALUES ('written by the workload')", "app"),
     ),
     admin=(
@@ -335,19 +303,10 @@ MEMCACHED = Recipe(
     port=28412,
     args=("-p", "28412", "-U", "0", "-t", "4", "-m", "64"),
     workload=(
-        client("memcslap", "--servers=127.0.0.1:28412", "--concurrency=4", "--execute-number=5000", "--test=set"),
-        client("memcslap", "--servers=127.0.0.1:28412", "--concurrency=4", "--execute-number=5000", "--test=get"),
-        client("memcslap", "--servers=127.0.0.1:28412", "--binary", "--concurrency=2", "--execute-number=2000"),
-        client("memcstat", "--servers=127.0.0.1:28412"),
-        client("memcflush", "--servers=127.0.0.1:28412"),
+        *(client(*argv) for argv in memcached_load(28412)),
     ),
     admin=(
-        # The image has no memcached client: bash's /dev/tcp, as its usual healthcheck does.
-        exec_(
-            "bash",
-            "-c",
-            'exec 3<>/dev/tcp/127.0.0.1/28412 && printf "stats\\r\\nquit\\r\\n" >&3 && grep -q "^STAT pid" <&3',
-        ),
+        exec_(*memcached_stats(28412)),
     ),
     caps=(),
 )
@@ -391,21 +350,7 @@ MARIADB = Recipe(
     mounts=(Mount("initdb", "/docker-entrypoint-initdb.d"),),
     volumes=(Volume("/var/lib/mysql"),),
     workload=(
-        client(
-            "mariadb-slap",
-            "--protocol=tcp",
-            "-h",
-            "127.0.0.1",
-            "-P",
-            "28416",
-            "-uroot",
-            "-pseccompose",
-            "--concurrency=4",
-            "--iterations=2",
-            "--auto-generate-sql",
-            "--number-of-queries=1000",
-            "--auto-generate-sql-add-autoincrement",
-        ),
+        client(*mariadb_slap(28416, "-uroot", "-pseccompose")),
         _maria(
             "-e",
             "CREATE TABLE IF NOT EXISTS k (id INT PRIMARY KEY, v TEXT); REPLACE INTO k VALUES (1, REPEAT('x', 5000));"
@@ -471,24 +416,7 @@ HTTPD = Recipe(
 
 
 def _haproxy_files(work: Path) -> None:
-    _write(
-        work / "haproxy.cfg",
-        f"""global
-  stats socket /var/lib/haproxy/admin.sock mode 600 level admin
-defaults
-  mode http
-  timeout connect 2s
-  timeout client 10s
-  timeout server 10s
-frontend fe
-  bind 127.0.0.1:28424
-  http-request return status 200 content-type text/plain string ok if {{ path /healthz }}
-  default_backend be
-backend be
-  balance roundrobin
-  server s1 127.0.0.1:{ORIGIN_PORT} check inter 1s
-""",
-    )
+    _write(work / "haproxy.cfg", haproxy_cfg(port=28424, origin=ORIGIN_PORT, stats_socket="/var/lib/haproxy/admin.sock"))
 
 
 HAPROXY = Recipe(
@@ -533,23 +461,15 @@ HAPROXY = Recipe(
 
 
 def _squid_files(work: Path) -> None:
-    _write(
-        work / "squid.conf",
-        """http_port 28428
-visible_hostname localhost
-cache_dir ufs /var/spool/squid 64 16 64
-cache_mem 16 MB
-coredump_dir /var/spool/squid
-access_log daemon:/var/log/squid/access.log squid
-cache_log /var/log/squid/cache.log
-cache_store_log stdio:/var/log/squid/store.log
-pinger_enable off
-shutdown_lifetime 1 seconds
-acl localnet src 127.0.0.0/8
-http_access allow localnet
-http_access deny all
-""",
-    )
+    lines = [
+        "cache_dir ufs /var/spool/squid 64 16 64",
+        "cache_mem 16 MB",
+        "coredump_dir /var/spool/squid",
+        "access_log daemon:/var/log/squid/access.log squid",
+        "cache_log /var/log/squid/cache.log",
+        "cache_store_log stdio:/var/log/squid/store.log",
+    ]
+    _write(work / "squid.conf", squid_conf(http_port="28428", lines=lines))
 
 
 SQUID = Recipe(
@@ -587,24 +507,9 @@ SQUID = Recipe(
 
 def _lighttpd_files(work: Path) -> None:
     site(work)
-    _write(
-        work / "lighttpd.conf",
-        """server.document-root = "/var/www/html"
-server.port = 28432
-server.bind = "127.0.0.1"
-server.pid-file = "/run/lighttpd.pid"
-server.errorlog = "/var/log/lighttpd/error.log"
-server.username = "www-data"
-server.groupname = "www-data"
-server.modules = ("mod_deflate", "mod_accesslog")
-accesslog.filename = "/var/log/lighttpd/access.log"
-deflate.cache-dir = "/var/cache/lighttpd/compress/"
-deflate.mimetypes = ("text/plain", "text/html")
-deflate.allowed-encodings = ("gzip")
-index-file.names = ("index.html")
-mimetype.assign = (".html" => "text/html", ".txt" => "text/plain", ".bin" => "application/octet-stream")
-""",
-    )
+    conf = lighttpd_conf(root="/var/www/html", port=28432, run="/run", logs="/var/log/lighttpd",
+                         cache="/var/cache/lighttpd/compress/")  # fmt: skip
+    _write(work / "lighttpd.conf", conf)
 
 
 LIGHTTPD = Recipe(

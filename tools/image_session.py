@@ -39,7 +39,8 @@ from pathlib import Path
 from typing import Any, Protocol, Self
 
 from _client_output import output_problem
-from image_recipes import CLIENT_IMAGE, ORIGIN_PORT, Recipe, Step, site
+from _server_files import site
+from image_recipes import CLIENT_IMAGE, ORIGIN_PORT, Recipe, Step
 
 TOOLS = Path(__file__).resolve().parent
 WORKLOADS = TOOLS / "workloads"

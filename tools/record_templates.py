@@ -45,6 +45,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from _client_output import output_problem
+from _server_files import (
+    gunicorn_app,
+    haproxy_cfg,
+    http_load,
+    lighttpd_conf,
+    mariadb_slap,
+    memcached_load,
+    memcached_stats,
+    nginx_server,
+    postgres_load,
+    redis_bench,
+    squid_conf,
+)
+from _server_files import site as _site
+from _server_files import write as _write
 
 ROOT = Path(__file__).resolve().parent.parent
 BACKEND_PORT = 28120
@@ -96,35 +111,13 @@ class Server:
 # --------------------------------------------------------------------------- helpers
 
 
-def _write(path: Path, text: str, mode: int = 0o644) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    path.chmod(mode)
-
-
 def _chown(path: Path, user: str) -> None:
     for p in [path, *path.rglob("*")]:
         shutil.chown(p, user, user)
 
 
-def _site(work: Path) -> None:
-    """A small static site: an index page, a 1 MB file (sendfile), a text file (gzip)."""
-    html = work / "html"
-    _write(html / "index.html", "<html><body><h1>seccompose</h1></body></html>\n")
-    _write(html / "big.bin", "x" * (1 << 20))
-    _write(html / "words.txt", "lorem ipsum dolor sit amet\n" * 2000)
-
-
 def _http(port: int, *, proxy: int | None = None, n: int = 2000) -> list[list[str]]:
-    url = f"http://127.0.0.1:{BACKEND_PORT if proxy else port}/"
-    via = ["-X", f"127.0.0.1:{proxy}"] if proxy else []
-    curl_via = ["--proxy", f"http://127.0.0.1:{proxy}"] if proxy else []
-    return [
-        ["ab", "-q", "-n", str(n), "-c", "8", "-k", *via, url + "index.html"],
-        ["ab", "-q", "-n", str(n // 10), "-c", "4", *via, url + "big.bin"],
-        ["curl", "-fsS", "-o", "/dev/null", *curl_via, "-H", "Accept-Encoding: gzip", url + "words.txt"],
-        ["curl", "-sS", "-o", "/dev/null", *curl_via, url + "missing"],
-    ]
+    return http_load(port, origin=BACKEND_PORT, proxy=proxy, n=n)
 
 
 @contextlib.contextmanager
@@ -201,8 +194,8 @@ http {{
   access_log {work}/access.log;
   client_body_temp_path {work}/body; proxy_temp_path {work}/proxy; fastcgi_temp_path {work}/fastcgi;
   uwsgi_temp_path {work}/uwsgi; scgi_temp_path {work}/scgi;
-  sendfile on; tcp_nopush on; keepalive_timeout 5; gzip on; gzip_types text/plain;
-  server {{ listen 127.0.0.1:28101; root {work}/html; location / {{ index index.html; }} }}
+  keepalive_timeout 5;
+  {nginx_server(listen="127.0.0.1:28101", root=f"{work}/html")}
 }}
 """,
     )
@@ -291,88 +284,33 @@ def _apachectl(work: Path) -> str:
 
 
 def _haproxy_prepare(work: Path) -> None:
-    _write(
-        work / "haproxy.cfg",
-        f"""global
-  user haproxy
-  group haproxy
-  pidfile {work}/haproxy.pid
-  stats socket {work}/admin.sock mode 600 level admin
-defaults
-  mode http
-  timeout connect 2s
-  timeout client 10s
-  timeout server 10s
-frontend fe
-  bind 127.0.0.1:28107
-  http-request return status 200 content-type text/plain string ok if {{ path /healthz }}
-  default_backend be
-backend be
-  balance roundrobin
-  server s1 127.0.0.1:{BACKEND_PORT} check inter 1s
-""",
-    )
+    cfg = haproxy_cfg(port=28107, origin=BACKEND_PORT, stats_socket=f"{work}/admin.sock",
+                      global_lines=("user haproxy", "group haproxy", f"pidfile {work}/haproxy.pid"))  # fmt: skip
+    _write(work / "haproxy.cfg", cfg)
 
 
 def _squid_prepare(work: Path) -> None:
-    _write(
-        work / "squid.conf",
-        f"""http_port 127.0.0.1:28108
-visible_hostname localhost
-pid_filename {work}/squid.pid
-cache_log {work}/cache.log
-access_log stdio:{work}/access.log
-cache_store_log none
-coredump_dir {work}
-cache_effective_user proxy
-cache_mem 16 MB
-pinger_enable off
-shutdown_lifetime 1 seconds
-acl localnet src 127.0.0.0/8
-http_access allow localnet
-http_access deny all
-""",
-    )
+    lines = [
+        f"pid_filename {work}/squid.pid",
+        f"cache_log {work}/cache.log",
+        f"access_log stdio:{work}/access.log",
+        "cache_store_log none",
+        f"coredump_dir {work}",
+        "cache_effective_user proxy",
+        "cache_mem 16 MB",
+    ]
+    _write(work / "squid.conf", squid_conf(http_port="127.0.0.1:28108", lines=lines))
     _chown(work, "proxy")
 
 
 def _lighttpd_prepare(work: Path) -> None:
     _site(work)
-    _write(
-        work / "lighttpd.conf",
-        f"""server.document-root = "{work}/html"
-server.port = 28109
-server.bind = "127.0.0.1"
-server.pid-file = "{work}/lighttpd.pid"
-server.errorlog = "{work}/error.log"
-server.username = "www-data"
-server.groupname = "www-data"
-server.modules = ("mod_deflate", "mod_accesslog")
-accesslog.filename = "{work}/access.log"
-deflate.mimetypes = ("text/plain", "text/html")
-deflate.allowed-encodings = ("gzip")
-index-file.names = ("index.html")
-mimetype.assign = (".html" => "text/html", ".txt" => "text/plain", ".bin" => "application/octet-stream")
-""",
-    )
+    _write(work / "lighttpd.conf", lighttpd_conf(root=f"{work}/html", port=28109, run=str(work), logs=str(work)))
     _chown(work, "www-data")  # lighttpd opens its logs after dropping to www-data
 
 
 def _gunicorn_prepare(work: Path) -> None:
-    _write(
-        work / "app.py",
-        '''import json
-
-
-def app(environ, start_response):
-    """A small WSGI app: echoes the path and the request body size as JSON."""
-    size = int(environ.get("CONTENT_LENGTH") or 0)
-    body = environ["wsgi.input"].read(size) if size else b""
-    out = json.dumps({"path": environ["PATH_INFO"], "received": len(body)}).encode()
-    start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(out)))])
-    return [out]
-''',
-    )
+    gunicorn_app(work)
     _chown(work, "www-data")
 
 
@@ -408,8 +346,7 @@ SERVERS: dict[str, Server] = {
             prepare=_redis_prepare,
             argv=lambda w: ["/usr/bin/redis-server", f"{w}/redis.conf"],
             workload=lambda _w: [
-                ["redis-benchmark", "-p", "28102", "-q", "-n", "10000", "-c", "10"],
-                ["redis-benchmark", "-p", "28102", "-q", "-n", "10000", "-P", "16", "-t", "set,get,lpush,incr"],
+                *redis_bench(28102),
                 _redis_cli("BGSAVE"),
                 ["sh", "-c", "sleep 1"],
                 _redis_cli("BGREWRITEAOF"),
@@ -441,19 +378,7 @@ SERVERS: dict[str, Server] = {
                 "listen_addresses=127.0.0.1",
             ],
             workload=lambda _w: [
-                _pg("pgbench", "-q", "-i", "-s", "2", "postgres"),
-                _pg("pgbench", "-c", "4", "-j", "2", "-t", "300", "postgres"),
-                _pg(
-                    "psql",
-                    "-q",
-                    "-c",
-                    "CHECKPOINT",
-                    "-c",
-                    "VACUUM ANALYZE",
-                    "-c",
-                    "CREATE INDEX ON pgbench_history (aid)",
-                    "postgres",
-                ),
+                *(_pg(*argv) for argv in postgres_load("postgres")),
             ],
             after_reload=lambda _w: [_pg("pgbench", "-c", "2", "-t", "100", "-S", "postgres")],
             reload_signal=signal.SIGHUP,
@@ -487,21 +412,11 @@ SERVERS: dict[str, Server] = {
                 "-t",
                 "4",
             ],
-            workload=lambda _w: [
-                ["memcslap", "--servers=127.0.0.1:28104", "--concurrency=4", "--execute-number=5000", "--test=set"],
-                ["memcslap", "--servers=127.0.0.1:28104", "--concurrency=4", "--execute-number=5000", "--test=get"],
-                ["memcslap", "--servers=127.0.0.1:28104", "--binary", "--concurrency=2", "--execute-number=2000"],
-                ["memcstat", "--servers=127.0.0.1:28104"],
-            ],
-            after_reload=lambda _w: [["memcflush", "--servers=127.0.0.1:28104"]],
+            workload=lambda _w: memcached_load(28104)[:-1],
+            after_reload=lambda _w: memcached_load(28104)[-1:],  # the flush
             reload_signal=None,
             admin=lambda _w: [
-                # The image has no memcached client: bash's /dev/tcp, as its usual healthcheck does.
-                [
-                    "bash",
-                    "-c",
-                    'exec 3<>/dev/tcp/127.0.0.1/28104 && printf "stats\\r\\nquit\\r\\n" >&3 && grep -q "^STAT pid" <&3',
-                ],
+                memcached_stats(28104),
             ],
             caps=("SETUID", "SETGID"),
             description="memcached with 4 threads under memcslap (text and binary protocol), stats, flush",
@@ -536,20 +451,7 @@ SERVERS: dict[str, Server] = {
                 "--skip-name-resolve",
             ],
             workload=lambda _w: [
-                [
-                    "mariadb-slap",
-                    "--protocol=tcp",
-                    "-h",
-                    "127.0.0.1",
-                    "-P",
-                    "28105",
-                    "-uroot",
-                    "--concurrency=4",
-                    "--iterations=2",
-                    "--auto-generate-sql",
-                    "--number-of-queries=1000",
-                    "--auto-generate-sql-add-autoincrement",
-                ],
+                mariadb_slap(28105, "-uroot"),
                 _maria(
                     "-e",
                     "CREATE DATABASE IF NOT EXISTS t; CREATE TABLE IF NOT EXISTS t.k (id INT PRIMARY KEY, v TEXT);"
