@@ -142,28 +142,16 @@ def run_child(oci: dict[str, Any], sock: Path | None, work: Callable[[], bytes])
     return bytes(data[8 : 8 + size])
 
 
-def _round_trips(count: int) -> Callable[[], bytes]:
+def _timed_calls(nr: int, count: int) -> Callable[[], bytes]:
+    """``count`` calls of syscall ``nr``, each timed (ns): getppid's trips to the agent, getpid's allowed calls."""
+
     def work() -> bytes:  # pragma: no cover - runs in the child
         syscall = _LIBC.syscall
         clock = time.perf_counter_ns
         out = array.array("q")
         for _ in range(count):
             t0 = clock()
-            syscall(NR_GETPPID)
-            out.append(clock() - t0)
-        return out.tobytes()
-
-    return work
-
-
-def _allowed_calls(count: int) -> Callable[[], bytes]:
-    def work() -> bytes:  # pragma: no cover - runs in the child
-        syscall = _LIBC.syscall
-        clock = time.perf_counter_ns
-        out = array.array("q")
-        for _ in range(count):
-            t0 = clock()
-            syscall(NR_GETPID)
+            syscall(nr)
             out.append(clock() - t0)
         return out.tobytes()
 
@@ -223,9 +211,9 @@ def measure(*, quick: bool) -> dict[str, float]:
     trips, sustained, rounds, repeats = (2_000, 20_000, 20_000, 4) if quick else (50_000, 300_000, 200_000, 10)
     with agent() as (sock, _proc):
         unobserved, observed = profiles(sock)
-        raw = run_child(observed, sock, _round_trips(trips))
+        raw = run_child(observed, sock, _timed_calls(NR_GETPPID, trips))
         rt = [v / 1000 for v in array.array("q", raw)]
-        allowed = [v / 1000 for v in array.array("q", run_child(observed, sock, _allowed_calls(trips)))]
+        allowed = [v / 1000 for v in array.array("q", run_child(observed, sock, _timed_calls(NR_GETPID, trips)))]
         elapsed, refused = struct.unpack("<dQ", run_child(observed, sock, _sustained(sustained)))
         _drained(sock.parent / "events.jsonl")  # the agent's sink has written everything: an idle agent
         times: dict[str, list[float]] = {"observed": [], "unobserved": []}
