@@ -62,7 +62,30 @@ def missing(*tools: str) -> list[str]:
     return [t for t in tools if not (Path(t).exists() if t.startswith("/") else shutil.which(t))]
 
 
-class PrivateDocker:
+class _Client:
+    """What both engines' clients share: a command's argv (``cmd``) run with the engine's ``env``."""
+
+    @property
+    def env(self) -> dict[str, str]:
+        """The environment the engine's client needs."""
+        raise NotImplementedError
+
+    def cmd(self, *args: str) -> list[str]:
+        """Return the argv of a client command (run it with ``env=self.env``)."""
+        raise NotImplementedError
+
+    def run(self, *args: str, input: bytes | None = None, timeout: float = 600) -> subprocess.CompletedProcess[bytes]:  # noqa: A002 - subprocess's name
+        """Run a client command against this engine."""
+        return subprocess.run(
+            self.cmd(*args), input=input, capture_output=True, env=self.env, timeout=timeout, check=False
+        )
+
+    def popen(self, *args: str, **kwargs: Any) -> subprocess.Popen[bytes]:
+        """Start a client command against this engine."""
+        return subprocess.Popen(self.cmd(*args), env=self.env, **kwargs)
+
+
+class PrivateDocker(_Client):
     """A dockerd of its own under ``root`` (short path!), started by ``start`` and stopped by ``stop``.
 
     ``runtimes`` adds OCI runtimes by name -> path (``docker run --runtime NAME``), as
@@ -126,16 +149,6 @@ class PrivateDocker:
         """Return the argv of a docker client command (run it with ``env=self.env``)."""
         return [DOCKER, *args]
 
-    def run(self, *args: str, input: bytes | None = None, timeout: float = 600) -> subprocess.CompletedProcess[bytes]:  # noqa: A002 - subprocess's name
-        """Run a docker client command against this daemon."""
-        return subprocess.run(
-            self.cmd(*args), input=input, capture_output=True, env=self.env, timeout=timeout, check=False
-        )
-
-    def popen(self, *args: str, **kwargs: Any) -> subprocess.Popen[bytes]:
-        """Start a docker client command against this daemon."""
-        return subprocess.Popen(self.cmd(*args), env=self.env, **kwargs)
-
     def versions(self) -> dict[str, str]:
         """Return the versions of the engine, containerd and runc as the daemon reports them."""
         out = self.run("version", "--format", "{{json .Server}}", timeout=30).stdout
@@ -172,7 +185,7 @@ class PrivateDocker:
         self.stop()
 
 
-class PrivatePodman:
+class PrivatePodman(_Client):
     """podman with storage and configuration of its own under ``root``, in a private mount namespace."""
 
     name = "podman"
@@ -220,16 +233,6 @@ class PrivatePodman:
         """Return the argv of a podman command (run it with ``env=self.env``)."""
         assert self.holder is not None, "start() first"
         return ["nsenter", "-t", str(self.holder.pid), "-m", PODMAN, *args]
-
-    def run(self, *args: str, input: bytes | None = None, timeout: float = 600) -> subprocess.CompletedProcess[bytes]:  # noqa: A002 - subprocess's name
-        """Run a podman command with this storage."""
-        return subprocess.run(
-            self.cmd(*args), input=input, capture_output=True, env=self.env, timeout=timeout, check=False
-        )
-
-    def popen(self, *args: str, **kwargs: Any) -> subprocess.Popen[bytes]:
-        """Start a podman command with this storage."""
-        return subprocess.Popen(self.cmd(*args), env=self.env, **kwargs)
 
     def versions(self) -> dict[str, str]:
         """Return podman's, crun's and conmon's versions."""
