@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 from tests._tools import tool
+from tests.integration._engines import stop_process, wait_for_socket
 
 engines = tool("engines")
 images = tool("images")
@@ -96,10 +97,7 @@ def setup() -> Iterator[Setup]:
             stdout=subprocess.DEVNULL, stderr=err,
         )  # fmt: skip
         err.close()
-        for _ in range(400):
-            if proxy_sock.exists() or proxy.poll() is not None:
-                break
-            time.sleep(0.05)
+        wait_for_socket(proxy_sock, proxy, tries=400)
         if proxy.poll() is not None:
             pytest.fail(f"seccompose proxy exited: {(root / 'proxy.err').read_text()[-800:]}")
         probe, _probe32 = tool("syscall_probe").build(root / "probe")
@@ -107,12 +105,7 @@ def setup() -> Iterator[Setup]:
         yield Setup(engine, f"unix://{proxy_sock}", proxy_log, probe.parent, root)
     finally:
         if proxy is not None:
-            proxy.terminate()
-            try:
-                proxy.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                proxy.kill()
-                proxy.wait()
+            stop_process(proxy, 60)
         engine.stop()
         shutil.rmtree(root, ignore_errors=True)
 

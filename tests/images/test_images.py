@@ -37,6 +37,7 @@ from seccompose.arch import Arch
 from seccompose.loader import template_names
 from seccompose.syscalls import table
 from tests.images.conftest import TIMINGS, Setup, recipes, session_tools
+from tests.integration._engines import last_decision
 
 pytestmark = [pytest.mark.integration, pytest.mark.images]
 
@@ -77,14 +78,6 @@ def _refusals(profile: Path) -> tuple[list[tuple[Any, int]], str]:
     return steps, outside
 
 
-def _decision(log: Path, container_id: str) -> dict[str, Any]:
-    for line in reversed(log.read_text().splitlines()):
-        entry: dict[str, Any] = json.loads(line)
-        if entry["container"]["id"] == container_id:
-            return entry
-    pytest.fail(f"the proxy logged no decision for {container_id}")
-
-
 @pytest.mark.parametrize("name", NAMES)
 def test_image_starts_restarts_and_serves_under_its_template(name: str, setup: Setup, tmp_path: Path) -> None:
     recipe = recipes.recipe(name)
@@ -98,7 +91,7 @@ def test_image_starts_restarts_and_serves_under_its_template(name: str, setup: S
             first = life.leg("first", options=["--security-opt", f"seccomp={profile}"], extra=refusals)
             # 2. restart on the same volumes, no flag: the proxy composes the template for the image
             restart = life.leg("restart", workload=recipe.restart, extra=refusals[2:], through_proxy=True)
-            entry = _decision(setup.proxy_log, restart.id)
+            entry = last_decision(setup.proxy_log, restart.id)
             assert entry["decision"]["template"] == name, entry["decision"]
             # 3. --cap-drop ALL plus what the image needs, composed for exactly those
             if recipe.caps is not None:

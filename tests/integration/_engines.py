@@ -8,18 +8,20 @@ under the names the tests bind templates to.
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 
@@ -30,6 +32,51 @@ WRAPPER = BIN / "seccompose-runtime"
 SECCOMPOSE = BIN / "seccompose"
 APPLETS = ("sh", "sleep", "mkdir", "rmdir", "mknod", "unshare", "cat", "echo", "true", "id", "ls", "head", "dd", "stty",
            "tty")  # fmt: skip
+
+
+PODMAN = shutil.which("podman") or "/usr/bin/podman"
+
+
+def podman_argv(root: Path) -> list[str]:
+    """podman with its own storage under ``root`` (``root/root``, ``root/run``): never the machine's."""
+    return [PODMAN, "--root", str(root / "root"), "--runroot", str(root / "run")]
+
+
+def stop_process(proc: subprocess.Popen[Any], timeout: float = 30, sig: signal.Signals = signal.SIGTERM) -> None:
+    """Stop a process this test started: ``sig``, then SIGKILL when it has not exited after ``timeout`` s."""
+    if proc.poll() is None:
+        proc.send_signal(sig)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def wait_for_socket(path: Path, proc: subprocess.Popen[Any], tries: int = 200, delay: float = 0.05) -> None:
+    """Wait until ``proc`` made its socket at ``path``, or exited, or ``tries`` x ``delay`` s passed."""
+    for _ in range(tries):
+        if path.exists() or proc.poll() is not None:
+            return
+        time.sleep(delay)
+
+
+class UnixHTTP(http.client.HTTPConnection):
+    """HTTP over a unix socket: the Engine API of a private dockerd."""
+
+    def __init__(self, path: str, timeout: float = 120) -> None:
+        super().__init__("localhost", timeout=timeout)
+        self._path = path
+
+    def connect(self) -> None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(self.timeout)
+        try:
+            sock.connect(self._path)
+        except OSError:
+            sock.close()
+            raise
+        self.sock = sock
 
 
 def why_not_docker() -> str | None:
@@ -58,10 +105,14 @@ def busybox_rootfs(dest: Path) -> Path:
 
 
 class Dockerd:
-    """A private dockerd (Debian's docker.io) with ``daemon.json``; ``run`` calls the docker client on it."""
+    """A private dockerd (Debian's docker.io) with ``daemon.json`` and more ``args``; ``run`` calls the docker
+    client on it, ``api`` its Engine API. When it cannot start, ``unavailable`` (pytest.fail by default) says why."""
 
-    def __init__(self, root: Path, daemon_json: dict[str, Any]) -> None:
+    def __init__(self, root: Path, daemon_json: dict[str, Any], *, args: Sequence[str] = (),
+                 unavailable: Callable[[str], NoReturn] = pytest.fail) -> None:  # fmt: skip
         self.root = root
+        self.args = tuple(args)
+        self.unavailable = unavailable
         self.sock = str(root / "docker.sock")
         self.exec_root = root / "exec"
         self.data_root = root / "data"
@@ -81,18 +132,18 @@ class Dockerd:
                 DOCKERD, "--config-file", str(self.config),
                 "--data-root", str(self.data_root), "--exec-root", str(self.exec_root),
                 "--pidfile", str(self.root / "docker.pid"), "-H", self.host,
-                "--iptables=false", "--ip-masq=false", "--bridge=none", "--storage-driver=vfs",
+                "--iptables=false", "--ip-masq=false", "--bridge=none", "--storage-driver=vfs", *self.args,
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
         )  # fmt: skip
         for _ in range(240):
             if self.proc.poll() is not None:
-                pytest.fail(f"dockerd exited: {(self.root / 'dockerd.log').read_text()[-500:]}")
+                self.unavailable(f"dockerd exited: {(self.root / 'dockerd.log').read_text()[-500:]}")
             if self.run("version", check=False, timeout=10).returncode == 0:
                 return
             time.sleep(0.25)
-        pytest.fail("dockerd did not answer within 60 s")
+        self.unavailable("dockerd did not answer within 60 s")
 
     def stop(self) -> None:
         if self.proc is None:
@@ -104,12 +155,7 @@ class Dockerd:
         leftover = self.run("ps", "-aq", check=False, timeout=30).stdout.split()
         if leftover:
             self.run("rm", "-f", *leftover, check=False, timeout=120)
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        stop_process(self.proc, 60)
         self.proc = None
         self._log.close()
 
@@ -129,6 +175,19 @@ class Dockerd:
             pytest.fail(f"docker {' '.join(args)}: {done.returncode}: {done.stderr[-800:]}")
         return done
 
+    def api(self, method: str, url: str, body: bytes | None = None, content_type: str = "application/json") -> Any:
+        """Call the Engine API: the decoded JSON answer (or the raw bytes); RuntimeError on a 4xx/5xx answer."""
+        conn = UnixHTTP(self.sock)
+        try:
+            conn.request(method, url, body=body, headers={"Content-Type": content_type})
+            response = conn.getresponse()
+            data = response.read()
+        finally:
+            conn.close()
+        if response.status >= 400:
+            raise RuntimeError(f"{method} {url}: {response.status} {data.decode(errors='replace')[:400]}")
+        return json.loads(data) if data.strip().startswith((b"{", b"[")) else data
+
     def import_image(self, rootfs: Path, *tags: str) -> None:
         tar = subprocess.run(["tar", "-C", str(rootfs), "-c", "."], capture_output=True, check=True).stdout
         self.run("import", "-", tags[0], input_=tar)
@@ -144,11 +203,13 @@ class Dockerd:
 
 
 @contextmanager
-def dockerd(name: str, daemon_json: dict[str, Any]) -> Iterator[Dockerd]:
+def dockerd(name: str, daemon_json: dict[str, Any], *, args: Sequence[str] = (),
+            unavailable: Callable[[str], NoReturn] = pytest.fail) -> Iterator[Dockerd]:  # fmt: skip
+    """A started private dockerd under ``/tmp/sc16-NAME-PID``, stopped (its containers removed) on exit."""
     root = Path(f"/tmp/sc16-{name}-{os.getpid()}")
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir(parents=True)
-    engine = Dockerd(root, daemon_json)
+    engine = Dockerd(root, daemon_json, args=args, unavailable=unavailable)
     try:
         engine.start()
         yield engine

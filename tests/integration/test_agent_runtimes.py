@@ -28,6 +28,7 @@ from typing import Any
 
 import pytest
 from tests._tools import tool
+from tests.integration._engines import stop_process
 
 from seccompose import Arch, compose
 from seccompose.caps import DOCKER_DEFAULT_CAPABILITIES
@@ -105,13 +106,8 @@ class AgentProcess:
         self.proc.send_signal(sig)
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        if self.proc is not None:
+            stop_process(self.proc, 15)
 
     def cleanup(self) -> None:
         self.stop()

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 import yaml
-from tests.integration._engines import WRAPPER, busybox_rootfs, compose_for, last_decision, oci_archive
+from tests.integration._engines import WRAPPER, busybox_rootfs, compose_for, last_decision, oci_archive, stop_process
 
 if TYPE_CHECKING:
     from tests.integration._cri import CRI
@@ -131,12 +131,7 @@ state = "{root}/state"
                 engine.ctr("images", "import", str(archive), namespace=namespace)
         yield {"engine": engine, "policy": policy, "log": log, "tmp": tmp}
     finally:
-        engine.proc.send_signal(signal.SIGTERM)
-        try:
-            engine.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            engine.proc.kill()
-            engine.proc.wait()
+        stop_process(engine.proc)
         out.close()
         _kill_shims(root)
         for mount in sorted((root / "state").rglob("rootfs"), reverse=True) if (root / "state").exists() else ():

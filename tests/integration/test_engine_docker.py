@@ -33,6 +33,8 @@ from tests.integration._engines import (
     dockerd,
     in_pty,
     last_decision,
+    stop_process,
+    wait_for_socket,
     why_not_docker,
 )
 
@@ -104,22 +106,15 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             stdout=subprocess.DEVNULL, stderr=err,
         )  # fmt: skip
         try:
-            for _ in range(200):
-                if proxy_sock.exists() or proxy.poll() is not None:
-                    break
-                time.sleep(0.05)
+            wait_for_socket(proxy_sock, proxy)
             routes = {
                 "runtime": Route("runtime", engine, engine.host, runtime_log, ("--runtime", "seccompose")),
                 "proxy": Route("proxy", engine, f"unix://{proxy_sock}", proxy_log, ()),
             }
             yield {"policy": policy, "routes": routes, "proxy": proxy, "tmp": tmp}
         finally:
-            proxy.terminate()
             try:
-                proxy.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                proxy.kill()
-                proxy.wait()
+                stop_process(proxy, 60)
             finally:
                 err.close()
 
@@ -360,21 +355,13 @@ def _proxy(engine: Dockerd, tmp: Path, policy: Path, upstream: str, env: dict[st
          "--log", str(log), "--grace", "5"],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ, **(env or {})},
     )  # fmt: skip
-    for _ in range(200):
-        if sock.exists() or proc.poll() is not None:
-            break
-        time.sleep(0.05)
+    wait_for_socket(sock, proc)
     assert sock.exists(), proc.stderr.read().decode() if proc.stderr and proc.poll() is not None else "no socket"
     return proc, sock, log
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> str:
-    proc.terminate()
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    stop_process(proc)
     if proc.stderr is None:
         return ""
     with proc.stderr:

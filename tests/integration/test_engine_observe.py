@@ -22,7 +22,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.integration._engines import WRAPPER, Dockerd, busybox_rootfs, dockerd, last_decision, why_not_docker
+from tests.integration._engines import (
+    WRAPPER,
+    Dockerd,
+    busybox_rootfs,
+    dockerd,
+    last_decision,
+    stop_process,
+    wait_for_socket,
+    why_not_docker,
+)
 from tests.integration.test_agent_runtimes import AgentProcess
 
 pytestmark = [pytest.mark.integration, pytest.mark.engines]
@@ -140,10 +149,7 @@ def test_the_proxy_route_on_docker_20_10_starts_the_container_unobserved(engine:
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
-        for _ in range(200):
-            if sock.exists():
-                break
-            time.sleep(0.05)
+        wait_for_socket(sock, proxy)
         host = f"unix://{sock}"
         cid = d.run("run", "-d", "--network", "none", "plain:1", "sh", "-c", "mkdir /tmp/n; echo mkdir=$?",
                     host=host).stdout.strip()  # fmt: skip
@@ -156,5 +162,4 @@ def test_the_proxy_route_on_docker_20_10_starts_the_container_unobserved(engine:
         assert "observe" not in entry["decision"]
         assert any("drops listenerPath" in w for w in entry["decision"]["warnings"]), entry["decision"]["warnings"]
     finally:
-        proxy.terminate()
-        proxy.wait(timeout=60)
+        stop_process(proxy, 60)

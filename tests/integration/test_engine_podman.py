@@ -18,16 +18,25 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.integration._engines import DOCKER, SECCOMPOSE, WRAPPER, busybox_rootfs, compose_for, in_pty, last_decision
+from tests.integration._engines import (
+    DOCKER,
+    SECCOMPOSE,
+    WRAPPER,
+    busybox_rootfs,
+    compose_for,
+    in_pty,
+    last_decision,
+    podman_argv,
+    stop_process,
+    wait_for_socket,
+)
 
 from seccompose.formats import oci
 
@@ -69,7 +78,7 @@ class Route:
 
     def podman(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         assert PODMAN is not None
-        argv = [PODMAN, "--root", str(self.root / "root"), "--runroot", str(self.root / "run"), *args]
+        argv = [*podman_argv(self.root), *args]
         done = subprocess.run(argv, capture_output=True, text=True, env=self.env, timeout=180, check=False)
         if check and done.returncode != 0:
             pytest.fail(f"podman {' '.join(args)}: {done.stderr[-800:]}")
@@ -134,44 +143,33 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     tar = subprocess.run(["tar", "-C", str(busybox_rootfs(tmp / "rootfs")), "-c", "."], capture_output=True,
                          check=True).stdout  # fmt: skip
     assert PODMAN is not None
-    subprocess.run([PODMAN, "--root", str(root / "root"), "--runroot", str(root / "run"), "import", "-",
+    subprocess.run([*podman_argv(root), "import", "-",
                     "docker.io/library/redis:7"], input=tar, env=env, check=True, capture_output=True)  # fmt: skip
     runtime.podman("tag", "docker.io/library/redis:7", "docker.io/library/plain:1")
     service_sock = root / "podman.sock"
     proxy_sock = root / "proxy.sock"
     service = subprocess.Popen(
-        [PODMAN, "--root", str(root / "root"), "--runroot", str(root / "run"), "system", "service", "--time", "0",
+        [*podman_argv(root), "system", "service", "--time", "0",
          f"unix://{service_sock}"],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     err = (tmp / "proxy.err").open("wb")
     proxy: subprocess.Popen[bytes] | None = None
     try:
-        for _ in range(200):
-            if service_sock.exists():
-                break
-            time.sleep(0.05)
+        wait_for_socket(service_sock, service)
         proxy = subprocess.Popen(
             [str(SECCOMPOSE), "proxy", "--listen", str(proxy_sock), "--upstream", str(service_sock),
              "--policy", str(policy), "--log", str(tmp / "proxy" / "decisions.jsonl")],
             stdout=subprocess.DEVNULL, stderr=err,
         )  # fmt: skip
-        for _ in range(200):
-            if proxy_sock.exists():
-                break
-            time.sleep(0.05)
+        wait_for_socket(proxy_sock, proxy)
         via_proxy = Route("proxy", root, tmp / "proxy" / "decisions.jsonl", policy, env, f"unix://{proxy_sock}")
         yield {"routes": {"runtime": runtime, "proxy": via_proxy}, "policy": policy, "tmp": tmp}
     finally:
         runtime.podman("rm", "-f", "-t", "0", "-a", check=False)
         for proc in (proxy, service):
             if proc is not None:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+                stop_process(proc)
         err.close()
         subprocess.run(["umount", "-R", str(root / "root" / "overlay")], capture_output=True, check=False)
         shutil.rmtree(root, ignore_errors=True)
@@ -264,7 +262,7 @@ def test_interactive_terminals(route: Route) -> None:
     """``-it`` in a real pseudo-terminal: Podman's own through the wrapper, the Docker client's through the proxy."""
     if route.name == "runtime":
         assert PODMAN is not None
-        argv = [PODMAN, "--root", str(route.root / "root"), "--runroot", str(route.root / "run"), "run", "-it",
+        argv = [*podman_argv(route.root), "run", "-it",
                 "--rm", "--runtime", "seccompose", "--runtime-flag", "seccompose-runtime=runc",
                 "--runtime-flag", f"seccompose-policy={route.policy}", "--runtime-flag", f"seccompose-log={route.log}",
                 "--network", "none", "plain:1", "sh"]  # fmt: skip

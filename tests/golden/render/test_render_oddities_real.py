@@ -18,20 +18,17 @@ below 6.1), and that ``render`` agrees with what the engine wrote.
 from __future__ import annotations
 
 import http.client
-import io
 import json
 import os
 import shutil
-import socket
 import subprocess
-import tarfile
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.integration._engines import Dockerd, dockerd, podman_argv
 
 from seccompose.arch import Arch, host_arch
 from seccompose.engines import engine_document, setup
@@ -67,107 +64,42 @@ def _kernel_at_least_6_1() -> bool:
     return (major, minor) >= (6, 1)
 
 
-class _UnixHTTP(http.client.HTTPConnection):
-    def __init__(self, path: str) -> None:
-        super().__init__("localhost", timeout=120)
-        self._path = path
-
-    def connect(self) -> None:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(120)
-        try:
-            sock.connect(self._path)
-        except OSError:
-            sock.close()
-            raise
-        self.sock = sock
-
-
-class _Docker:
-    def __init__(self, sock: str, captured: Path) -> None:
-        self.sock = sock
-        self.captured = captured
-
-    def call(self, method: str, url: str, body: bytes | None = None, content_type: str = "application/json") -> Any:
-        conn = _UnixHTTP(self.sock)
-        try:
-            conn.request(method, url, body=body, headers={"Content-Type": content_type})
-            response = conn.getresponse()
-            data = response.read()
-        finally:
-            conn.close()
-        if response.status >= 400:
-            raise RuntimeError(f"{response.status} {data.decode(errors='replace')[:400]}")
-        return json.loads(data) if data.strip().startswith((b"{", b"[")) else data
-
-
 @pytest.fixture(scope="module")
-def docker() -> Iterator[_Docker]:
+def docker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Dockerd, Path]]:
+    """A private dockerd with the ``capture`` runtime, and the folder it copies each config.json to."""
     if host_arch() is not Arch.X86_64 or not _kernel_at_least_6_1():
         pytest.skip("the goldens are for an x86_64 host with kernel 6.1 or newer")
     if DOCKERD is None or BUSYBOX is None:
         pytest.skip("dockerd and busybox are needed (apt-get install docker.io busybox-static)")
     if os.geteuid() != 0:
         pytest.skip("dockerd needs root")
-    root = Path(f"/tmp/sc-odd-dockerd-{os.getpid()}")  # unix socket paths are limited to 107 bytes
-    shutil.rmtree(root, ignore_errors=True)
-    (root / "captured").mkdir(parents=True)
-    runtime = root / "capture-runtime"
-    runtime.write_text(CAPTURE.replace("{out}", str(root / "captured")))
+    work = tmp_path_factory.mktemp("capture")
+    (work / "captured").mkdir()
+    runtime = work / "capture-runtime"
+    runtime.write_text(CAPTURE.replace("{out}", str(work / "captured")))
     runtime.chmod(0o755)
-    sock = str(root / "docker.sock")
-    log = (root / "dockerd.log").open("wb")
-    proc = subprocess.Popen(
-        [
-            DOCKERD, "--data-root", str(root / "data"), "--exec-root", str(root / "exec"),
-            "--pidfile", str(root / "docker.pid"), "-H", f"unix://{sock}", "--add-runtime", f"capture={runtime}",
-            "--iptables=false", "--ip-masq=false", "--bridge=none", "--storage-driver=vfs",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    try:
-        api = _Docker(sock, root / "captured")
-        for _ in range(240):
-            if proc.poll() is not None:
-                pytest.fail(f"dockerd exited: {(root / 'dockerd.log').read_text()[-400:]}")
-            try:
-                api.call("GET", "/_ping")
-                break
-            except (OSError, RuntimeError):
-                time.sleep(0.25)
-        else:
-            pytest.fail("dockerd did not answer within 60 s")
-        buf = io.BytesIO()
-        with tarfile.open(fileobj=buf, mode="w") as tar:
-            tar.add(BUSYBOX, arcname="bin/busybox")
-        repo, tag = IMAGE.split(":")
-        api.call("POST", f"/images/create?fromSrc=-&repo={repo}&tag={tag}", buf.getvalue(), "application/x-tar")
-        yield api
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
-        shutil.rmtree(root, ignore_errors=True)
+    with dockerd("odd", {}, args=("--add-runtime", f"capture={runtime}")) as api:
+        rootfs = tmp_path_factory.mktemp("rootfs")
+        (rootfs / "bin").mkdir()
+        shutil.copy(BUSYBOX, rootfs / "bin" / "busybox")
+        api.import_image(rootfs, IMAGE)
+        yield api, work / "captured"
 
 
-def _docker_run(api: _Docker, profile: str) -> tuple[str, Any]:
+def _docker_run(docker: tuple[Dockerd, Path], profile: str) -> tuple[str, Any]:
     """('config', config.json) | ('error', message) | ('crash', message): what Docker does with the profile."""
     spec = {
         "Image": IMAGE,
         "Cmd": ["/bin/busybox", "true"],
         "HostConfig": {"SecurityOpt": [f"seccomp={profile}"], "NetworkMode": "none", "Runtime": "capture"},
     }
-    cid = api.call("POST", "/containers/create", json.dumps(spec).encode())["Id"]
+    api, captured_in = docker
+    cid = api.api("POST", "/containers/create", json.dumps(spec).encode())["Id"]
     try:
         try:
-            api.call("POST", f"/containers/{cid}/start")
+            api.api("POST", f"/containers/{cid}/start")
         except RuntimeError as exc:
-            captured = api.captured / f"{cid}.json"
+            captured = captured_in / f"{cid}.json"
             if captured.is_file():
                 return "config", json.loads(captured.read_text(encoding="utf-8"))
             return "error", str(exc)
@@ -175,11 +107,11 @@ def _docker_run(api: _Docker, profile: str) -> tuple[str, Any]:
             return "crash", repr(exc)
         pytest.fail("the capture runtime let a container start")
     finally:
-        api.call("DELETE", f"/containers/{cid}?force=1")
+        api.api("DELETE", f"/containers/{cid}?force=1")
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_real_docker_20_10(docker: _Docker, name: str) -> None:
+def test_real_docker_20_10(docker: tuple[Dockerd, Path], name: str) -> None:
     want = EXPECTED[name]["docker-20.10"]
     profile = (ODDITIES / f"{name}.json").read_bytes().decode("utf-8")
     kind, got = _docker_run(docker, profile)
@@ -187,7 +119,7 @@ def test_real_docker_20_10(docker: _Docker, name: str) -> None:
         assert kind == "error", (kind, got)
     elif isinstance(want, dict) and "panics" in want:
         assert kind in ("crash", "error"), (kind, got)
-        docker.call("GET", "/_ping")  # and the daemon keeps serving
+        docker[0].api("GET", "/_ping")  # and the daemon keeps serving
     else:
         assert kind == "config", (kind, got)
         assert json.dumps(got["linux"].get("seccomp")) == json.dumps(want)
@@ -210,8 +142,7 @@ def podman(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[list[str]
     rootfs = tmp_path_factory.mktemp("rootfs")
     (rootfs / "bin").mkdir()
     shutil.copy(BUSYBOX, rootfs / "bin" / "busybox")
-    base = [PODMAN, "--root", str(root / "root"), "--runroot", str(root / "run"), "--storage-driver", "vfs",
-            "--cgroup-manager", "cgroupfs", "--events-backend", "none"]  # fmt: skip
+    base = [*podman_argv(root), "--storage-driver", "vfs", "--cgroup-manager", "cgroupfs", "--events-backend", "none"]
     try:
         yield base, rootfs
     finally:
