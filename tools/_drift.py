@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,3 +25,23 @@ def write_or_check(files: Mapping[Path, str], *, check: bool, command: str) -> i
         print(f"out of date (run `{command}`):", *shown, sep="\n  ", file=sys.stderr)
         return 1
     return 0
+
+
+def kernel_tables_main(
+    argv: Sequence[str] | None,
+    *,
+    doc: str | None,
+    generate: Callable[[Path], Mapping[str, str]],
+    default_source: Callable[[], Path],
+    out: Path,
+    command: str,
+) -> int:
+    """The command line of a generator from the kernel's tables (``--source``, ``--out``, ``--check``):
+    ``generate(source)`` gives each file's name (in ``out``) and text."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--source", type=Path, default=None, help="folder with the kernel tables")
+    parser.add_argument("--out", type=Path, default=out)
+    parser.add_argument("--check", action="store_true", help="fail if the data differs instead of writing it")
+    args = parser.parse_args(argv)
+    files = generate(args.source or default_source())
+    return write_or_check({args.out / name: text for name, text in files.items()}, check=args.check, command=command)

@@ -30,7 +30,6 @@ Usage:
 
 from __future__ import annotations
 
-import argparse
 import re
 import sys
 from collections import defaultdict
@@ -39,7 +38,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))  # these scripts are also loaded by file path in tests
 
-from _drift import write_or_check  # noqa: E402 - after the path setup
+from _drift import kernel_tables_main  # noqa: E402 - after the path setup
 from gen_syscalls import (  # noqa: E402
     GENERIC_ABIS_64,
     LIBSECCOMP_CSV,
@@ -262,13 +261,8 @@ def render(source: Path) -> dict[str, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--source", type=Path, default=None, help="folder with the kernel tables")
-    parser.add_argument("--out", type=Path, default=OUT)
-    parser.add_argument("--check", action="store_true", help="fail if the data differs instead of writing it")
-    args = parser.parse_args(argv)
-    files = render(args.source or default_source())
-    return write_or_check({args.out / name: text for name, text in files.items()}, check=args.check, command=COMMAND)
+    return kernel_tables_main(argv, doc=__doc__, generate=render, default_source=default_source, out=OUT,
+                              command=COMMAND)  # fmt: skip
 
 
 if __name__ == "__main__":

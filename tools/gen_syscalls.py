@@ -23,7 +23,6 @@ Usage:
 
 from __future__ import annotations
 
-import argparse
 import csv
 import re
 import sys
@@ -32,7 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))  # these scripts are also loaded by file path in tests
 
-from _drift import write_or_check  # noqa: E402 - after the path setup
+from _drift import kernel_tables_main  # noqa: E402 - after the path setup
 
 OUT = ROOT / "data" / "syscalls"
 X32_SYSCALL_BIT = 0x40000000
@@ -244,14 +243,11 @@ def generate(source: Path) -> dict[str, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--source", type=Path, default=None, help="folder with the kernel tables")
-    parser.add_argument("--out", type=Path, default=OUT)
-    parser.add_argument("--check", action="store_true", help="fail if the data differs instead of writing it")
-    args = parser.parse_args(argv)
-    files = generate(args.source or default_source())
-    texts = {args.out / f"{arch}.tsv": text for arch, text in files.items()}
-    return write_or_check(texts, check=args.check, command="python tools/gen_syscalls.py")
+    def tables(source: Path) -> dict[str, str]:
+        return {f"{arch}.tsv": text for arch, text in generate(source).items()}
+
+    return kernel_tables_main(argv, doc=__doc__, generate=tables, default_source=default_source, out=OUT,
+                              command="python tools/gen_syscalls.py")  # fmt: skip
 
 
 if __name__ == "__main__":
