@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import enum
 import errno as _errno
-from typing import Final
+from typing import TYPE_CHECKING, Final, TypeVar
 
 from seccompose.errors import InvalidActionError
 
-__all__ = ["ENOSYS", "EPERM", "Action", "describe", "errno_name", "parse_errno"]
+if TYPE_CHECKING:
+    from seccompose.errors import InvalidArgumentError
+
+__all__ = ["ENOSYS", "EPERM", "Action", "describe", "errno_name", "parse_errno", "parse_scmp_name"]
 
 EPERM: Final = _errno.EPERM
 ENOSYS: Final = _errno.ENOSYS
@@ -59,18 +62,47 @@ class Action(enum.Enum):
         >>> Action.parse("SCMP_ACT_KILL_PROCESS")
         <Action.KILL_PROCESS: 'SCMP_ACT_KILL_PROCESS'>
         """
-        if isinstance(text, str):
-            key = text.strip().upper()
-            key = key if key.startswith("SCMP_ACT_") else "SCMP_ACT_" + key
-            try:
-                return cls(key)
-            except ValueError:
-                pass
-        from seccompose.errors import did_you_mean
+        return parse_scmp_name(cls, text, "SCMP_ACT_", "action", InvalidActionError, location)
 
-        names = [a.value for a in cls]
-        hint = did_you_mean(str(text).upper(), names) or f"; use one of {', '.join(names)}"
-        raise InvalidActionError(f"unknown action {text!r}", location=location, hint=hint)
+
+_E = TypeVar("_E", bound=enum.Enum)
+
+
+def parse_scmp_name(
+    members: type[_E],
+    text: str,
+    prefix: str,
+    what: str,
+    error: type[InvalidActionError | InvalidArgumentError],
+    location: str | None,
+) -> _E:
+    """Return the member of an enum of libseccomp names (``SCMP_ACT_*``, ``SCMP_CMP_*``) that ``text`` names.
+
+    The prefix may be left out and the case does not matter (``errno``, ``ERRNO`` and
+    ``SCMP_ACT_ERRNO`` name one action). ``Action.parse`` and ``Operator.parse`` read their names so.
+
+    Raises:
+        InvalidActionError: (or ``error``) ``text`` names no member; the message gives the nearest names.
+
+    >>> parse_scmp_name(Action, " log ", "SCMP_ACT_", "action", InvalidActionError, None)
+    <Action.LOG: 'SCMP_ACT_LOG'>
+    >>> parse_scmp_name(Action, "scmp_act_alow", "SCMP_ACT_", "action", InvalidActionError, "a.b")
+    Traceback (most recent call last):
+    ...
+    seccompose.errors.InvalidActionError: unknown action 'scmp_act_alow' at a.b; did you mean 'SCMP_ACT_ALLOW'?
+    """
+    if isinstance(text, str):
+        key = text.strip().upper()
+        key = key if key.startswith(prefix) else prefix + key
+        try:
+            return members(key)
+        except ValueError:
+            pass
+    from seccompose.errors import did_you_mean
+
+    names = [m.value for m in members]
+    hint = did_you_mean(str(text).upper(), names) or f"; use one of {', '.join(names)}"
+    raise error(f"unknown {what} {text!r}", location=location, hint=hint)
 
 
 def parse_errno(value: int | str, *, location: str | None = None) -> int:

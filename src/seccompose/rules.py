@@ -12,6 +12,8 @@ True
 ('read', 'write')
 >>> Rule(("kill",), Action.ERRNO).errno   # runtimes use EPERM when errnoRet is absent
 1
+>>> Arg(1, Operator.GE, 0x10000).describe()
+'arg1 >= 0x10000'
 >>> Arg(6, Operator.EQ, 1)
 Traceback (most recent call last):
 ...
@@ -24,17 +26,21 @@ import enum
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
-from seccompose.actions import EPERM, Action, parse_errno
-from seccompose.errors import InvalidActionError, InvalidArgumentError, did_you_mean
+from seccompose.actions import EPERM, Action, parse_errno, parse_scmp_name
+from seccompose.errors import InvalidActionError, InvalidArgumentError
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from seccompose.syscallset import Universe
 
-__all__ = ["MAX_ARG_INDEX", "Arg", "Operator", "Rule"]
+__all__ = ["HEX_FROM", "MAX_ARG_INDEX", "Arg", "Operator", "Rule", "describe_condition", "runtime_groups"]
 
 MAX_ARG_INDEX: Final = 5
 _U64: Final = (1 << 64) - 1
 _U32: Final = (1 << 32) - 1
+HEX_FROM: Final = 0x10000
+"""By default values from here on are written in hex (flags and masks), smaller ones in decimal (counts, fds)."""
 
 
 class Operator(enum.Enum):
@@ -61,16 +67,7 @@ class Operator(enum.Enum):
         >>> Operator.parse("masked_eq")
         <Operator.MASKED_EQ: 'SCMP_CMP_MASKED_EQ'>
         """
-        if isinstance(text, str):
-            key = text.strip().upper()
-            key = key if key.startswith("SCMP_CMP_") else "SCMP_CMP_" + key
-            try:
-                return cls(key)
-            except ValueError:
-                pass
-        names = [o.value for o in cls]
-        hint = did_you_mean(str(text).upper(), names) or f"; use one of {', '.join(names)}"
-        raise InvalidArgumentError(f"unknown operator {text!r}", location=location, hint=hint)
+        return parse_scmp_name(cls, text, "SCMP_CMP_", "operator", InvalidArgumentError, location)
 
 
 _OP_ORDER: Final = {op: i for i, op in enumerate(Operator)}
@@ -93,6 +90,12 @@ class Arg:
     location: str | None = field(default=None, compare=False, repr=False)
     _hash: int = field(default=0, init=False, compare=False, repr=False)
     """Kept: rules' keys hold conditions, and the caches hash those keys (the generated hash runs Python code)."""
+
+    if TYPE_CHECKING:  # the generated __init__, as it is called: the operator may be given by name (parsed below)
+
+        def __init__(
+            self, index: int, op: Operator | str, value: int, value_two: int = 0, location: str | None = None
+        ) -> None: ...
 
     def __post_init__(self) -> None:
         if isinstance(self.index, bool) or not isinstance(self.index, int) or not 0 <= self.index <= MAX_ARG_INDEX:
@@ -133,6 +136,16 @@ class Arg:
                 return a & self.value == self.value_two
         return False  # pragma: no cover - the match is exhaustive
 
+    def describe(self, *, hex_from: int = HEX_FROM) -> str:
+        """The condition as reports write it for people (see ``describe_condition``).
+
+        >>> Arg(0, Operator.EQ, 8).describe(), Arg(0, Operator.MASKED_EQ, 0x7E020000).describe()
+        ('arg0 == 8', 'arg0 & 0x7e020000 == 0x0')
+        >>> Arg(0, Operator.EQ, 8).describe(hex_from=0)
+        'arg0 == 0x8'
+        """
+        return describe_condition(self.index, self.op, self.value, self.value_two, hex_from=hex_from)
+
     def sort_key(self) -> tuple[int, int, int, int]:
         """A total order used to make rules canonical."""
         return (self.index, _OP_ORDER[self.op], self.value, self.value_two)
@@ -156,6 +169,49 @@ class Arg:
         wide = _constant(self.op, self.value, _U64)
         narrow = _constant(self.op, self.value & _U32, _U32)
         return wide if wide == narrow else None
+
+
+_SYMBOLS: Final = {
+    Operator.NE: "!=", Operator.LT: "<", Operator.LE: "<=", Operator.EQ: "==", Operator.GE: ">=", Operator.GT: ">",
+}  # fmt: skip
+_WRITTEN_SYMBOLS: Final = {op.value: symbol for op, symbol in _SYMBOLS.items()}
+
+
+def describe_condition(
+    index: int, op: Operator | str, value: int, value_two: int = 0, *, hex_from: int = HEX_FROM
+) -> str:
+    """Write one argument condition for people: ``arg1 >= 0x10000``, ``arg0 & 0xff == 0x1``.
+
+    The one writing every report uses (compose's warnings, ``check --cost``, ``lint``, ``diff``).
+    ``op`` is an ``Operator`` or, for a condition as a document writes it (lint reports what
+    runc would refuse too), its text: an ``SCMP_CMP_*`` name is written as its symbol, any
+    other text as it is. A compared value from ``hex_from`` on is written in hex (``diff``
+    writes every value so: ``hex_from=0``); a mask and its datum always are.
+
+    >>> describe_condition(2, Operator.LT, 38), describe_condition(0, "SCMP_CMP_MASKED_EQ", 0xFF, 1)
+    ('arg2 < 38', 'arg0 & 0xff == 0x1')
+    >>> describe_condition(0, "ge", 0)   # not a name runc reads: written as the document spells it
+    'arg0 ge 0'
+    """
+    if op is Operator.MASKED_EQ or op == "SCMP_CMP_MASKED_EQ":
+        return f"arg{index} & {value:#x} == {value_two:#x}"
+    symbol = _SYMBOLS[op] if isinstance(op, Operator) else _WRITTEN_SYMBOLS.get(op, op)
+    return f"arg{index} {symbol} {value if value < hex_from else hex(value)}"
+
+
+def runtime_groups(args: Sequence[Arg]) -> list[tuple[Arg, ...]]:
+    """A rule's conditions as runc and crun add them to libseccomp: one group (AND), or one rule per condition.
+
+    When two conditions test the same argument, runc and crun add each condition as a rule of
+    its own, so they are ORed (libseccomp refuses two on one argument in one rule).
+
+    >>> a, b, c = Arg(0, Operator.EQ, 1), Arg(0, Operator.EQ, 2), Arg(1, Operator.EQ, 3)
+    >>> runtime_groups((a, c)) == [(a, c)], runtime_groups((a, b, c)) == [(a,), (b,), (c,)], runtime_groups(())
+    (True, True, [()])
+    """
+    if len({a.index for a in args}) == len(args):
+        return [tuple(args)]
+    return [(a,) for a in args]
 
 
 def _constant(op: Operator, value: int, top: int) -> bool | None:
