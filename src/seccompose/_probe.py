@@ -260,7 +260,7 @@ def _hit(c: Condition) -> int | None:
         "SCMP_CMP_GT": [c.value + 1],
         "SCMP_CMP_GE": [c.value],
         "SCMP_CMP_MASKED_EQ": [c.value_two],
-    }[c.op]
+    }[c.op.value]
     return next((v for v in candidates if 0 <= v <= U64 and c.matches(v)), None)
 
 
@@ -274,7 +274,7 @@ def _miss(c: Condition) -> int | None:
         "SCMP_CMP_GT": [c.value, 0],
         "SCMP_CMP_GE": [c.value - 1, 0],
         "SCMP_CMP_MASKED_EQ": [c.value_two ^ low_bit],
-    }[c.op]
+    }[c.op.value]
     return next((v for v in candidates if 0 <= v <= U64 and not c.matches(v)), None)
 
 

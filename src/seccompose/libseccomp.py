@@ -203,7 +203,10 @@ def build_filter(
             if key not in outcome:
                 args = [
                     p.Arg(
-                        c.index, OPERATORS.index(c.op) + 1, c.value, c.value_two if c.op == "SCMP_CMP_MASKED_EQ" else 0
+                        c.index,
+                        OPERATORS.index(c.op.value) + 1,
+                        c.value,
+                        c.value_two if c.op.value == "SCMP_CMP_MASKED_EQ" else 0,
                     )
                     for c in rule.conditions
                 ]

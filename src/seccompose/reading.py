@@ -28,6 +28,7 @@ from seccompose.errors import (
     InvalidProfileError,
     did_you_mean,
 )
+from seccompose.rules import Arg, Operator, runtime_groups
 
 __all__ = [
     "OPERATORS",
@@ -44,15 +45,7 @@ __all__ = [
     "rule_key",
 ]
 
-OPERATORS: Final = (
-    "SCMP_CMP_NE",
-    "SCMP_CMP_LT",
-    "SCMP_CMP_LE",
-    "SCMP_CMP_EQ",
-    "SCMP_CMP_GE",
-    "SCMP_CMP_GT",
-    "SCMP_CMP_MASKED_EQ",
-)
+OPERATORS: Final = tuple(op.value for op in Operator)
 """The seven argument operators, in libseccomp's numbering order (``SCMP_CMP_NE`` is 1)."""
 
 FLAGS: Final = (
@@ -87,45 +80,19 @@ SOCKETCALL_NAMES: Final = frozenset(
 # --------------------------------------------------------------------------- model
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class Condition:
-    """One argument comparison, as the runtime hands it to libseccomp.
+Condition = Arg
+"""One argument comparison as the runtime hands it to libseccomp: the one condition type, ``rules.Arg``.
 
-    For ``SCMP_CMP_MASKED_EQ``, ``value`` is the mask and ``value_two`` the datum.
+For ``SCMP_CMP_MASKED_EQ``, ``value`` is the mask and ``value_two`` the datum. The reader
+refuses (``InvalidArgumentError``) what runc and crun refuse before it builds one: an index
+outside 0-5, an operator other than the seven exact ``SCMP_CMP_*`` names, a value outside
+64 bits.
 
-    >>> Condition(0, "SCMP_CMP_MASKED_EQ", 0x7E020000, 0).matches(0x11)
-    True
-    >>> Condition(1, "SCMP_CMP_GE", 5).matches(4)
-    False
-    """
-
-    index: int
-    op: str
-    value: int
-    value_two: int = 0
-
-    def matches(self, arg: int) -> bool:
-        """Return whether argument value ``arg`` satisfies the comparison."""
-        return _compare(self.op, arg & U64, self.value, self.value_two)
-
-
-def _compare(op: str, arg: int, value: int, value_two: int) -> bool:
-    result: bool
-    if op == "SCMP_CMP_NE":
-        result = arg != value
-    elif op == "SCMP_CMP_LT":
-        result = arg < value
-    elif op == "SCMP_CMP_LE":
-        result = arg <= value
-    elif op == "SCMP_CMP_EQ":
-        result = arg == value
-    elif op == "SCMP_CMP_GE":
-        result = arg >= value
-    elif op == "SCMP_CMP_GT":
-        result = arg > value
-    else:  # SCMP_CMP_MASKED_EQ
-        result = (arg & value) == value_two
-    return result
+>>> Condition(0, "SCMP_CMP_MASKED_EQ", 0x7E020000, 0).matches(0x11)
+True
+>>> Condition(1, "SCMP_CMP_GE", 5).matches(4)
+False
+"""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -140,7 +107,7 @@ class LoadedRule:
     name: str
     action: Action
     errno: int | None
-    conditions: tuple[Condition, ...]
+    conditions: tuple[Arg, ...]
     location: str
 
     def matches(self, args: Sequence[int]) -> bool:
@@ -480,13 +447,13 @@ def _errno_for(action: Action, obj: Mapping[str, Any], key: str, source: str | N
     return parse_errno(raw, location=location)
 
 
-def _condition_groups(raw: Mapping[str, Any], where: str, source: str | None) -> list[tuple[Condition, ...]]:
+def _condition_groups(raw: Mapping[str, Any], where: str, source: str | None) -> list[tuple[Arg, ...]]:
     args = raw.get("args")
     if args is None or args == []:
         return [()]
     if not isinstance(args, list):
         raise InvalidProfileError("'args' must be a JSON list", location=f"{where}.args", source=source)
-    conditions: list[Condition] = []
+    conditions: list[Arg] = []
     for k, arg in enumerate(args):
         at = f"{where}.args[{k}]"
         if not isinstance(arg, Mapping):
@@ -509,11 +476,7 @@ def _condition_groups(raw: Mapping[str, Any], where: str, source: str | None) ->
                     f"'{key}' {v!r} is not an unsigned 64-bit number", location=f"{at}.{key}"
                 )
             values.append(v)
-        conditions.append(Condition(index, str(op), values[0], values[1]))
-    indexes = [c.index for c in conditions]
-    if len(set(indexes)) != len(indexes):
-        # runc and crun: a repeated index turns every condition into a rule of its own (OR).
-        return [(c,) for c in conditions]
-    return [tuple(conditions)]
+        conditions.append(Arg(index, Operator(op), values[0], values[1]))
+    return runtime_groups(conditions)
 
 
