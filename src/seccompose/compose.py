@@ -61,7 +61,7 @@ from seccompose.caps import Capability
 from seccompose.errors import ConflictError, InvalidArgumentError, UnknownSyscallError
 from seccompose.loader import load_template
 from seccompose.profile import Profile
-from seccompose.rules import Arg, Rule
+from seccompose.rules import Rule
 from seccompose.runtime import ALL_RUNTIMES
 from seccompose.simplify import merge_conditions
 from seccompose.syscalls import all_names
@@ -290,7 +290,7 @@ def _simplified(rule: Rule, layer: Layer, warnings: list[str], where: str) -> Ru
             f"{where}: a condition of the rule for {names} holds for no value, so the rule never applies; remove it"
         )
         return rule
-    dropped = " and ".join(_condition_text(a) for a in rule.args if a not in simpler.args)
+    dropped = " and ".join(a.describe() for a in rule.args if a not in simpler.args)
     if not simpler.args:
         warnings.append(
             f"{where}: every condition of the rule for {names} holds for every value ({dropped}); write it without "
@@ -299,15 +299,6 @@ def _simplified(rule: Rule, layer: Layer, warnings: list[str], where: str) -> Ru
         return rule
     warnings.append(f"{where}: {dropped} holds for every value; dropped from the rule for {names}")
     return simpler
-
-
-_SYMBOLS: Final = {"NE": "!=", "LT": "<", "LE": "<=", "EQ": "==", "GE": ">=", "GT": ">"}
-
-
-def _condition_text(arg: Arg) -> str:
-    if arg.op.name == "MASKED_EQ":
-        return f"arg{arg.index} & {arg.value:#x} == {arg.value_two:#x}"
-    return f"arg{arg.index} {_SYMBOLS[arg.op.name]} {arg.value if arg.value < 0x10000 else hex(arg.value)}"
 
 
 def _check_names(u: Universe, names: Sequence[str], location: str) -> None:

@@ -23,7 +23,7 @@ from seccompose.actions import Action, errno_name
 from seccompose.arch import Arch
 from seccompose.errors import InvalidArchError
 from seccompose.libseccomp import PNR_BASE, build_filter, native_arch, resolve_syscall
-from seccompose.reading import UNFILTERABLE, Condition, LoadedRule, RuntimeReading, read_as_runtime
+from seccompose.reading import UNFILTERABLE, LoadedRule, RuntimeReading, read_as_runtime
 from seccompose.syscalls import TABLED_ARCHES, table
 
 __all__ = ["AbiCost", "CostReport", "Layout", "cost", "runc_program", "runc_stub"]
@@ -176,15 +176,6 @@ _TO_USERSPACE: Final = {
     bpf.SECCOMP_RET_TRACE: "SCMP_ACT_TRACE: every call stops for the tracer",
     bpf.SECCOMP_RET_USER_NOTIF: "SCMP_ACT_NOTIFY: every call waits for the seccomp agent",
 }
-_OPS: Final = {
-    "SCMP_CMP_NE": "!=",
-    "SCMP_CMP_LT": "<",
-    "SCMP_CMP_LE": "<=",
-    "SCMP_CMP_EQ": "==",
-    "SCMP_CMP_GE": ">=",
-    "SCMP_CMP_GT": ">",
-}
-
 Layout = Literal["linear", "tree"]
 
 
@@ -354,12 +345,6 @@ def _no_cache(abi: Arch) -> str:
     return f"the kernel keeps no cache for {abi.value} calls on this host"
 
 
-def _condition(c: Condition) -> str:
-    if c.op == "SCMP_CMP_MASKED_EQ":
-        return f"arg{c.index} & {c.value:#x} == {c.value_two:#x}"
-    return f"arg{c.index} {_OPS[c.op]} {c.value if c.value < 0x10000 else hex(c.value)}"
-
-
 def _verb(rule: LoadedRule) -> str:
     if rule.action.allows:
         return "allow" if rule.action is Action.ALLOW else "log"
@@ -374,7 +359,7 @@ def _why(reading: RuntimeReading, abi: Arch, name: str, const: bpf.ConstResult) 
     if rules:
         where = sorted({r.location.split(".")[0] for r in rules}, key=lambda s: int(s.split("[")[1].rstrip("]")))
         indexes = sorted({c.index for r in rules for c in r.conditions})
-        shown = "; ".join(f"{_verb(r)} if {' and '.join(_condition(c) for c in r.conditions)}" for r in rules[:6])
+        shown = "; ".join(f"{_verb(r)} if {' and '.join(c.describe() for c in r.conditions)}" for r in rules[:6])
         more = f"; and {len(rules) - 6} more" if len(rules) > 6 else ""
         args = ", ".join(f"arg{i}" for i in indexes)
         return f"{args} checked by {', '.join(where)} ({shown}{more})"

@@ -85,12 +85,7 @@ def _arg_json(arg: Arg) -> dict[str, Any]:
 
 
 def _arg_text(arg: Arg) -> str:
-    from seccompose.rules import Operator
-
-    if arg.op is Operator.MASKED_EQ:
-        return f"arg{arg.index} & {arg.value:#x} == {arg.value_two:#x}"
-    symbol = {"NE": "!=", "LT": "<", "LE": "<=", "EQ": "==", "GE": ">=", "GT": ">"}[arg.op.name]
-    return f"arg{arg.index} {symbol} {arg.value:#x}"
+    return arg.describe(hex_from=0)  # diff writes every value in hex
 
 
 def _entry(action: Action, errno: int | None, args: tuple[Arg, ...]) -> str:
