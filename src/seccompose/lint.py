@@ -28,6 +28,7 @@ from seccompose.actions import ENOSYS, EPERM, Action, describe, parse_errno
 from seccompose.arch import Arch
 from seccompose.errors import InvalidProfileError, SeccomposeError, did_you_mean
 from seccompose.fallbacks import ENOSYS_FALLBACK
+from seccompose.rules import MAX_ARG_INDEX, Arg, Operator, describe_condition
 from seccompose.syscalls import TABLED_ARCHES, all_names, subcalls, table
 
 if TYPE_CHECKING:
@@ -330,20 +331,34 @@ _COMPAT: Final = {Arch.X86_64: (Arch.X86, Arch.X32), Arch.AARCH64: (Arch.ARM,)}
 
 
 @dataclass(frozen=True, slots=True)
-class _Cond:
+class _AsWritten:
+    """An argument condition the one condition type (``rules.Arg``) refuses, kept as the document writes it.
+
+    runc and crun refuse it: an index outside 0-5, an operator not spelled exactly as one of the
+    seven ``SCMP_CMP_*`` names, a value or valueTwo that is not an unsigned 64-bit number. That
+    is reported on its own (``_oddities``: ``arg-index``, ``unknown-operator``,
+    ``engine-refuses``); the other checks still read the condition, and their findings quote
+    what the document says. Every condition runc reads as written is a ``rules.Arg``.
+    """
+
     index: int
     op: str
     value: int
     value_two: int
 
 
+_Condition = Arg | _AsWritten
+
+
 @dataclass(frozen=True, slots=True)
-class _Rule:
+class _DocRule:
+    """One rule of the document as lint reads it: its place, names, verdict, conditions and gates."""
+
     location: str
     names: tuple[str, ...]
     action: Action
     errno: int | None
-    args: tuple[_Cond, ...]
+    args: tuple[_Condition, ...]
     includes_caps: frozenset[str] = frozenset()
     arches: frozenset[Arch] = frozenset()
     """Host arches the rule is limited to (Docker ``includes.arches``, template ``arches``); empty: all."""
@@ -360,7 +375,7 @@ class _Doc:
     fixed_arches: bool
     """False for templates: compose gives the host's ABIs, so arch checks use every table."""
     listener_path: str | None
-    rules: tuple[_Rule, ...]
+    rules: tuple[_DocRule, ...]
 
 
 def _errno_of(raw: Mapping[str, Any], action: Action, number_key: str, name_key: str, location: str) -> int | None:
@@ -390,7 +405,7 @@ def _arch_list(names: object, location: str) -> tuple[Arch, ...]:
     return tuple(out)
 
 
-def _conds(raw: object, location: str) -> tuple[_Cond, ...]:
+def _conds(raw: object, location: str) -> tuple[_Condition, ...]:
     if raw is None:
         return ()
     if not isinstance(raw, list):
@@ -406,11 +421,23 @@ def _conds(raw: object, location: str) -> tuple[_Cond, ...]:
         if isinstance(value, bool) or not isinstance(value, int):
             raise InvalidProfileError("value must be an integer", location=f"{loc}.value")
         two = item.get("valueTwo") or 0
-        out.append(_Cond(index, str(item.get("op", "")), value, two if isinstance(two, int) else 0))
+        out.append(_condition(index, str(item.get("op", "")), value, two if isinstance(two, int) else 0))
     return tuple(out)
 
 
-def _rules(raw_rules: object, prefix: str, key: str) -> tuple[_Rule, ...]:
+_EXACT_OPERATORS: Final = {op.value: op for op in Operator}
+
+
+def _condition(index: int, op: str, value: int, value_two: int) -> _Condition:
+    """The condition as runc reads it (``rules.Arg``), or as written when runc refuses it."""
+    exact = _EXACT_OPERATORS.get(op)
+    fits = all(not isinstance(v, bool) and 0 <= v <= _U64 for v in (value, value_two))
+    if exact is None or not 0 <= index <= MAX_ARG_INDEX or not fits:
+        return _AsWritten(index, op, value, value_two)
+    return Arg(index, exact, value, value_two)
+
+
+def _rules(raw_rules: object, prefix: str, key: str) -> tuple[_DocRule, ...]:
     if raw_rules is None:
         return ()
     if not isinstance(raw_rules, list):
@@ -431,7 +458,7 @@ def _rules(raw_rules: object, prefix: str, key: str) -> tuple[_Rule, ...]:
             raw["arches"] if key == "rules" and "arches" in raw else includes.get("arches"), f"{loc}.arches"
         )
         out.append(
-            _Rule(
+            _DocRule(
                 loc,
                 tuple(names),
                 action,
@@ -499,12 +526,12 @@ def _read(doc: object, kind: str) -> _Doc:
 
 def _from_profile(profile: Profile) -> _Doc:
     rules = tuple(
-        _Rule(
+        _DocRule(
             f"syscalls[{i}]",
             r.names,
             r.action,
             r.errno,
-            tuple(_Cond(a.index, a.op.value, a.value, a.value_two) for a in r.args),
+            r.args,
         )
         for i, r in enumerate(profile.rules)
     )
@@ -608,7 +635,7 @@ def _abis(arches: Iterable[Arch]) -> tuple[Arch, ...]:
     return tuple(a for a in dict.fromkeys(arches) if a in TABLED_ARCHES)
 
 
-def _rule_abis(doc: _Doc, r: _Rule) -> tuple[Arch, ...] | None:
+def _rule_abis(doc: _Doc, r: _DocRule) -> tuple[Arch, ...] | None:
     """The tabled ABIs a rule applies to; None when the profile lists arches seccompose has no table for."""
     if r.arches:
         return _abis(abi for host in sorted(r.arches, key=lambda a: a.value) for abi in host.abis)
@@ -646,7 +673,7 @@ def _noop_deny(doc: _Doc) -> Iterator[Finding]:
             )
 
 
-def _untabled(doc: _Doc, r: _Rule) -> bool:
+def _untabled(doc: _Doc, r: _DocRule) -> bool:
     """Whether the rule may apply to an architecture seccompose has no table for."""
     if r.arches:
         return any(a not in TABLED_ARCHES for host in r.arches for a in host.abis)
@@ -805,29 +832,27 @@ def _repeated(doc: _Doc) -> Iterator[Finding]:
 
 
 _U64: Final = (1 << 64) - 1
-_OP_TEXT: Final = {
-    "SCMP_CMP_NE": "!=", "SCMP_CMP_LT": "<", "SCMP_CMP_LE": "<=", "SCMP_CMP_EQ": "==", "SCMP_CMP_GE": ">=",
-    "SCMP_CMP_GT": ">",
-}  # fmt: skip
 
 
-def _always(c: _Cond) -> bool | None:
+def _op_name(c: _Condition) -> str:
+    return c.op.value if isinstance(c, Arg) else c.op
+
+
+def _always(c: _Condition) -> bool | None:
     """True: the condition holds for every value in the filter libseccomp builds; False: for none; None: depends."""
-    from seccompose.rules import Arg, Operator
-
-    try:
+    if isinstance(c, Arg):
+        return c.constant
+    try:  # a spelling runc refuses (reported on its own): judged as the operator it resembles
         return Arg(c.index, Operator.parse(c.op), c.value & _U64, c.value_two & _U64).constant
     except (ValueError, LookupError):
         return None  # a malformed condition: other checks (and the runtime) report it
 
 
-def _cond_text(c: _Cond) -> str:
-    if c.op == "SCMP_CMP_MASKED_EQ":
-        return f"arg{c.index} & {c.value:#x} == {c.value_two:#x}"
-    return f"arg{c.index} {_OP_TEXT.get(c.op, c.op)} {c.value if c.value < 0x10000 else hex(c.value)}"
+def _cond_text(c: _Condition) -> str:
+    return describe_condition(c.index, c.op, c.value, c.value_two)
 
 
-def _covers(wide: _Rule, narrow: _Rule) -> bool:
+def _covers(wide: _DocRule, narrow: _DocRule) -> bool:
     """Whether an unconditional rule applies wherever a conditional one does (same gates or none)."""
     return (not wide.includes_caps or wide.includes_caps <= narrow.includes_caps) and (
         not wide.arches or (bool(narrow.arches) and narrow.arches <= wide.arches)
@@ -837,7 +862,7 @@ def _covers(wide: _Rule, narrow: _Rule) -> bool:
 def _masked_datum(doc: _Doc) -> Iterator[Finding]:
     for r in doc.rules:
         for i, c in enumerate(r.args):
-            if c.op == "SCMP_CMP_MASKED_EQ" and c.value_two & ~c.value & _U64:
+            if _op_name(c) == "SCMP_CMP_MASKED_EQ" and c.value_two & ~c.value & _U64:
                 loaded = c.value_two & c.value & _U64
                 yield Finding(
                     _BY_ID["masked-datum"],
@@ -857,7 +882,7 @@ def _useless_conditions(doc: _Doc) -> Iterator[Finding]:
             if always is None:
                 continue
             names = ", ".join(r.names)
-            if always and c.op == "SCMP_CMP_MASKED_EQ":
+            if always and _op_name(c) == "SCMP_CMP_MASKED_EQ":
                 effect = "libseccomp drops it (a mask of 0 keeps no bit), so it only misleads"
             elif always:
                 alone = all(_always(o) is True for o in r.args)
