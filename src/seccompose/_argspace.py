@@ -21,7 +21,12 @@ This module is private: :mod:`seccompose.looser` reads profiles into spaces and 
 
 from __future__ import annotations
 
-from typing import Final
+from typing import TYPE_CHECKING, Final
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from seccompose.rules import Arg
 
 __all__ = ["FALSE", "TRUE", "Spaces"]
 
@@ -170,6 +175,16 @@ class Spaces:
         for arg, op, value, value_two in conditions:
             node = self.conjoin(node, self.condition(arg, op, value, value_two))
         return node
+
+    def of_conditions(self, conditions: Iterable[Arg]) -> int:
+        """Return the space where every condition of a rule holds (AND), as ``all_of`` reads them.
+
+        >>> from seccompose.rules import Arg, Operator
+        >>> s = Spaces()
+        >>> s.of_conditions((Arg(0, Operator.EQ, 17),)) == s.all_of(((0, "SCMP_CMP_EQ", 17, 0),))
+        True
+        """
+        return self.all_of(tuple((c.index, c.op.value, c.value, c.value_two) for c in conditions))
 
     def contains(self, a: int, args: tuple[int, ...]) -> bool:
         """Whether the argument vector ``args`` (up to six values, the rest 0) is in ``a``."""

@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any, Final
 from seccompose._argspace import FALSE, TRUE, Spaces
 from seccompose.actions import Action, describe
 from seccompose.arch import Arch
+from seccompose.rules import Arg, runtime_groups
 from seccompose.syscalls import TABLED_ARCHES, table
 
 if TYPE_CHECKING:
@@ -176,11 +177,11 @@ class _Reading:
         self.default = _describe(profile.default_action, profile.default_errno)
         tab = table(abi)
         default_key = (profile.default_action, profile.default_errno)
-        self.rules: dict[int, list[tuple[Action, int | None, tuple[tuple[int, str, int, int], ...]]]] = {}
+        self.rules: dict[int, list[tuple[Action, int | None, tuple[Arg, ...]]]] = {}
         for rule in profile.rules:
             if (rule.action, rule.errno) == default_key:
                 continue  # runc and crun drop it
-            for group in _condition_groups(rule.args):
+            for group in runtime_groups(rule.args):
                 for name in rule.names:
                     if name in tab:
                         self.rules.setdefault(tab.number(name), []).append((rule.action, rule.errno, group))
@@ -198,7 +199,7 @@ class _Reading:
                 return (TRUE if action in self.runs else FALSE), _describe(action, errno)
         allow = refuse = FALSE
         for action, _, group in rules:
-            space = s.all_of(group)
+            space = s.of_conditions(group)
             if action in self.runs:
                 allow = s.join(allow, space)
             else:
@@ -209,15 +210,6 @@ class _Reading:
             run = s.negate(refuse) if self.default_runs else s.minus(allow, refuse)
         others = sorted({_describe(a, e) for a, e, _ in rules if a not in self.runs} | {self.default})
         return run, " or ".join(others)
-
-
-def _condition_groups(args: Iterable[Any]) -> list[tuple[tuple[int, str, int, int], ...]]:
-    """A rule's conditions as runc and crun add them: one group, or one per condition if an index repeats."""
-    conds = tuple((a.index, a.op.value, a.value, a.value_two) for a in args)
-    indexes = [c[0] for c in conds]
-    if len(set(indexes)) == len(indexes):
-        return [conds]
-    return [(c,) for c in conds]
 
 
 def _describe(action: Action, errno: int | None) -> str:
