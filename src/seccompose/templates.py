@@ -33,6 +33,7 @@ __all__ = [
     "Template",
     "TemplateRule",
     "template_from_profile",
+    "with_gate_fields",
 ]
 
 _KERNEL_NEWEST: Final = (1 << 16, 0)
@@ -224,13 +225,7 @@ class Template:
                 exc["caps"] = [c.name for c in sorted(g.excludes_caps)]
             if g.below_kernel:
                 exc["minKernel"] = "{}.{}".format(*g.below_kernel)
-            if inc:
-                item["includes"] = inc
-            if exc:
-                item["excludes"] = exc
-            if tr.comment:
-                item["comment"] = tr.comment
-            rules.append(item)
+            rules.append(with_gate_fields(item, inc, exc, tr.comment))
         out: dict[str, Any] = {"schema": 1, "name": self.name}
         if self.description:
             out["description"] = self.description
@@ -285,6 +280,26 @@ def _strings(raw: Mapping[str, Any], key: str, location: str) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise InvalidProfileError(f"{key} must be an array of strings", location=f"{location}.{key}")
     return value
+
+
+def with_gate_fields(
+    item: dict[str, Any], includes: dict[str, Any], excludes: dict[str, Any], comment: str
+) -> dict[str, Any]:
+    """Return a rule's JSON object with its ``includes``, ``excludes`` and ``comment``, each only when not empty.
+
+    The tail both gated documents share: a template's rule (``Template.to_dict``) and a
+    Docker/Podman rule (``docker_profile.export_conditional``); each fills the gates its way.
+
+    >>> with_gate_fields({"names": ["mount"]}, {"caps": ["CAP_SYS_ADMIN"]}, {}, "")
+    {'names': ['mount'], 'includes': {'caps': ['CAP_SYS_ADMIN']}}
+    """
+    if includes:
+        item["includes"] = includes
+    if excludes:
+        item["excludes"] = excludes
+    if comment:
+        item["comment"] = comment
+    return item
 
 
 def _template(doc: Mapping[str, Any], source: str) -> Template:

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import errno as _errno
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 from pydantic import (
@@ -70,6 +70,7 @@ from seccompose.kernel import KernelVersion
 if TYPE_CHECKING:
     import os
 
+    from seccompose.rules import Arg as RuleArg
     from seccompose.templates import Template, TemplateRule
 
 __all__ = [
@@ -87,6 +88,7 @@ __all__ = [
     "export_conditional",
     "load_docker_profile",
     "parse_docker_profile",
+    "runtime_fields",
     "to_template",
 ]
 
@@ -192,6 +194,17 @@ class Arg(_Model):
             hint = hint or f"; use one of {', '.join(_OPERATORS)}"
             raise _fail("seccompose.arg", f"unknown operator {v!r}", hint=hint)
         return v
+
+    def condition(self) -> RuleArg:
+        """The condition as the one condition type, ``rules.Arg`` (this model is only the document's schema).
+
+        >>> Arg.model_validate({"index": 1, "op": "SCMP_CMP_GE", "value": 8}).condition().describe()
+        'arg1 >= 8'
+        """
+        from seccompose.rules import Arg as RuleArg
+        from seccompose.rules import Operator
+
+        return RuleArg(self.index, Operator(self.op), self.value, self.value_two)
 
 
 class Filter(_Model):
@@ -731,8 +744,7 @@ def to_template(doc: DockerProfile, *, engine: Engine | None = None, name: str =
     (frozenset({Capability('CAP_SYS_ADMIN')}), frozenset({<Arch.AARCH64: 'aarch64'>}), None)
     """
     from seccompose.caps import Capability
-    from seccompose.rules import Arg as RuleArg
-    from seccompose.rules import Operator, Rule
+    from seccompose.rules import Rule
     from seccompose.templates import Gate, Template, TemplateRule
 
     engine = check_engine(engine or doc.engine)
@@ -749,7 +761,7 @@ def to_template(doc: DockerProfile, *, engine: Engine | None = None, name: str =
             rule.syscall_names,
             Action(rule.action),
             errno,
-            tuple(RuleArg(a.index, Operator(a.op), a.value, a.value_two) for a in rule.args),
+            tuple(a.condition() for a in rule.args),
         )
         gate = Gate(
             arches=arches,
@@ -780,6 +792,25 @@ def to_template(doc: DockerProfile, *, engine: Engine | None = None, name: str =
 
 _EXPORT_HOSTS: Final = (Arch.X86_64, Arch.AARCH64)
 """Hosts an exported profile spells out capability-map rules and an archMap entry for."""
+
+
+def runtime_fields(flags: Sequence[str], listener_path: str | None, listener_metadata: str | None) -> dict[str, Any]:
+    """A profile's seccomp ``flags``, ``listenerPath`` and ``listenerMetadata`` as the documents write them.
+
+    Each only when set, in that order (the Docker/Podman export and the Kubernetes
+    ``SeccompProfile`` flattening write them so).
+
+    >>> runtime_fields(("SECCOMP_FILTER_FLAG_LOG",), None, "")
+    {'flags': ['SECCOMP_FILTER_FLAG_LOG']}
+    """
+    out: dict[str, Any] = {}
+    if flags:
+        out["flags"] = list(flags)
+    if listener_path:
+        out["listenerPath"] = listener_path
+    if listener_metadata:
+        out["listenerMetadata"] = listener_metadata
+    return out
 
 
 def export_conditional(template: Template, *, engine: Engine = "docker") -> dict[str, Any]:
@@ -815,12 +846,7 @@ def export_conditional(template: Template, *, engine: Engine = "docker") -> dict
     else:
         entries = template.arch_map or tuple((a, a.sub_arches) for a in _EXPORT_HOSTS)
         out["archMap"] = [{"architecture": h.oci, "subArchitectures": [s.oci for s in subs]} for h, subs in entries]
-    if template.flags:
-        out["flags"] = list(template.flags)
-    if template.listener_path:
-        out["listenerPath"] = template.listener_path
-    if template.listener_metadata:
-        out["listenerMetadata"] = template.listener_metadata
+    out.update(runtime_fields(template.flags, template.listener_path, template.listener_metadata))
     rules = []
     if template.capability_map:
         capmap = load_capability_map(template.capability_map)
@@ -846,6 +872,7 @@ def export_conditional(template: Template, *, engine: Engine = "docker") -> dict
 def _export_rule(tr: TemplateRule, i: int, engine: Engine) -> dict[str, Any] | None:
     from seccompose.engine_arches import engine_arch_name
     from seccompose.formats.oci import rule_to_dict
+    from seccompose.templates import with_gate_fields
 
     item = rule_to_dict(tr.rule)
     for arg in item.get("args", []):
@@ -876,13 +903,7 @@ def _export_rule(tr: TemplateRule, i: int, engine: Engine) -> dict[str, Any] | N
         exc["arches"] = excluded
     if gate.below_kernel:
         exc["minKernel"] = "{}.{}".format(*gate.below_kernel)
-    if inc:
-        item["includes"] = inc
-    if exc:
-        item["excludes"] = exc
-    if tr.comment:
-        item["comment"] = tr.comment
-    return item
+    return with_gate_fields(item, inc, exc, tr.comment)
 
 
 def _first_wins(rules: list[TemplateRule], default: tuple[Action, int | None]) -> list[TemplateRule]:

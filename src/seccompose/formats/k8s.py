@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any, Final
 import yaml
 
 from seccompose.errors import ConflictError, FormatError, InvalidProfileError
-from seccompose.formats.docker_profile import DockerProfile, parse_docker_profile
+from seccompose.formats.docker_profile import DockerProfile, parse_docker_profile, runtime_fields
 
 if TYPE_CHECKING:
     from seccompose.profile import Profile
@@ -300,12 +300,7 @@ def resolve(documents: Sequence[SeccompProfileDocument], name: str, *, namespace
     out: dict[str, Any] = {"defaultAction": leaf.default_action}
     if leaf.architectures:
         out["architectures"] = list(leaf.architectures)
-    if leaf.flags:
-        out["flags"] = list(leaf.flags)
-    if leaf.listener_path:
-        out["listenerPath"] = leaf.listener_path
-    if leaf.listener_metadata:
-        out["listenerMetadata"] = leaf.listener_metadata
+    out.update(runtime_fields(leaf.flags, leaf.listener_path, leaf.listener_metadata))
     if len(chain) == 1:
         syscalls = [_rule(r) for r in leaf.syscalls]
     else:
