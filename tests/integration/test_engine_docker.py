@@ -28,6 +28,7 @@ from tests.integration._engines import (
     SECCOMPOSE,
     WRAPPER,
     Dockerd,
+    UnixHTTP,
     busybox_rootfs,
     compose_for,
     dockerd,
@@ -197,6 +198,37 @@ def test_unconfined_follows_the_policy(route: Route, setup: dict[str, Any]) -> N
     assert "seccomp" not in route.engine.bundle_config(cid)["linux"]
     assert route.probe(cid, "unshare", "-U", "true").returncode == 0  # no filter at all: as asked, as allowed
     assert last_decision(route.log, cid)["decision"]["action"] == "unconfined"
+
+
+def test_a_create_body_python_cannot_decode_is_refused_not_forwarded(setup: dict[str, Any]) -> None:
+    # Go's decoder reads invalid UTF-8 inside a string (as U+FFFD); Python's does not. The proxy once
+    # forwarded such a body undecided, so a label with one bad byte started a container unconfined
+    # although the policy says `unconfined: refuse` (issue 15's reader layer: it is a 400 now).
+    route = setup["routes"]["proxy"]
+    body = (
+        b'{"Image": "plain:1", "Cmd": ["cat"], "OpenStdin": true, "Labels": {"note": "caf\xe9"},'
+        b' "HostConfig": {"NetworkMode": "none", "SecurityOpt": ["seccomp=unconfined"]}}'
+    )
+    with pytest.raises(UnicodeDecodeError):
+        body.decode()
+    # Control: dockerd itself takes the body and would create the container unconfined.
+    made = route.engine.api("POST", "/containers/create", body)
+    config = route.engine.api("GET", f"/containers/{made['Id']}/json")
+    assert config["HostConfig"]["SecurityOpt"] == ["seccomp=unconfined"]
+    route.engine.api("DELETE", f"/containers/{made['Id']}?force=1")
+    before = route.engine.run("ps", "-aq").stdout.split()
+    conn = UnixHTTP(route.host.removeprefix("unix://"))
+    try:
+        conn.request("POST", "/v1.41/containers/create", body=body, headers={"Content-Type": "application/json"})
+        answer = conn.getresponse()
+        status, text = answer.status, answer.read().decode(errors="replace")
+    finally:
+        conn.close()
+    assert status == 400, (status, text)
+    assert "UTF-8" in text, text
+    assert route.engine.run("ps", "-aq").stdout.split() == before  # nothing was created
+    assert setup["proxy"].poll() is None  # and the proxy goes on serving
+    assert route.docker("version").returncode == 0
 
 
 USER_PROFILE = {
