@@ -111,7 +111,9 @@ def loads(
     Raises:
         FormatError: malformed or invalid document, or a conditional one without ``arch``.
     """
-    doc = oci.parse_json(text, source=source)
+    from seccompose._reader import parse_json
+
+    doc = parse_json(text, source=source)
     if not isinstance(doc, Mapping):
         raise InvalidProfileError("a Docker profile must be a JSON object", location="$", source=source)
     template = template_from_docker(doc, source=source or "", engine=engine)

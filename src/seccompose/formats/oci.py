@@ -437,17 +437,6 @@ def _from_dict(doc: object, prefix: str) -> Profile:
     )
 
 
-def parse_json(text: str | bytes, *, source: str | None = None) -> Any:  # noqa: ANN401 - JSON is Any
-    """Parse JSON text under the reader's limits (size, nesting, numbers, encoding, duplicate keys).
-
-    Raises:
-        FormatError: as :func:`seccompose._reader.parse_json` (line and column in the message).
-    """
-    from seccompose._reader import parse_json as parse
-
-    return parse(text, source=source)
-
-
 def loads(text: str | bytes, *, source: str | None = None) -> Profile:
     """Return the profile in OCI ``linux.seccomp`` (or ``config.json``) JSON text.
 
@@ -461,4 +450,6 @@ def loads(text: str | bytes, *, source: str | None = None) -> Profile:
     seccompose.errors.InvalidActionError: unknown action 'SCMP_ACT_ALOW' at syscalls[0].action;
     did you mean 'SCMP_ACT_ALLOW'?
     """
+    from seccompose._reader import parse_json
+
     return from_dict(parse_json(text, source=source), source=source)
